@@ -1,0 +1,3 @@
+"""django-akamai: purge Akamai's CDN from Django."""
+
+__version__ = "3.0.0"

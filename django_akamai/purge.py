@@ -1,0 +1,222 @@
+"""``PurgeRequest``: the original django-akamai's public class, on Fast Purge v3 and CCU v2.
+
+Collect objects with ``add()``, then ``purge()`` sends the next request-full and
+``purge_all()`` sends them all. Objects leave ``urls`` only once Akamai has accepted them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import conf
+from .batching import count_fitting, encoded_size
+from .exceptions import (
+    ObjectTooLarge,
+    PurgeIncomplete,
+    PurgeRequestFailed,
+    PurgeRetriesExhausted,
+    StatusNotAvailable,
+)
+from .objects import normalise, parse_options
+from .transport import RetryPolicy, transport_for
+
+logger = logging.getLogger("django_akamai")
+
+#: CCU v2 took at most this many objects a request; the original's default batch size.
+V2_BATCH_SIZE = 200
+
+
+class PurgeRequest:
+    """A batch of objects to purge from Akamai, and the client that sends them.
+
+    ``PurgeRequest(username, password)`` uses CCU v2 like the original 1.0; EdgeGrid credentials
+    (arguments, ``AKAMAI_CCU_*`` settings or an edgerc file) use Fast Purge v3.
+    """
+
+    def __init__(
+        self,
+        username: str | None = None,
+        password: str | None = None,
+        options: dict[str, Any] | None = None,
+        urls: Iterable[Any] | None = None,
+        ccu_base_url: str | None = None,
+        *,
+        host: str | None = None,
+        client_token: str | None = None,
+        client_secret: str | None = None,
+        access_token: str | None = None,
+        edgerc: str | None = None,
+        edgerc_section: str | None = None,
+        api: str | None = None,
+        **transport_options: Any,
+    ):
+        self.credentials = conf.resolve_credentials(
+            username=username, password=password, ccu_base_url=ccu_base_url, host=host,
+            client_token=client_token, client_secret=client_secret, access_token=access_token,
+            edgerc=edgerc, edgerc_section=edgerc_section, api=api)
+        self.options = dict(options or {})
+        self.purge_options = parse_options(options, conf.get_setting("AKAMAI_PURGE_OPTIONS"))
+        if self.api == "v2":
+            self.purge_options.v2()  # CCU v2 has no tags: fail now, not at send time
+        self.max_body_bytes = int(conf.get_setting("AKAMAI_MAX_BODY_BYTES"))
+        retry = RetryPolicy(
+            max_retries=int(conf.get_setting("AKAMAI_MAX_RETRIES")),
+            backoff=float(conf.get_setting("AKAMAI_RETRY_BACKOFF")),
+            backoff_max=float(conf.get_setting("AKAMAI_RETRY_BACKOFF_MAX")),
+            deadline=float(conf.get_setting("AKAMAI_RETRY_DEADLINE")),
+        )
+        transport_options.setdefault("timeouts", conf.timeouts())
+        transport_options.setdefault("retry", retry)
+        self.transport = transport_for(self.credentials, **transport_options)
+        self._envelope = self.transport.envelope(self.purge_options)
+        self.urls: list[Any] = []
+        self._queued: set[Any] = set()
+        self.results: list[dict[str, Any]] = []
+        self.last_result: dict[str, Any] | None = None
+        if urls is not None:
+            self.add(urls)
+
+    # --- public attributes of the original ------------------------------------------------
+
+    @property
+    def api(self) -> str:
+        """``'v3'`` (Fast Purge, EdgeGrid) or ``'v2'`` (CCU REST API, Basic auth)."""
+        return self.credentials.api
+
+    @property
+    def username(self) -> str | None:
+        return getattr(self.credentials, "username", None)
+
+    @property
+    def last_response(self):
+        """The last HTTP response (a ``requests.Response``), as in the original."""
+        return self.transport.last_response
+
+    @property
+    def ccu_base_url(self) -> str:
+        return self.transport.base_url
+
+    def __repr__(self) -> str:
+        o = self.purge_options
+        words = o.v2() if self.api == "v2" else {"action": o.action, "type": o.type,
+                                                 "domain": o.network}
+        return (f"<PurgeRequest api={self.api} host={self.transport.base_url} "
+                f"action={words['action']} type={words['type']} network={words['domain']} "
+                f"pending={len(self.urls)}>")
+
+    # --- collecting -------------------------------------------------------------------------
+
+    def add(self, urls: Any) -> int:
+        """Queue URLs (strings, model instances, QuerySets, iterables), tags or CP codes.
+
+        Everything is validated before anything is queued: on a bad value nothing of this call
+        is added, and the exception names the value. Returns how many new objects were queued.
+        """
+        object_type = self.purge_options.type
+        bases = conf.base_urls() if object_type == "url" else []
+        accepted = []
+        for obj in normalise(urls, object_type, bases):
+            self._check_fits(obj)
+            accepted.append(obj)
+        if len(self._queued) != len(self.urls):
+            self._queued = set(self.urls)  # someone edited .urls by hand
+        added = 0
+        for obj in accepted:
+            if obj not in self._queued:
+                self._queued.add(obj)
+                self.urls.append(obj)
+                added += 1
+        return added
+
+    def _check_fits(self, obj: Any) -> None:
+        if self._envelope + encoded_size(obj) > self.max_body_bytes:
+            raise ObjectTooLarge(
+                f"{str(obj)[:120]!r}... ({encoded_size(obj)} bytes) cannot fit in one request: "
+                f"Akamai accepts at most {self.max_body_bytes} bytes of body.", obj)
+
+    # --- sending ---------------------------------------------------------------------------
+
+    def _next_batch_size(self, start: int, purge_batch_size: int | None) -> int:
+        limit = purge_batch_size
+        if limit is None and self.api == "v2":
+            limit = V2_BATCH_SIZE
+        bucket = self.transport.pacer.max_objects(self.purge_options.type)
+        limit = bucket if limit is None else min(limit, bucket)
+        count = count_fitting(self.urls, max_bytes=self.max_body_bytes, max_objects=limit,
+                              envelope=self._envelope, start=start)
+        if count == 0:  # only possible when .urls was edited by hand, bypassing add()
+            self._check_fits(self.urls[start])
+        return count
+
+    def _send(self, start: int, count: int) -> dict[str, Any]:
+        batch = self.urls[start:start + count]
+        result = self.transport.send_purge(batch, self.purge_options)
+        del self.urls[start:start + count]
+        self._queued.difference_update(batch)
+        self.last_result = result
+        self.results.append(result)
+        o = self.purge_options
+        logger.info("Akamai %s accepted %d object(s): action=%s type=%s network=%s purgeId=%s "
+                    "supportId=%s estimatedSeconds=%s", self.api, len(batch), o.action, o.type,
+                    o.network, result.get("purgeId"), result.get("supportId"),
+                    result.get("estimatedSeconds"))
+        return result
+
+    def purge(self, purge_batch_size: int | None = None) -> dict[str, Any] | None:
+        """Send the next request-full of objects; return Akamai's decoded answer.
+
+        Fast Purge packs as many objects as fit in 50,000 bytes of body; CCU v2 sends at most
+        ``purge_batch_size`` (default 200). Returns ``None`` when nothing is queued.
+        """
+        if not self.urls:
+            return None
+        return self._send(0, self._next_batch_size(0, purge_batch_size))
+
+    def purge_all(self, purge_batch_size: int | None = None) -> list[dict[str, Any]]:
+        """Send every queued object; return the list of results.
+
+        A refused request does not stop the others: its objects stay in ``urls`` and, once
+        every other batch is sent, ``PurgeIncomplete`` lists them all. Transient failures that
+        outlast the retries stop at once (Akamai is unreachable); the rest stay queued.
+        """
+        results: list[dict[str, Any]] = []
+        failures: list[PurgeRequestFailed] = []
+        start = 0
+        while start < len(self.urls):
+            count = self._next_batch_size(start, purge_batch_size)
+            try:
+                results.append(self._send(start, count))
+            except PurgeRetriesExhausted:
+                if failures:
+                    raise PurgeIncomplete(failures, results) from None
+                raise
+            except PurgeRequestFailed as exc:
+                logger.error("%s", exc)
+                failures.append(exc)
+                start += count
+        if failures:
+            raise PurgeIncomplete(failures, results)
+        return results
+
+    # --- CCU v2 status --------------------------------------------------------------------
+
+    def _require_v2(self, what: str) -> None:
+        if self.api != "v2":
+            raise StatusNotAvailable(
+                f"{what} exists only in the retired CCU v2 API. Fast Purge v3 has no status "
+                "or queue endpoint: a purge completes about estimatedSeconds (typically 5 s) "
+                "after Akamai accepted it.")
+
+    def check_purge_status(self, progress_uri: str) -> dict[str, Any]:
+        """CCU v2: the status of a purge, from the ``progressUri`` of its result."""
+        self._require_v2("check_purge_status()")
+        path = urlsplit(progress_uri).path if "://" in progress_uri else progress_uri
+        return self.transport.purge_status(path)
+
+    def check_queue_length(self) -> dict[str, Any]:
+        """CCU v2: the length of the account's purge queue."""
+        self._require_v2("check_queue_length()")
+        return self.transport.queue_length()

@@ -1,0 +1,61 @@
+"""Packing properties: every object once, in order, each body within the limit, minimum count."""
+
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from django_akamai.batching import MAX_BODY_BYTES, count_fitting, encode_body, split_batches
+
+path_chars = st.characters(blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp"))
+urls = st.builds(lambda p: "https://www.example.com/" + p, st.text(path_chars, max_size=400))
+
+
+def reference_minimum(objects, max_bytes):
+    """An independent count: grow each body while its real JSON encoding stays in the limit."""
+    count, current = 0, []
+    for obj in objects:
+        candidate = current + [obj]
+        if len(json.dumps({"objects": candidate}, separators=(",", ":"),
+                          ensure_ascii=False).encode()) <= max_bytes:
+            current = candidate
+        else:
+            count += 1
+            current = [obj]
+    return count + (1 if current else 0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(urls, max_size=300), st.integers(min_value=500, max_value=5000))
+def test_packing_sends_everything_once_in_order_within_limit(objects, max_bytes):
+    fitting = [o for o in objects
+               if len(encode_body({"objects": [o]})) <= max_bytes]
+    batches = split_batches(fitting, max_bytes=max_bytes)
+    assert [o for batch in batches for o in batch] == fitting
+    for batch in batches:
+        assert batch
+        assert len(encode_body({"objects": batch})) <= max_bytes
+    assert len(batches) == reference_minimum(fitting, max_bytes)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(urls, min_size=1, max_size=200), st.integers(min_value=1, max_value=50))
+def test_object_cap_is_respected(objects, cap):
+    batches = split_batches(objects, max_objects=cap)
+    assert all(len(batch) <= cap for batch in batches)
+    assert [o for batch in batches for o in batch] == objects
+
+
+def test_body_exactly_at_limit_fits_and_one_byte_more_does_not():
+    envelope = len(b'{"objects":[""]}')
+    exact = "x" * (MAX_BODY_BYTES - envelope)
+    assert count_fitting([exact]) == 1
+    assert count_fitting([exact + "y"]) == 0
+
+
+def test_multibyte_characters_are_counted_in_bytes():
+    # 'é' is one character but two bytes of UTF-8; a character count would overfill the body.
+    objects = ["é" * 1000] * 60
+    for batch in split_batches(objects):
+        assert len(encode_body({"objects": batch})) <= MAX_BODY_BYTES
+    assert len(split_batches(objects)) == reference_minimum(objects, MAX_BODY_BYTES)
