@@ -5,3 +5,8 @@ class DjangoAkamaiConfig(AppConfig):
     name = "django_akamai"
     verbose_name = "Akamai"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Importing registers the system checks and connects the receivers; nothing here
+        # does I/O or imports Celery.
+        from . import checks  # noqa: F401

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import conf
+from . import conf, events
 from .batching import count_fitting, encoded_size
 from .exceptions import (
     ObjectTooLarge,
@@ -51,6 +51,7 @@ class PurgeRequest:
         edgerc: str | None = None,
         edgerc_section: str | None = None,
         api: str | None = None,
+        actor: str | None = None,
         **transport_options: Any,
     ):
         self.credentials = conf.resolve_credentials(
@@ -75,6 +76,8 @@ class PurgeRequest:
         self.urls: list[Any] = []
         self._queued: set[Any] = set()
         self.results: list[dict[str, Any]] = []
+        #: Who asked for this purge ("admin:alice", "command", "task"); kept in the history.
+        self.actor = actor
         self.last_result: dict[str, Any] | None = None
         if urls is not None:
             self.add(urls)
@@ -151,9 +154,21 @@ class PurgeRequest:
             self._check_fits(self.urls[start])
         return count
 
+    def _notify(self, signal, batch: list[Any], **kwargs: Any) -> None:
+        for receiver, response in signal.send_robust(
+                sender=type(self), request=self, api=self.api, options=self.purge_options,
+                objects=batch, actor=self.actor, **kwargs):
+            if isinstance(response, Exception):
+                logger.warning("purge event receiver %r failed: %r", receiver, response)
+
     def _send(self, start: int, count: int) -> dict[str, Any]:
         batch = self.urls[start:start + count]
-        result = self.transport.send_purge(batch, self.purge_options)
+        try:
+            result = self.transport.send_purge(batch, self.purge_options)
+        except PurgeRequestFailed as exc:
+            self._notify(events.request_failed, batch, error=exc)
+            raise
+        self._notify(events.request_accepted, batch, result=result)
         del self.urls[start:start + count]
         self._queued.difference_update(batch)
         self.last_result = result
