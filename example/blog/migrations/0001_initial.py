@@ -1,0 +1,17 @@
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    initial = True
+    dependencies = []
+    operations = [
+        migrations.CreateModel(
+            name="Post",
+            fields=[
+                ("id", models.AutoField(auto_created=True, primary_key=True, serialize=False,
+                                        verbose_name="ID")),
+                ("slug", models.SlugField(unique=True)),
+                ("title", models.CharField(max_length=200)),
+            ],
+        ),
+    ]
