@@ -49,6 +49,20 @@ DEFAULTS: dict[str, Any] = {
     "AKAMAI_RETRY_DEADLINE": 600.0,
     # Akamai refuses bodies above 50,000 bytes with 413.
     "AKAMAI_MAX_BODY_BYTES": 50_000,
+    # Purge history (django_akamai.history): on/off, objects kept per row, days kept.
+    "AKAMAI_HISTORY": True,
+    "AKAMAI_HISTORY_MAX_OBJECTS": 1000,
+    "AKAMAI_HISTORY_RETENTION_DAYS": 90,
+    # Celery (django_akamai.tasks): the queue (None: Celery's default queue), retries of
+    # transient failures (the original's 120 s, 5 times) and extra apply_async() options.
+    "AKAMAI_CELERY_QUEUE": None,
+    "AKAMAI_CELERY_RETRY_DELAY": 120,
+    "AKAMAI_CELERY_MAX_RETRIES": 5,
+    "AKAMAI_CELERY_TASK_OPTIONS": None,
+    # Automatic purging on model changes (django_akamai.autopurge): which models purge what,
+    # and whether they queue through Celery by default.
+    "AKAMAI_PURGE_MODELS": None,
+    "AKAMAI_PURGE_MODELS_QUEUE": False,
 }
 
 V2_DEFAULT_BASE_URL = DEFAULTS["AKAMAI_CCUAPI_BASE_URL"]
@@ -271,7 +285,10 @@ def resolve_credentials(
     """Pick the API and its credentials: arguments, then settings, then the edgerc file."""
     v3_args = {"host": host, "client_token": client_token, "client_secret": client_secret,
                "access_token": access_token}
-    forced = _forced_api(api)
+    # Credentials given as arguments choose their API; api= or AKAMAI_CCU_API only decide
+    # when the arguments don't (or when api= is passed explicitly).
+    has_v2_args, has_v3_args = bool(username or password), any(v3_args.values()) or bool(edgerc)
+    forced = _forced_api(api) if api is not None or not (has_v2_args or has_v3_args) else None
     if forced == "v2":
         return _v2_credentials(username, password, ccu_base_url,
                                "arguments" if username else "settings")

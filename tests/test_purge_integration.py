@@ -206,9 +206,9 @@ def test_retries_exhausted_keeps_the_objects(akamai_emulator, settings):
 
 def test_rate_limit_429_is_waited_out_not_raised(akamai_emulator):
     emu = akamai_emulator
-    emu.configure(rate_limits="akamai", time_scale=20)
+    emu.configure(rate_limits="akamai", time_scale=2)
     drain = PurgeRequest()
-    drain.add(f"/drain-{i}" for i in range(9_990))
+    drain.add(f"/drain-{i}" for i in range(10_000))
     drain.purge_all()
     # A second client (fresh process state, no headers seen) meets an almost empty bucket.
     late = PurgeRequest()
@@ -217,7 +217,7 @@ def test_rate_limit_429_is_waited_out_not_raised(akamai_emulator):
     assert late.urls == []
     assert emu.counters["rate_limited"] >= 1
     assert late.transport.rate_limited == emu.counters["rate_limited"]
-    assert len(emu.accepted_objects()) == 9_990 + 500
+    assert len(emu.accepted_objects()) == 10_000 + 500
 
 
 def test_pacing_keeps_429s_rare_on_a_large_purge(akamai_emulator):
