@@ -1,0 +1,239 @@
+"""Command line: ``python -m django_akamai.emulator`` and ``manage.py akamai_emulator``.
+
+Both share these options and this run loop: start, print where and with which credentials
+(a local development tool printing its own generated credentials once, at start; nothing is
+logged per request), optionally write an edgerc section, serve until Ctrl-C or SIGTERM,
+then stop cleanly with exit status 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .core import Emulator
+from .faults import parse_latency
+
+DEFAULT_PORT = 8765
+_EMULATOR_OPTIONS = (
+    "bind",
+    "port",
+    "rate_limits",
+    "time_scale",
+    "fail_rate",
+    "latency_ms",
+    "drop_rate",
+    "slow_rate",
+    "slow_seconds",
+    "seed",
+    "allowed_hosts",
+    "v2_estimate_seconds",
+    "client_token",
+    "client_secret",
+    "access_token",
+    "username",
+    "password",
+)
+
+
+class StartupError(RuntimeError):
+    """The emulator could not start (port taken, edgerc not writable)."""
+
+
+def _latency(value: str) -> Any:
+    try:
+        return parse_latency(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{value!r}: {exc}; use e.g. 50 or 20-80")
+
+
+def _probability(value: str) -> float:
+    number = float(value)
+    if not 0 <= number <= 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not between 0 and 1")
+    return number
+
+
+def _positive(value: str) -> float:
+    number = float(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not greater than 0")
+    return number
+
+
+def _non_negative(value: str) -> float:
+    number = float(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is negative")
+    return number
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The emulator's options, for argparse and for Django's management command alike."""
+    where = parser.add_argument_group("where")
+    where.add_argument("--bind", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    where.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port ({DEFAULT_PORT}; 0 = any free)"
+    )
+    where.add_argument("--edgerc", metavar="PATH", help="write an edgerc section for the emulator")
+    where.add_argument("--section", default="CCU", help="edgerc section to write (CCU)")
+
+    creds = parser.add_argument_group("credentials (generated when not given)")
+    creds.add_argument("--client-token", dest="client_token")
+    creds.add_argument("--client-secret", dest="client_secret")
+    creds.add_argument("--access-token", dest="access_token")
+    creds.add_argument("--username", help="CCU v2 Basic-auth username")
+    creds.add_argument("--password", help="CCU v2 Basic-auth password")
+
+    behaviour = parser.add_argument_group("behaviour")
+    behaviour.add_argument(
+        "--rate-limits",
+        dest="rate_limits",
+        choices=("akamai", "off"),
+        default="akamai",
+        help="Akamai's token buckets, or none (akamai)",
+    )
+    behaviour.add_argument(
+        "--time-scale",
+        dest="time_scale",
+        type=_positive,
+        default=1.0,
+        help="multiply rate-limit refills and divide estimates by N (1)",
+    )
+    behaviour.add_argument(
+        "--allowed-hosts",
+        dest="allowed_hosts",
+        metavar="HOST[,HOST...]",
+        help="purgeable hosts; others get 403 'unauthorized arl' (all hosts)",
+    )
+    behaviour.add_argument(
+        "--v2-estimate-seconds",
+        dest="v2_estimate_seconds",
+        type=_non_negative,
+        default=2.0,
+        help="seconds a CCU v2 purge stays In-Progress (2)",
+    )
+
+    faults = parser.add_argument_group("faults (seeded, reproducible)")
+    faults.add_argument(
+        "--fail-rate",
+        dest="fail_rate",
+        type=_probability,
+        default=0.0,
+        help="share of requests answered 500/503/504 (0)",
+    )
+    faults.add_argument(
+        "--latency-ms",
+        dest="latency_ms",
+        type=_latency,
+        default=0.0,
+        help="added latency: 50, or a range 20-80 (0)",
+    )
+    faults.add_argument(
+        "--drop-rate",
+        dest="drop_rate",
+        type=_probability,
+        default=0.0,
+        help="share of connections closed without an answer (0)",
+    )
+    faults.add_argument(
+        "--slow-rate",
+        dest="slow_rate",
+        type=_probability,
+        default=0.0,
+        help="share of requests answered after --slow-seconds, not accepted (0)",
+    )
+    faults.add_argument(
+        "--slow-seconds",
+        dest="slow_seconds",
+        type=_non_negative,
+        default=5.0,
+        help="delay of a slow answer (5)",
+    )
+    faults.add_argument("--seed", type=int, help="random seed for the faults")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m django_akamai.emulator",
+        description="A local Akamai Fast Purge v3 + CCU v2 server for development and tests.",
+    )
+    add_arguments(parser)
+    return parser
+
+
+def emulator_from_options(options: Mapping[str, Any]) -> Emulator:
+    kwargs = {name: options[name] for name in _EMULATOR_OPTIONS if options.get(name) is not None}
+    return Emulator(**kwargs)
+
+
+def describe(emu: Emulator, edgerc: Path | None = None, section: str = "CCU") -> list[str]:
+    creds = emu.credentials
+    lines = [
+        f"Akamai purge emulator listening on {emu.base_url}",
+        "",
+        "Fast Purge v3 (EdgeGrid) credentials:",
+        f"  host          = {creds.host}",
+        f"  client_token  = {creds.client_token}",
+        f"  client_secret = {creds.client_secret}",
+        f"  access_token  = {creds.access_token}",
+        "CCU v2 (Basic auth):",
+        f"  base URL      = {creds.host}",
+        f"  username      = {creds.username}",
+        f"  password      = {creds.password}",
+    ]
+    if edgerc is not None:
+        lines.append(f"Wrote section [{section}] of {edgerc}")
+    lines += [
+        "",
+        "Introspection: GET /emulator/purges, GET /emulator/counters, POST /emulator/reset",
+        "Press Ctrl-C to stop.",
+    ]
+    return lines
+
+
+def serve(options: Mapping[str, Any], write: Callable[[str], None]) -> int:
+    """Run until SIGINT/SIGTERM; return the exit status."""
+    emu = emulator_from_options(options)
+    stop = threading.Event()
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, lambda *_: stop.set())
+    try:
+        try:
+            emu.start()
+        except OSError as exc:
+            raise StartupError(f"cannot listen on {emu.bind}:{options.get('port')}: {exc}")
+        edgerc = options.get("edgerc")
+        section = options.get("section") or "CCU"
+        try:
+            written = emu.write_edgerc(edgerc, section) if edgerc else None
+        except OSError as exc:
+            raise StartupError(f"cannot write {edgerc}: {exc}")
+        for line in describe(emu, written, section):
+            write(line)
+        # A timed wait keeps the main thread responsive to signals on every platform.
+        while not stop.wait(0.2):
+            pass
+    finally:
+        emu.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    write("Emulator stopped.")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    options = vars(parser.parse_args(argv))
+    try:
+        return serve(options, lambda line: print(line, flush=True))
+    except StartupError as exc:
+        print(f"akamai emulator: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,250 @@
+"""The :class:`Emulator`: one local Fast Purge v3 + CCU v2 server and its Python controls."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from .credentials import EmulatorCredentials, generate_credentials, write_edgerc
+from .edgegrid_verify import NonceCache
+from .faults import FaultInjector, Latency
+from .knobs import KNOB_NAMES, Knobs
+from .ratelimit import RateLimiter
+from .server import EmulatorHTTPServer
+from .service import PurgeService
+from .state import AcceptedPurge, EmulatorState
+
+
+def _url_host(bind: str) -> str:
+    # A wildcard bind is reachable on loopback; that is the address clients should use.
+    if bind in ("", "0.0.0.0"):  # noqa: S104  (a comparison, not a bind)
+        return "127.0.0.1"
+    if bind == "::":
+        return "[::1]"
+    return f"[{bind}]" if ":" in bind else bind
+
+
+class Emulator:
+    """A local Akamai purge API for development and tests.
+
+    ``with Emulator(port=0) as emu:`` serves on a free port of 127.0.0.1 in a daemon thread;
+    point a client at ``emu.base_url`` with ``emu.credentials``, then inspect ``emu.purges``
+    and ``emu.counters``. Behaviour knobs can be changed while it runs with
+    :meth:`configure`.
+    """
+
+    def __init__(
+        self,
+        port: int = 0,
+        *,
+        rate_limits: str = "akamai",
+        time_scale: float = 1.0,
+        fail_rate: float = 0.0,
+        latency_ms: Latency | str = 0,
+        drop_rate: float = 0.0,
+        slow_rate: float = 0.0,
+        slow_seconds: float = 5.0,
+        seed: int | None = None,
+        allowed_hosts: Iterable[str] | str | None = None,
+        v2_estimate_seconds: float = 2.0,
+        client_token: str | None = None,
+        client_secret: str | None = None,
+        access_token: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        bind: str = "127.0.0.1",
+    ) -> None:
+        self._lock = threading.Lock()
+        self._requested_port = port
+        self.bind = bind
+        self._initial_knobs = Knobs(
+            rate_limits=rate_limits,
+            time_scale=time_scale,
+            fail_rate=fail_rate,
+            latency_ms=latency_ms,  # type: ignore[arg-type]  (normalised by Knobs)
+            drop_rate=drop_rate,
+            slow_rate=slow_rate,
+            slow_seconds=slow_seconds,
+            seed=seed,
+            allowed_hosts=allowed_hosts,  # type: ignore[arg-type]
+            v2_estimate_seconds=v2_estimate_seconds,
+        )
+        self._knobs = self._initial_knobs
+        # Generated once: a restarted emulator keeps its credentials (its port may change).
+        self._unbound_credentials = generate_credentials(
+            "",
+            client_token=client_token,
+            client_secret=client_secret,
+            access_token=access_token,
+            username=username,
+            password=password,
+        )
+        self._credentials: EmulatorCredentials | None = None
+        self._state = EmulatorState()
+        self._nonces = NonceCache()
+        self._limiter = RateLimiter(
+            enabled=self._knobs.rate_limits == "akamai", time_scale=self._knobs.time_scale
+        )
+        self._faults = FaultInjector(seed=self._knobs.seed)
+        self._apply_fault_knobs(self._knobs)
+        self._server: EmulatorHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> Emulator:
+        """Bind (port 0 picks a free port) and serve in a daemon thread."""
+        with self._lock:
+            if self._server is not None:
+                raise RuntimeError("the emulator is already running")
+            self._stopping.clear()
+            service = PurgeService(
+                credentials=self._unbound_credentials,
+                knobs=self._current_knobs,
+                state=self._state,
+                limiter=self._limiter,
+                nonces=self._nonces,
+            )
+            server = EmulatorHTTPServer(
+                (self.bind, self._requested_port),
+                service=service,
+                faults=self._faults,
+                knobs=self._current_knobs,
+                reset=self.reset,
+                stopping=self._stopping,
+            )
+            port = server.server_address[1]
+            # The host (base URL) is known only once bound: port 0 means "any free port".
+            base_url = f"http://{_url_host(self.bind)}:{port}"
+            credentials = dataclasses.replace(self._unbound_credentials, host=base_url)
+            self._credentials = service.credentials = credentials
+            self._server = server
+            self._thread = threading.Thread(
+                target=server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name=f"akamai-emulator-{port}",
+                daemon=True,
+            )
+            self._thread.start()
+            return self
+
+    def stop(self) -> None:
+        """Stop serving and close every connection; safe to call twice."""
+        with self._lock:
+            server, thread = self._server, self._thread
+            self._server = self._thread = None
+        if server is None:
+            return
+        self._stopping.set()  # ends latency and slow_seconds waits at once
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    # --- where and who ------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        server = self._require_server()
+        return int(server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return self.credentials.host
+
+    @property
+    def credentials(self) -> EmulatorCredentials:
+        if self._credentials is None:
+            raise RuntimeError("start the emulator first: its credentials name its port")
+        return self._credentials
+
+    def write_edgerc(self, path: str | os.PathLike[str], section: str = "CCU") -> Path:
+        """Write (or update) ``[section]`` of an edgerc file with this emulator's host and
+        EdgeGrid credentials, keeping every other section."""
+        return write_edgerc(path, section, self.credentials)
+
+    # --- what happened --------------------------------------------------------------------
+
+    @property
+    def purges(self) -> list[AcceptedPurge]:
+        return self._state.purges()
+
+    def accepted_objects(self) -> list[Any]:
+        return self._state.accepted_objects()
+
+    @property
+    def counters(self) -> dict[str, Any]:
+        return self._state.counters()
+
+    def reset(self) -> None:
+        """Forget purges, counters and nonces, refill the buckets, restart the fault draws."""
+        self._state.reset()
+        self._nonces.clear()
+        self._limiter.reset()
+        self._faults.restart()
+
+    # --- behaviour --------------------------------------------------------------------------
+
+    @property
+    def knobs(self) -> Knobs:
+        return self._knobs
+
+    def configure(self, **changes: Any) -> None:
+        """Change behaviour while running: rate_limits, time_scale, fail_rate, latency_ms,
+        drop_rate, slow_rate, slow_seconds, seed, allowed_hosts, v2_estimate_seconds."""
+        with self._lock:
+            knobs = self._knobs.replace(**changes)
+            self._knobs = knobs
+            self._limiter.configure(
+                enabled=knobs.rate_limits == "akamai", time_scale=knobs.time_scale
+            )
+            self._apply_fault_knobs(knobs)
+            if "seed" in changes:
+                self._faults.reseed(knobs.seed)
+
+    def restore_defaults(self) -> None:
+        """Put every knob back to the value given to the constructor."""
+        with self._lock:
+            initial = self._initial_knobs
+        self.configure(**{name: getattr(initial, name) for name in KNOB_NAMES})
+
+    def _current_knobs(self) -> Knobs:
+        return self._knobs
+
+    def _apply_fault_knobs(self, knobs: Knobs) -> None:
+        self._faults.fail_rate = knobs.fail_rate
+        self._faults.drop_rate = knobs.drop_rate
+        self._faults.slow_rate = knobs.slow_rate
+        self._faults.latency_ms = knobs.latency_ms
+
+    def _require_server(self) -> EmulatorHTTPServer:
+        server = self._server
+        if server is None:
+            raise RuntimeError("the emulator is not running")
+        return server
+
+    def __repr__(self) -> str:
+        where = self._credentials.host if self._credentials else "not started"
+        return f"<Emulator {where}>"

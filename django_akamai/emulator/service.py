@@ -1,0 +1,314 @@
+"""The purge APIs themselves: routing, authentication, validation, rate limits, acceptance.
+
+The HTTP server hands over a fully read request and sends back the :class:`Reply`; the order
+of checks for a purge is authentication (401), content type (415), JSON and objects (400),
+permission (403), rate limit (429), then acceptance (201). Transient faults are applied by the
+server before any of this (see ``server.py``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import edgegrid_verify
+from .credentials import EmulatorCredentials
+from .knobs import Knobs
+from .problems import PROBLEM_CONTENT_TYPE, Problem, new_purge_id, new_support_id
+from .ratelimit import RateLimiter
+from .state import AcceptedPurge, EmulatorState
+from .validation import (
+    NETWORKS,
+    V3_ACTIONS,
+    V3_TYPES,
+    check_content_type,
+    decode_json_object,
+    validate_v2,
+    validate_v3,
+)
+
+# Fast Purge v3 completes in about this long; Akamai reports it as estimatedSeconds.
+V3_ESTIMATED_SECONDS = 5
+V2_QUEUE_PATH = "/ccu/v2/queues/default"
+V2_REALM = 'Basic realm="CCU API (emulator)"'
+
+_V3_PURGE = re.compile(r"/ccu/v3/(?P<action>[^/]+)/(?P<type>[^/]+)/(?P<network>[^/]+)\Z")
+_V2_STATUS = re.compile(r"/ccu/v2/purges/(?P<purge_id>[^/]+)\Z")
+
+
+@dataclass(frozen=True)
+class Route:
+    kind: str  # v3_purge | v2_queue | v2_status | emulator | unknown
+    allowed: tuple[str, ...] = ()
+    params: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def counted(self) -> bool:
+        """Introspection requests are the tool talking to itself: not counted, not faulted."""
+        return self.kind != "emulator"
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+    close: bool = False
+
+    @classmethod
+    def problem(cls, problem: Problem, headers: Mapping[str, str] | None = None) -> Reply:
+        merged = {**(headers or {}), **problem.headers}
+        return cls(problem.status, problem.body(), merged, PROBLEM_CONTENT_TYPE, problem.close)
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    target: str  # the request-target as sent: path, ;params and ?query
+    headers: list[tuple[str, str]]
+    body: bytes
+    scheme: str
+    default_host: str
+
+    def header(self, name: str) -> str | None:
+        lowered = name.lower()
+        return next((v for k, v in self.headers if k.lower() == lowered), None)
+
+    @property
+    def host(self) -> str:
+        return self.header("Host") or self.default_host
+
+
+def route(method: str, target: str) -> Route:
+    path = urlsplit(target).path
+    if path.startswith("/emulator/"):
+        methods = {
+            "/emulator/purges": ("GET",),
+            "/emulator/counters": ("GET",),
+            "/emulator/reset": ("POST",),
+        }.get(path, ())
+        return Route("emulator", methods, {"path": path})
+    match = _V3_PURGE.match(path)
+    if match:
+        params = match.groupdict()
+        if (
+            params["action"] in V3_ACTIONS
+            and params["type"] in V3_TYPES
+            and params["network"] in NETWORKS
+        ):
+            return Route("v3_purge", ("POST",), params)
+        return Route("unknown")
+    if path == V2_QUEUE_PATH:
+        return Route("v2_queue", ("GET", "POST"))
+    match = _V2_STATUS.match(path)
+    if match:
+        return Route("v2_status", ("GET",), match.groupdict())
+    return Route("unknown")
+
+
+def routing_problem(route_: Route, method: str, target: str) -> Problem | None:
+    path = urlsplit(target).path
+    if route_.kind == "unknown" or not route_.allowed:
+        return Problem(404, "Not Found", f"No such resource: {path}", slug="not-found")
+    if method not in route_.allowed:
+        return Problem(
+            405,
+            "Method Not Allowed",
+            f"{method} is not supported on {path}; use {', '.join(route_.allowed)}",
+            headers={"Allow": ", ".join(route_.allowed)},
+        )
+    return None
+
+
+class PurgeService:
+    def __init__(
+        self,
+        *,
+        credentials: EmulatorCredentials,
+        knobs: Callable[[], Knobs],
+        state: EmulatorState,
+        limiter: RateLimiter,
+        nonces: edgegrid_verify.NonceCache,
+    ) -> None:
+        self.credentials = credentials
+        self._knobs = knobs
+        self.state = state
+        self.limiter = limiter
+        self.nonces = nonces
+
+    def ratelimit_headers(self, route_: Route) -> dict[str, str]:
+        if route_.kind != "v3_purge":
+            return {}
+        return self.limiter.peek(route_.params["type"])
+
+    def handle(self, route_: Route, request: Request) -> Reply:
+        try:
+            if route_.kind == "v3_purge":
+                return self._v3_purge(route_, request)
+            self._check_basic_auth(request)
+            if route_.kind == "v2_status":
+                return self._v2_status(route_.params["purge_id"])
+            if request.method == "POST":
+                return self._v2_purge(request)
+            return Reply(
+                200,
+                {
+                    "httpStatus": 200,
+                    "queueLength": self.state.v2_queue_length(),
+                    "detail": "The queue may take a minute to reflect new or removed requests.",
+                    "supportId": new_support_id(),
+                },
+            )
+        except Problem as problem:
+            return Reply.problem(problem, self.ratelimit_headers(route_))
+
+    # --- Fast Purge v3 --------------------------------------------------------------------
+
+    def _check_edgegrid(self, request: Request) -> None:
+        creds = self.credentials
+        try:
+            edgegrid_verify.verify(
+                request.method,
+                request.scheme,
+                request.host,
+                request.target,
+                request.headers,
+                request.body,
+                request.header("Authorization"),
+                client_token=creds.client_token,
+                client_secret=creds.client_secret,
+                access_token=creds.access_token,
+                nonces=self.nonces,
+            )
+        except edgegrid_verify.EdgeGridError as error:
+            raise Problem(401, error.title, error.detail, slug="unauthorized")
+
+    def _v3_purge(self, route_: Route, request: Request) -> Reply:
+        action, object_type, network = (route_.params[k] for k in ("action", "type", "network"))
+        self._check_edgegrid(request)
+        check_content_type(request.header("Content-Type"))
+        knobs = self._knobs()
+        body = validate_v3(decode_json_object(request.body), object_type, knobs.allowed_hosts)
+        outcome = self.limiter.admit(object_type, len(body.objects))
+        if outcome.denial is not None:
+            denial = outcome.denial
+            problem = Problem(
+                429,
+                denial.title,
+                f"{denial.requested} token(s) needed, {denial.remaining} left in the "
+                f"{denial.bucket} bucket",
+                slug="rate-limit-exceeded",
+                extra={
+                    "rateLimit": denial.limit,
+                    "rateLimitCurrentRequestSize": denial.requested,
+                    "rateLimitRemaining": denial.remaining,
+                },
+            )
+            return Reply.problem(problem, outcome.headers)
+        estimate = math.ceil(V3_ESTIMATED_SECONDS / knobs.time_scale)
+        purge = AcceptedPurge(
+            api="v3",
+            action=action,
+            type=object_type,
+            network=network,
+            hostname=body.hostname,
+            objects=body.objects,
+            purge_id=new_purge_id(),
+            support_id=new_support_id(),
+            estimated_seconds=estimate,
+            received_at=datetime.now(timezone.utc),
+        )
+        self.state.accept(purge)
+        return Reply(
+            201,
+            {
+                "httpStatus": 201,
+                "detail": "Request accepted",
+                "estimatedSeconds": estimate,
+                "purgeId": purge.purge_id,
+                "supportId": purge.support_id,
+            },
+            outcome.headers,
+        )
+
+    # --- CCU v2 ---------------------------------------------------------------------------
+
+    def _check_basic_auth(self, request: Request) -> None:
+        value = request.header("Authorization") or ""
+        scheme, _, encoded = value.partition(" ")
+        username = password = ""
+        if scheme.lower() == "basic":
+            try:
+                decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                decoded = ""
+            username, _, password = decoded.partition(":")
+        creds = self.credentials
+        ok_user = hmac.compare_digest(username.encode(), creds.username.encode())
+        ok_password = hmac.compare_digest(password.encode(), creds.password.encode())
+        if not (ok_user and ok_password):
+            raise Problem(
+                401,
+                "Unauthorized",
+                "Basic authentication with the CCU username and password is required",
+                slug="unauthorized",
+                headers={"WWW-Authenticate": V2_REALM},
+            )
+
+    def _v2_purge(self, request: Request) -> Reply:
+        check_content_type(request.header("Content-Type"))
+        knobs = self._knobs()
+        body = validate_v2(decode_json_object(request.body), knobs.allowed_hosts)
+        seconds = knobs.v2_estimate_seconds / knobs.time_scale
+        estimate = math.ceil(seconds)
+        purge = AcceptedPurge(
+            api="v2",
+            action=body.action,
+            type=body.type,
+            network=body.domain,
+            hostname=None,
+            objects=body.objects,
+            purge_id=new_purge_id(),
+            support_id=new_support_id(),
+            estimated_seconds=estimate,
+            received_at=datetime.now(timezone.utc),
+        )
+        self.state.accept_v2(purge, self.credentials.username, seconds)
+        return Reply(
+            201,
+            {
+                "httpStatus": 201,
+                "detail": "Request accepted.",
+                "estimatedSeconds": estimate,
+                "pingAfterSeconds": estimate,
+                "progressUri": f"/ccu/v2/purges/{purge.purge_id}",
+                "purgeId": purge.purge_id,
+                "supportId": purge.support_id,
+            },
+        )
+
+    def _v2_status(self, purge_id: str) -> Reply:
+        status = self.state.v2_status(purge_id)
+        if status is None:
+            raise Problem(404, "Not Found", f"No purge with id {purge_id!r}", slug="not-found")
+        return Reply(200, status)
+
+    # --- introspection ----------------------------------------------------------------------
+
+    def introspect(self, route_: Route, reset: Callable[[], None]) -> Reply:
+        path = route_.params["path"]
+        if path == "/emulator/purges":
+            return Reply(200, [purge.as_json() for purge in self.state.purges()])
+        if path == "/emulator/counters":
+            return Reply(200, self.state.counters())
+        reset()
+        return Reply(200, {"reset": True})

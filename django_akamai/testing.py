@@ -1,0 +1,81 @@
+"""pytest fixtures that run your tests against the built-in Akamai emulator.
+
+Load them from a ``conftest.py``::
+
+    pytest_plugins = ["django_akamai.testing"]
+
+Fixtures:
+
+``akamai_emulator_server`` (session)
+    One :class:`~django_akamai.emulator.Emulator` on a free port of 127.0.0.1 for the whole
+    run. Rarely used directly.
+``akamai_emulator``
+    The same emulator, reset (no purges, zero counters, full buckets, fresh nonces), with the
+    Django ``AKAMAI_*`` settings pointed at it and Fast Purge v3 selected. Change its
+    behaviour in a test with ``akamai_emulator.configure(fail_rate=0.3, seed=1)`` and friends;
+    every knob returns to its default after the test.
+``akamai_emulator_v2``
+    The same with ``AKAMAI_CCU_API = "v2"`` (CCU v2, Basic auth).
+
+Both function-scoped fixtures use pytest-django's ``settings`` fixture, so pytest-django must
+be installed; this module itself imports neither Django nor pytest-django, so loading it does
+not need configured settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from .emulator import Emulator
+
+
+def emulator_settings(emu: Emulator, api: str) -> dict[str, str]:
+    """The ``AKAMAI_*`` settings that point django-akamai at ``emu`` using ``api``."""
+    creds = emu.credentials
+    return {
+        "AKAMAI_CCU_HOST": emu.base_url,
+        "AKAMAI_CCU_CLIENT_TOKEN": creds.client_token,
+        "AKAMAI_CCU_CLIENT_SECRET": creds.client_secret,
+        "AKAMAI_CCU_ACCESS_TOKEN": creds.access_token,
+        "AKAMAI_CCUAPI_USERNAME": creds.username,
+        "AKAMAI_CCUAPI_PASSWORD": creds.password,
+        "AKAMAI_CCUAPI_BASE_URL": emu.base_url,
+        "AKAMAI_CCU_API": api,
+    }
+
+
+@pytest.fixture(scope="session")
+def akamai_emulator_server() -> Iterator[Emulator]:
+    with Emulator(port=0) as emu:
+        yield emu
+
+
+def _clean(emu: Emulator) -> None:
+    emu.restore_defaults()
+    emu.reset()
+
+
+def _prepared(emu: Emulator, settings: Any, api: str) -> Iterator[Emulator]:
+    _clean(emu)
+    for name, value in emulator_settings(emu, api).items():
+        setattr(settings, name, value)
+    try:
+        yield emu
+    finally:
+        # The next test starts from the defaults even if this one changed knobs and failed.
+        _clean(emu)
+
+
+@pytest.fixture
+def akamai_emulator(akamai_emulator_server: Emulator, settings: Any) -> Iterator[Emulator]:
+    """The emulator, reset, with the AKAMAI_* settings pointing at it (Fast Purge v3)."""
+    yield from _prepared(akamai_emulator_server, settings, "v3")
+
+
+@pytest.fixture
+def akamai_emulator_v2(akamai_emulator_server: Emulator, settings: Any) -> Iterator[Emulator]:
+    """The emulator, reset, with the AKAMAI_* settings pointing at it (CCU v2)."""
+    yield from _prepared(akamai_emulator_server, settings, "v2")
