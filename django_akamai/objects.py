@@ -241,13 +241,18 @@ def validate_cpcode(value: Any) -> int:
     return value
 
 
-def tags_of(obj: Any) -> Iterable[Any]:
-    method = getattr(obj, "get_cache_tags", None)
-    if method is None:
-        raise UnsupportedPurgeObject(
-            f"{type(obj).__name__} {_describe(obj)} has no get_cache_tags(); pass tag strings.",
-            obj)
-    return method()
+def _tags(leaf: Any) -> Iterator[str]:
+    """Prefixed tags for one leaf: a tag string, or an object's tags (see cache_tags)."""
+    from .cache_tags import object_tags, prefixed
+
+    if isinstance(leaf, (bytes, bytearray)):
+        leaf = validate_tag(leaf)
+    if isinstance(leaf, str):
+        yield prefixed(leaf)
+    elif _is_model(leaf) or hasattr(leaf, "get_cache_tags"):
+        yield from (prefixed(validate_tag(tag)) for tag in object_tags(leaf))
+    else:
+        validate_tag(leaf)  # raises InvalidTag naming the type
 
 
 def normalise(value: Any, object_type: str, bases: list[str] | None = None) -> Iterator[Any]:
@@ -259,9 +264,6 @@ def normalise(value: Any, object_type: str, bases: list[str] | None = None) -> I
                 else leaf
             yield from normalise_url(target, bases)
         elif object_type == "tag":
-            if _is_model(leaf) or hasattr(leaf, "get_cache_tags"):
-                yield from (validate_tag(tag) for tag in tags_of(leaf))
-            else:
-                yield validate_tag(leaf)
+            yield from _tags(leaf)
         else:
             yield validate_cpcode(leaf)
