@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo bench lint format clean
+.PHONY: test demo bench lint format clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,9 +16,19 @@ $(STAMP): $(BIN)/python setup.py requirements-test.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements-test.txt
 	touch $(STAMP)
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m ruff check django_akamai tests example benchmarks
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+BROWSER_PACKAGES := chromium chromium-driver
+
+# Headless Chromium and its driver for tests/test_browser.py, installed when missing.
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y $(BROWSER_PACKAGES); \
+	else echo "no chromium/chromedriver and no apt-get: browser tests will be skipped" >&2; fi
 
 demo: $(STAMP)
 	cd example && ../$(BIN)/python manage.py demo

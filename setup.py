@@ -20,6 +20,7 @@ TEST_REQUIRES = [
     "redis>=4.5",
     "ruff>=0.6",
     "tox>=4.11",
+    "selenium>=4.11",
 ]
 
 setup(

@@ -10,3 +10,7 @@ class DjangoAkamaiConfig(AppConfig):
         # Importing registers the system checks and connects the receivers; nothing here
         # does I/O or imports Celery.
         from . import checks  # noqa: F401
+        from . import history as _history  # noqa: F401  (purge history receivers)
+        from .autopurge import connect as connect_autopurge
+
+        connect_autopurge()  # receivers for the models in AKAMAI_PURGE_MODELS

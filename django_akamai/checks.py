@@ -1,1 +1,317 @@
-"""System checks (``manage.py check``) for django-akamai's settings."""
+"""System checks (``manage.py check``) for django-akamai's settings.
+
+Every problem that would otherwise surface as an exception on the first purge is reported
+here, at start-up, with an id and a hint. Nothing here touches the network or the database.
+
+==========================  ==============================================================
+``django_akamai.W001``      no credentials at all (a warning: purges raise until configured)
+``django_akamai.W002``      both Fast Purge and CCU v2 configured, AKAMAI_CCU_API unset
+``django_akamai.E001``      edgerc file unreadable or unparsable
+``django_akamai.E002``      edgerc file lacks the section
+``django_akamai.E003``      edgerc section lacks a key
+``django_akamai.E004``      credentials settings incomplete or malformed
+``django_akamai.E005``      unknown action, type or network (or option name)
+``django_akamai.E006``      plain http to an API host that is not loopback
+``django_akamai.E007``      AKAMAI_BASE_URL malformed
+``django_akamai.W003``      URLs from get_absolute_url() likely relative, no AKAMAI_BASE_URL
+``django_akamai.E008``      Celery queueing configured but Celery not installed
+``django_akamai.E009``      purge history settings malformed
+==========================  ==============================================================
+"""
+
+from __future__ import annotations
+
+import configparser
+import importlib.util
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.core.checks import CheckMessage, Error, Warning, register
+
+from . import conf
+from .exceptions import AkamaiConfigurationError, InvalidPurgeOptions
+from .objects import parse_options
+
+TAG = "django_akamai"
+
+_V3 = ("AKAMAI_CCU_HOST", "AKAMAI_CCU_CLIENT_TOKEN", "AKAMAI_CCU_CLIENT_SECRET",
+       "AKAMAI_CCU_ACCESS_TOKEN")
+_V2 = ("AKAMAI_CCUAPI_USERNAME", "AKAMAI_CCUAPI_PASSWORD")
+_EDGERC_KEYS = ("host", "client_token", "client_secret", "access_token")
+
+CREDENTIALS_HINT = (
+    "Set AKAMAI_CCU_HOST, AKAMAI_CCU_CLIENT_TOKEN, AKAMAI_CCU_CLIENT_SECRET and "
+    "AKAMAI_CCU_ACCESS_TOKEN (Fast Purge v3), or put them in an edgerc file "
+    "(AKAMAI_EDGERC_FILENAME, section AKAMAI_EDGERC_CCU_SECTION), or set "
+    "AKAMAI_CCUAPI_USERNAME and AKAMAI_CCUAPI_PASSWORD (CCU v2). Where purging is off on "
+    "purpose, add 'django_akamai.W001' to SILENCED_SYSTEM_CHECKS.")
+
+
+def _plain_http(value: Any) -> str | None:
+    """The host name when ``value`` is an http:// address to a non-loopback host."""
+    if not isinstance(value, str) or not value.strip().lower().startswith("http://"):
+        return None
+    try:
+        host = urlsplit(value.strip()).hostname
+    except ValueError:
+        return None
+    return None if conf.is_loopback(host) else (host or value)
+
+
+def _http_error(setting: str, host: str) -> Error:
+    return Error(
+        f"{setting} sends purge requests over plain http to {host}, which is not a loopback "
+        "host: the request and its signature would cross the network unencrypted.",
+        hint=f"Use https://{host} (or the bare host name); plain http is only for the "
+             "emulator on 127.0.0.1.",
+        id="django_akamai.E006")
+
+
+def _edgerc(path: str, section: str) -> Iterator[CheckMessage]:
+    """E001/E002/E003/E006 for the edgerc file that will be used."""
+    where = f"edgerc file {path}"
+    if not os.path.isfile(path) or not os.access(path, os.R_OK):
+        yield Error(f"Cannot read the {where}: it does not exist or is not readable.",
+                    hint="Set AKAMAI_EDGERC_FILENAME to your .edgerc, fix its permissions, or "
+                         "use the AKAMAI_CCU_* settings.", id="django_akamai.E001")
+        return
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = lambda name: name.replace("-", "_")  # type: ignore[method-assign]
+    try:
+        parser.read(path, encoding="utf-8")
+    except (configparser.Error, UnicodeDecodeError) as exc:
+        line = getattr(exc, "lineno", None)
+        yield Error(f"Cannot parse the {where}: {type(exc).__name__}"
+                    + (f" at line {line}." if line else "."),
+                    hint="An edgerc file is INI: [section] lines, then key = value lines.",
+                    id="django_akamai.E001")
+        return
+    if not parser.has_section(section):
+        found = ", ".join(parser.sections()) or "none"
+        yield Error(f"The {where} has no section [{section}] (sections found: {found}).",
+                    hint="Set AKAMAI_EDGERC_CCU_SECTION to the section holding your Fast "
+                         "Purge API client.", id="django_akamai.E002")
+        return
+    missing = [key for key in _EDGERC_KEYS if not parser.get(section, key, fallback="").strip()]
+    if missing:
+        yield Error(f"Section [{section}] of the {where} lacks {', '.join(missing)}.",
+                    hint="Copy the missing keys from the API client's credentials in Akamai "
+                         "Control Center.", id="django_akamai.E003")
+        return
+    host = _plain_http(parser.get(section, "host"))
+    if host:
+        yield _http_error(f"The 'host' in [{section}] of the {where}", host)
+        return
+    try:
+        conf.load_edgerc(path, section)
+    except AkamaiConfigurationError as exc:  # e.g. max_body not a number, a bad host
+        yield Error(str(exc), hint="Fix the edgerc file.", id="django_akamai.E001")
+
+
+@register(TAG)
+def check_credentials(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """W001, W002, E001-E004, E006: which API, which credentials, and whether they can be used."""
+    get = conf.get_setting
+    messages: list[CheckMessage] = []
+    try:
+        forced = conf._forced_api(None)  # "v2", "v3" or None, aliases resolved
+    except InvalidPurgeOptions as exc:
+        return [Error(str(exc), hint="AKAMAI_CCU_API = 'v3' or 'v2', or remove it.",
+                      id="django_akamai.E004")]
+    has_v3 = any(get(name) for name in _V3)
+    has_v2 = any(get(name) for name in _V2)
+    path, section = conf.edgerc_location()
+    edgerc_named = get("AKAMAI_EDGERC_FILENAME") != conf.DEFAULTS["AKAMAI_EDGERC_FILENAME"]
+    forced_v2, forced_v3 = forced == "v2", forced == "v3"
+    # The edgerc file is read only when no AKAMAI_CCU_* setting is set (see conf.py).
+    uses_edgerc = not has_v3 and not forced_v2 and (
+        forced_v3 or edgerc_named or (not has_v2 and os.path.exists(path)))
+
+    if not has_v3 and not has_v2 and not uses_edgerc and not forced_v3:
+        # A warning, not an error: development and CI machines often have no credentials
+        # (the emulator's are set at run time), and an error would stop every command.
+        return [Warning("No Akamai credentials are configured: every purge would fail.",
+                      hint=CREDENTIALS_HINT, id="django_akamai.W001")]
+
+    if uses_edgerc:
+        messages.extend(_edgerc(path, section))
+    for setting in ("AKAMAI_CCU_HOST", "AKAMAI_CCUAPI_BASE_URL"):
+        host = _plain_http(get(setting))
+        if host:
+            messages.append(_http_error(setting, host))
+
+    edgerc_usable = uses_edgerc and not messages
+    if forced is None and has_v2 and (has_v3 or (edgerc_named and edgerc_usable)):
+        used = "Fast Purge v3" if has_v3 else "CCU v2"
+        messages.append(Warning(
+            "Both Fast Purge v3 (EdgeGrid) and CCU v2 (username/password) credentials are "
+            f"configured, and AKAMAI_CCU_API does not say which to use; {used} is used.",
+            hint="Set AKAMAI_CCU_API = 'v3' (Fast Purge, the API Akamai serves today) or "
+                 "'v2', or remove the credentials you do not use.",
+            id="django_akamai.W002"))
+
+    if not messages:
+        try:
+            conf.resolve_credentials()
+        except AkamaiConfigurationError as exc:
+            # Exception messages of this app never carry a secret, only setting names.
+            messages.append(Error(str(exc), hint="Fix the Akamai credentials settings.",
+                                  id="django_akamai.E004"))
+    return messages
+
+
+@register(TAG)
+def check_options(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """E005 for AKAMAI_PURGE_OPTIONS and the admin's ``akamai_purge_options``; E007."""
+    messages: list[CheckMessage] = []
+    try:
+        parse_options(None, conf.get_setting("AKAMAI_PURGE_OPTIONS"))
+    except InvalidPurgeOptions as exc:
+        messages.append(Error(f"AKAMAI_PURGE_OPTIONS: {exc}",
+                              hint="Use e.g. {'action': 'invalidate', 'type': 'url', "
+                                   "'network': 'production'}.", id="django_akamai.E005"))
+    for model_admin in _purge_admins():
+        options = getattr(model_admin, "akamai_purge_options", None)
+        try:
+            parse_options(options)
+        except InvalidPurgeOptions as exc:
+            messages.append(Error(f"{type(model_admin).__name__}.akamai_purge_options: {exc}",
+                                  hint="Use action invalidate|delete, type url|tag|cpcode, "
+                                       "network production|staging.",
+                                  obj=type(model_admin), id="django_akamai.E005"))
+    try:
+        conf.base_urls()
+    except AkamaiConfigurationError as exc:
+        messages.append(Error(str(exc), hint="AKAMAI_BASE_URL = 'https://www.example.com' or "
+                                             "a list of such origins.", id="django_akamai.E007"))
+    return messages
+
+
+def _purge_admins() -> list[Any]:
+    """ModelAdmins (on every admin site) that offer the "Purge from Akamai" action."""
+    # Only admin modules that imported the mixin can use it; importing ours here would
+    # register models on the default site as a side effect.
+    admin_module = sys.modules.get("django_akamai.admin")
+    if admin_module is None:
+        return []
+    from django.contrib.admin.sites import all_sites
+
+    mixin = admin_module.AkamaiPurgeAdminMixin
+
+    return [model_admin for site in all_sites for model_admin in site._registry.values()
+            if isinstance(model_admin, mixin)]
+
+
+def _probably_relative(model: type) -> bool:
+    """Whether ``model.get_absolute_url()`` looks like it returns a path.
+
+    Probed on an unsaved instance; a method that cannot run on one (most use the primary
+    key) is taken to return a path, as Django's convention has it.
+    """
+    try:
+        url = model().get_absolute_url()
+    except Exception:
+        return True
+    return not (isinstance(url, str) and "://" in url)
+
+
+@register(TAG)
+def check_base_url(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """W003: models purged by URL (admin action, AKAMAI_PURGE_MODELS) whose URLs are paths,
+    and no AKAMAI_BASE_URL."""
+    if conf.get_setting("AKAMAI_BASE_URL"):
+        return []
+    messages: list[CheckMessage] = []
+    for model_admin in _purge_admins():
+        options = getattr(model_admin, "akamai_purge_options", None) or {}
+        model = model_admin.model
+        if str(options.get("type", "url")).lower() not in ("url", "arl"):
+            continue
+        if not hasattr(model, "get_absolute_url") or not _probably_relative(model):
+            continue
+        messages.append(Warning(
+            f"{type(model_admin).__name__} offers 'Purge from Akamai' for "
+            f"{model._meta.label}, whose get_absolute_url() returns a path, but "
+            "AKAMAI_BASE_URL is not set: the purge would fail with NoBaseURLConfigured.",
+            hint="Set AKAMAI_BASE_URL to your site's origin, e.g. 'https://www.example.com' "
+                 "(a list purges each path on every host). If the URLs are absolute, add "
+                 "'django_akamai.W003' to SILENCED_SYSTEM_CHECKS.",
+            obj=type(model_admin), id="django_akamai.W003"))
+    messages.extend(_autopurge_relative())
+    return messages
+
+
+def _autopurge_relative() -> list[CheckMessage]:
+    """W003 for AKAMAI_PURGE_MODELS entries that purge paths."""
+    from .autopurge import active_models
+
+    messages: list[CheckMessage] = []
+    seen = set()
+    for model, spec in active_models().items():
+        if spec.label in seen:  # proxies and subclasses share their ancestor's entry
+            continue
+        seen.add(spec.label)
+        sources = []
+        if spec.own_url and _probably_relative(model):
+            sources.append("get_absolute_url()")
+        if not callable(spec.urls) and any(str(url).startswith("/") for url in spec.urls):
+            sources.append("its 'urls'")
+        if sources:
+            messages.append(Warning(
+                f"AKAMAI_PURGE_MODELS purges {spec.label} by {' and '.join(sources)}, which "
+                "give paths, but AKAMAI_BASE_URL is not set: every save would fail to purge.",
+                hint="Set AKAMAI_BASE_URL to your site's origin, e.g. "
+                     "'https://www.example.com'.",
+                obj=model, id="django_akamai.W003"))
+    return messages
+
+
+def celery_queue_settings() -> list[str]:
+    """The settings that, as configured, send purges through Celery."""
+    reasons = [name for name in ("AKAMAI_PURGE_MODELS_QUEUE", "AKAMAI_CELERY_QUEUE",
+                                 "AKAMAI_CELERY_TASK_OPTIONS") if _setting(name)]
+    models = _setting("AKAMAI_PURGE_MODELS")
+    if isinstance(models, dict):
+        reasons += [f"AKAMAI_PURGE_MODELS[{label!r}]['queue']"
+                    for label, spec in models.items()
+                    if isinstance(spec, dict) and spec.get("queue")]
+    return reasons
+
+
+def _setting(name: str) -> Any:
+    if name in conf.DEFAULTS:
+        return conf.get_setting(name)
+    from django.conf import settings
+
+    return getattr(settings, name, None)
+
+
+@register(TAG)
+def check_celery(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """E008: queueing through Celery is configured, but Celery cannot be imported."""
+    configured = celery_queue_settings()
+    if not configured or importlib.util.find_spec("celery") is not None:
+        return []
+    return [Error(
+        f"{', '.join(configured)} asks for purges to be queued through Celery, but Celery is "
+        "not installed.",
+        hint="pip install 'django-akamai[celery]', or turn queueing off.",
+        id="django_akamai.E008")]
+
+
+@register(TAG)
+def check_history(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """E009: the purge history's bound and retention must be non-negative numbers or None."""
+    messages: list[CheckMessage] = []
+    for name in ("AKAMAI_HISTORY_MAX_OBJECTS", "AKAMAI_HISTORY_RETENTION_DAYS"):
+        value = conf.get_setting(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            messages.append(Error(f"{name} is {value!r}; expected a number >= 0 or None.",
+                                  hint=f"Remove {name} to use the default "
+                                       f"({conf.DEFAULTS[name]!r}).", id="django_akamai.E009"))
+    return messages

@@ -49,6 +49,8 @@ DEFAULTS: dict[str, Any] = {
     "AKAMAI_RETRY_DEADLINE": 600.0,
     # Akamai refuses bodies above 50,000 bytes with 413.
     "AKAMAI_MAX_BODY_BYTES": 50_000,
+    # Prepended to every cache tag, on responses and in purges, so sites can share an account.
+    "AKAMAI_CACHE_TAG_PREFIX": "",
     # Purge history (django_akamai.history): on/off, objects kept per row, days kept.
     "AKAMAI_HISTORY": True,
     "AKAMAI_HISTORY_MAX_OBJECTS": 1000,

@@ -31,3 +31,24 @@ class Note(models.Model):
 
     class Meta:
         app_label = "testapp"
+
+
+class ArticleProxy(Article):
+    """A proxy: saved with itself as the signal sender (automatic purging must still see it)."""
+
+    class Meta:
+        proxy = True
+        app_label = "testapp"
+
+
+class Comment(models.Model):
+    """Deleted in cascade with its article; its page lives under the article's."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="comments")
+    text = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        app_label = "testapp"
+
+    def get_absolute_url(self) -> str:
+        return f"/articles/{self.article.slug}/comments/{self.pk}/"

@@ -1,0 +1,144 @@
+"""Admin tools: the "Purge from Akamai" action, the "Purge URLs" page and the purge history.
+
+Add the action to any ``ModelAdmin`` whose model has ``get_absolute_url()``::
+
+    from django_akamai.admin import AkamaiPurgeAdminMixin
+
+    @admin.register(Article)
+    class ArticleAdmin(AkamaiPurgeAdminMixin, admin.ModelAdmin):
+        ...
+
+Both the action and the page need the ``django_akamai.purge_cache`` permission.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.admin.options import IS_POPUP_VAR
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
+from django.utils.html import format_html
+
+from .models import PurgePage, PurgeRecord
+from .views import has_purge_permission, purge_and_report, purge_page
+
+
+@admin.action(description="Purge from Akamai", permissions=["akamai_purge"])
+def purge_from_akamai(modeladmin: Any, request: HttpRequest, queryset: QuerySet) -> None:
+    """Purge the selected objects' URLs (``get_absolute_url()``) and report as messages."""
+    # Django hides the action without the permission; check again for a forged POST.
+    if not has_purge_permission(request.user):
+        raise PermissionDenied
+    get_objects = getattr(modeladmin, "get_akamai_purge_objects", None)
+    objects = get_objects(request, queryset) if get_objects else queryset
+    options = dict(getattr(modeladmin, "akamai_purge_options", None) or {})
+    object_type = options.pop("type", "url")
+    purge_and_report(request, {object_type: objects}, options)
+
+
+class AkamaiPurgeAdminMixin:
+    """Adds the "Purge from Akamai" action to a ``ModelAdmin``, for users with permission.
+
+    ``akamai_purge_options`` (e.g. ``{"action": "invalidate"}``) overrides
+    ``AKAMAI_PURGE_OPTIONS`` for this admin; override ``get_akamai_purge_objects()`` to purge
+    something other than each object's ``get_absolute_url()`` (more URLs, or cache tags with
+    ``akamai_purge_options = {"type": "tag"}``).
+    """
+
+    akamai_purge_options: dict[str, Any] | None = None
+
+    def has_akamai_purge_permission(self, request: HttpRequest) -> bool:
+        return has_purge_permission(request.user)
+
+    def get_akamai_purge_objects(self, request: HttpRequest, queryset: QuerySet) -> Any:
+        return queryset
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)  # type: ignore[misc]
+        # Added here rather than in ``actions`` so a subclass's own list cannot drop it.
+        if (self.actions is not None and IS_POPUP_VAR not in request.GET  # type: ignore
+                and "purge_from_akamai" not in actions
+                and self.has_akamai_purge_permission(request)):
+            actions["purge_from_akamai"] = (purge_from_akamai, "purge_from_akamai",
+                                            purge_from_akamai.short_description)
+        return actions
+
+
+@admin.register(PurgeRecord)
+class PurgeRecordAdmin(admin.ModelAdmin):
+    """The purge history, read-only."""
+
+    list_display = ("created_at", "status_badge", "action", "network", "object_type",
+                    "object_count", "first_object", "purge_id", "actor")
+    list_filter = ("status", "network", "action", "object_type", "api", "created_at")
+    search_fields = ("objects_text", "purge_id", "support_id")
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    fields = ("created_at", "actor", "status", "http_status", "api", "action", "network",
+              "object_type", "object_count", "purge_id", "support_id", "estimated_seconds",
+              "error", "objects_text", "objects_truncated")
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, record: PurgeRecord) -> str:
+        if record.status == PurgeRecord.ACCEPTED:
+            return "accepted"
+        return format_html("<strong>failed</strong>{}", f" ({record.http_status})"
+                           if record.http_status else "")
+
+    @admin.display(description="first object")
+    def first_object(self, record: PurgeRecord) -> str:
+        first = record.objects_text.split("\n", 1)[0]
+        more = record.object_count - 1
+        return f"{first[:100]}{' …' if len(first) > 100 else ''}" + (
+            f" (+{more})" if more > 0 else "")
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        extra = {"can_purge": has_purge_permission(request.user), **(extra_context or {})}
+        return super().changelist_view(request, extra)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Whoever may purge may see what was purged.
+        return super().has_view_permission(request, obj) or has_purge_permission(request.user)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # records are pruned by age: manage.py akamai_prune_history
+
+
+@admin.register(PurgePage)
+class PurgePageAdmin(admin.ModelAdmin):
+    """The "Purge URLs" entry on the admin index; its only page is the purge form."""
+
+    def get_urls(self) -> list:
+        info = self.opts.app_label, self.opts.model_name
+        return [path("", self.admin_site.admin_view(self.changelist_view),
+                     name="{}_{}_changelist".format(*info))]
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        return purge_page(request, self)
+
+    def get_model_perms(self, request: HttpRequest) -> dict[str, bool]:
+        # Shown on the index (as a "view" link) only to users who may purge.
+        allowed = has_purge_permission(request.user)
+        return {"add": False, "change": False, "delete": False, "view": allowed}
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return has_purge_permission(request.user)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,242 @@
+"""Automatic purging on model changes, declared in one setting: ``AKAMAI_PURGE_MODELS``.
+
+::
+
+    AKAMAI_PURGE_MODELS = {
+        "blog.Article": {
+            "urls": ["/blog/", "/blog/feed/"],              # or a callable(instance) -> URLs
+            "tags": lambda article: [f"section-{article.section_id}"],  # or a list
+            "queue": True,                                  # default AKAMAI_PURGE_MODELS_QUEUE
+            "options": {"action": "invalidate"},            # action and/or network
+        },
+        "flatpages.FlatPage": {},                           # just get_absolute_url()
+    }
+
+(a list of labels is short for ``{label: {} ...}``). A declared model's proxies and subclasses
+are purged the same way. On save, the instance's URL before the save (read from the database:
+a changed slug purges the old address too) and after it; on delete, the URL taken before the
+row disappears; each time also the extra ``urls`` and the cache ``tags`` (Fast Purge only),
+computed for the old and the new state. Purges go through ``coalesce.request_purge``:
+commit-safe and merged per transaction, now or queued through Celery.
+
+Not seen, because Django sends no signal for them: ``QuerySet.update()``, ``bulk_create()``,
+``bulk_update()`` and raw SQL. Fixture loading (``raw`` saves) is skipped on purpose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.apps import apps
+from django.core.signals import setting_changed
+from django.db.models import Model
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
+
+from . import conf
+from .coalesce import request_purge
+from .exceptions import AkamaiConfigurationError
+from .objects import parse_options
+
+__all__ = ["ModelPurge", "active_models", "connect", "disconnect", "load"]
+
+ACTOR = "autopurge"
+_KEYS = ("urls", "tags", "queue", "options")
+_OPTION_KEYS = ("action", "network", "domain")
+# Where the receivers keep what an instance looked like before the save or delete.
+_BEFORE_SAVE = "_akamai_purge_before_save"
+_BEFORE_DELETE = "_akamai_purge_before_delete"
+
+Spec = tuple[Any, ...] | Callable[[Model], Iterable[Any] | None]
+
+
+def _values(spec: Spec, instance: Model) -> list[Any]:
+    if callable(spec):
+        return list(spec(instance) or ())
+    return list(spec)
+
+
+@dataclass(frozen=True)
+class ModelPurge:
+    """How instances of one declared model are purged."""
+
+    label: str
+    urls: Spec = ()
+    tags: Spec = ()
+    queue: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+    own_url: bool = True  # whether the model has get_absolute_url()
+
+    def objects(self, instance: Model) -> tuple[list[Any], list[Any]]:
+        """The URLs and the cache tags that stand for ``instance`` as it is now."""
+        urls: list[Any] = []
+        if self.own_url:
+            url = instance.get_absolute_url()  # type: ignore[attr-defined]
+            if url:  # an object with no public page (e.g. a draft) has nothing to purge
+                urls.append(url)
+        urls.extend(_values(self.urls, instance))
+        return urls, _values(self.tags, instance)
+
+    def purge(self, urls: list[Any], tags: list[Any], using: str | None) -> None:
+        for kind, objects in (("url", urls), ("tag", tags)):
+            if objects:
+                request_purge(objects, options={**self.options, "type": kind}, queue=self.queue,
+                              using=using, actor=ACTOR, fail_silently=True)
+
+
+def _invalid(label: Any, message: str) -> AkamaiConfigurationError:
+    return AkamaiConfigurationError(f"AKAMAI_PURGE_MODELS[{label!r}]: {message}")
+
+
+def _spec(label: str, name: str, value: Any) -> Spec:
+    if value is None:
+        return ()
+    if callable(value):
+        return value
+    if isinstance(value, (str, bytes)):
+        return (value,)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return tuple(value)
+    raise _invalid(label, f"{name!r} must be a list of strings or a callable taking the "
+                          f"instance, not {type(value).__name__}.")
+
+
+def load(setting: Any, default_queue: bool = False) -> dict[type[Model], ModelPurge]:
+    """Validate ``AKAMAI_PURGE_MODELS`` and map each declared model to its ``ModelPurge``."""
+    if not setting:
+        return {}
+    if isinstance(setting, (list, tuple)):
+        setting = dict.fromkeys(setting)
+    if not isinstance(setting, dict):
+        raise AkamaiConfigurationError(
+            "AKAMAI_PURGE_MODELS must be a dict of 'app_label.ModelName' -> options, or a list "
+            f"of labels, not {type(setting).__name__}.")
+    registry: dict[type[Model], ModelPurge] = {}
+    for label, declared in setting.items():
+        declared = {} if declared is None else declared
+        if not isinstance(declared, dict):
+            raise _invalid(label, f"expected a dict with keys {', '.join(_KEYS)}.")
+        unknown = sorted(set(declared) - set(_KEYS))
+        if unknown:
+            raise _invalid(label, f"unknown key(s) {', '.join(unknown)}; known: "
+                                  f"{', '.join(_KEYS)}.")
+        try:
+            model = apps.get_model(label)
+        except (LookupError, ValueError) as exc:
+            raise _invalid(label, f"no such model ({exc}).") from None
+        options = dict(declared.get("options") or {})
+        bad = sorted(set(options) - set(_OPTION_KEYS))
+        if bad:
+            raise _invalid(label, f"options may set {', '.join(_OPTION_KEYS)} only, not "
+                                  f"{', '.join(bad)} (URLs and tags are purged by their type).")
+        parse_options(options)  # unknown action or network: raise now, not on the first save
+        config = ModelPurge(
+            label=model._meta.label,
+            urls=_spec(label, "urls", declared.get("urls")),
+            tags=_spec(label, "tags", declared.get("tags")),
+            queue=bool(declared.get("queue", default_queue)),
+            options=options,
+            own_url=callable(getattr(model, "get_absolute_url", None)),
+        )
+        if not (config.own_url or config.urls or config.tags):
+            raise _invalid(label, f"{model._meta.label} has no get_absolute_url(); give 'urls' "
+                                  "or 'tags' to say what its changes purge.")
+        registry[model] = config
+    return registry
+
+
+# --- receivers ------------------------------------------------------------------------------
+
+_active: dict[type[Model], ModelPurge] = {}
+
+
+def active_models() -> dict[type[Model], ModelPurge]:
+    """Every model class whose saves and deletes are purged now (proxies and subclasses too)."""
+    return dict(_active)
+
+
+def _pre_save(sender: type[Model], instance: Model, raw: bool = False, using: str | None = None,
+              **kwargs: Any) -> None:
+    config = _active.get(sender)
+    if config is None or raw:
+        return
+    before = None
+    pk_field = sender._meta.pk
+    # A new instance whose primary key was generated (None, or a default such as uuid4) has
+    # no row yet: skip the query. Any other primary key may name an existing row.
+    if instance.pk is not None and not (instance._state.adding and pk_field is not None
+                                        and pk_field.has_default()):
+        old = sender._base_manager.using(using).filter(pk=instance.pk).first()
+        if old is not None:
+            before = config.objects(old)
+    instance.__dict__[_BEFORE_SAVE] = before
+
+
+def _post_save(sender: type[Model], instance: Model, raw: bool = False, using: str | None = None,
+               **kwargs: Any) -> None:
+    config = _active.get(sender)
+    before = instance.__dict__.pop(_BEFORE_SAVE, None)
+    if config is None or raw:
+        return
+    urls, tags = config.objects(instance)
+    if before:
+        urls, tags = before[0] + urls, before[1] + tags
+    config.purge(urls, tags, using)
+
+
+def _pre_delete(sender: type[Model], instance: Model, using: str | None = None,
+                **kwargs: Any) -> None:
+    config = _active.get(sender)
+    if config is not None:
+        # Taken now: after the delete the row, and what the URL is built from, may be gone.
+        instance.__dict__[_BEFORE_DELETE] = config.objects(instance)
+
+
+def _post_delete(sender: type[Model], instance: Model, using: str | None = None,
+                 **kwargs: Any) -> None:
+    config = _active.get(sender)
+    before = instance.__dict__.pop(_BEFORE_DELETE, None)
+    if config is not None and before is not None:
+        config.purge(*before, using)
+
+
+_RECEIVERS = ((pre_save, _pre_save), (post_save, _post_save), (pre_delete, _pre_delete),
+              (post_delete, _post_delete))
+
+
+def disconnect() -> None:
+    """Stop purging on model changes."""
+    for model in list(_active):
+        for signal, receiver in _RECEIVERS:
+            signal.disconnect(receiver, sender=model,
+                              dispatch_uid=f"{__name__}.{receiver.__name__}")
+    _active.clear()
+
+
+def connect() -> None:
+    """(Re)connect the receivers from the settings; called by the app's ``ready()``.
+
+    Receivers are connected per model, never to every model: a pre_delete receiver turns off
+    Django's fast deletes for the models it listens to.
+    """
+    registry = load(conf.get_setting("AKAMAI_PURGE_MODELS"),
+                    bool(conf.get_setting("AKAMAI_PURGE_MODELS_QUEUE")))
+    disconnect()
+    for model in apps.get_models():
+        # The nearest declared ancestor wins, so a subclass may be declared differently.
+        config = next((registry[base] for base in model.__mro__ if base in registry), None)
+        if config is None:
+            continue
+        _active[model] = config
+        for signal, receiver in _RECEIVERS:
+            signal.connect(receiver, sender=model, weak=False,
+                           dispatch_uid=f"{__name__}.{receiver.__name__}")
+
+
+def _on_setting_changed(setting: str, **kwargs: Any) -> None:
+    if setting in ("AKAMAI_PURGE_MODELS", "AKAMAI_PURGE_MODELS_QUEUE") and apps.ready:
+        connect()
+
+
+setting_changed.connect(_on_setting_changed, dispatch_uid=f"{__name__}._on_setting_changed")

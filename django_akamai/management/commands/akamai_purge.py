@@ -1,0 +1,336 @@
+"""``manage.py akamai_purge``: purge URLs, cache tags or CP codes from the command line.
+
+Exit status: 0 when Akamai accepted everything (or on a dry run / successful enqueue), 1 when
+some objects were not purged (listed on stderr with Akamai's reason), 2 on bad input or
+configuration (nothing was sent).
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from ... import conf, operations
+from ...batching import encode_body, envelope_size, split_batches
+from ...exceptions import AkamaiConfigurationError, AkamaiError, InvalidPurgeObject
+from ...objects import parse_options
+from ...purge import V2_BATCH_SIZE, PurgeRequest
+from ...transport.ccu_v2 import QUEUE_PATH
+from ...transport.pacing import DEFAULT_BUCKET_SIZES
+
+EXIT_NOT_PURGED = 1
+EXIT_BAD_INPUT = 2
+
+#: At most this many bad lines are listed; the rest are counted.
+MAX_ERRORS_SHOWN = 50
+
+
+def command_actor() -> str:
+    """``command:<OS user>``: who ran the command, for the purge history."""
+    try:
+        return f"command:{getpass.getuser()}"
+    except Exception:  # no passwd entry in some containers
+        return "command"
+
+
+def planned_requests(objects: list[Any], options: Any, *, api: str, base_url: str,
+                     max_body_bytes: int, max_objects: int | None = None) \
+        -> list[tuple[str, bytes, int]]:
+    """The requests a purge would send: (URL, exact body, number of objects) each.
+
+    Packs exactly as ``PurgeRequest.purge_all()`` does, so a dry run shows the real bodies.
+    """
+    if api == "v2":
+        extra = options.v2()
+        url = base_url + QUEUE_PATH
+        limit = V2_BATCH_SIZE
+    else:
+        extra = {}
+        url = f"{base_url}/ccu/v3/{options.action}/{options.type}/{options.network}"
+        limit = max_objects or DEFAULT_BUCKET_SIZES.get(options.type, 10_000)
+    batches = split_batches(objects, max_bytes=max_body_bytes, max_objects=limit,
+                            envelope=envelope_size(extra or None))
+    return [(url, encode_body({"objects": batch, **extra}), len(batch)) for batch in batches]
+
+
+class _BarStream:
+    """tqdm redraws with bare ``\\r``: write through the command's stderr without the
+    newline and colour Django's OutputWrapper would add."""
+
+    def __init__(self, wrapper: Any):
+        self._wrapper = wrapper
+
+    def write(self, text: str) -> None:
+        self._wrapper.write(text, style_func=lambda x: x, ending="")
+
+    def flush(self) -> None:
+        self._wrapper.flush()
+
+    def isatty(self) -> bool:
+        return self._wrapper.isatty()
+
+    def fileno(self) -> int:  # lets tqdm read the terminal's width
+        return self._wrapper.fileno()
+
+
+class Command(BaseCommand):
+    help = ("Purge URLs, cache tags or CP codes from Akamai. URLs come as arguments, or one "
+            "per line from --file PATH or '-' (stdin); relative paths are joined to "
+            "AKAMAI_BASE_URL.")
+    # Lets tests (and callers of call_command) hand in a stdin stream.
+    stealth_options = ("stdin",)
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("objects", nargs="*", metavar="URL",
+                            help="URLs or paths to purge ('-' reads them from stdin). With "
+                                 "--type, cache tags or CP codes instead.")
+        parser.add_argument("--file", "-f", action="append", default=[], metavar="PATH",
+                            help="read objects one per line ('-' for stdin); blank lines and "
+                                 "lines starting with # are skipped. May be repeated.")
+        parser.add_argument("--type", choices=["url", "tag", "cpcode"], default="url",
+                            help="what the arguments and --file lines are (default: url)")
+        parser.add_argument("--tag", action="append", default=[], metavar="TAG",
+                            help="a cache tag to purge; may be repeated")
+        parser.add_argument("--cpcode", action="append", default=[], metavar="CPCODE",
+                            help="a CP code to purge; may be repeated")
+        parser.add_argument("--action", choices=["invalidate", "delete"],
+                            help="invalidate (revalidate with the origin) or delete; default "
+                                 "from AKAMAI_PURGE_OPTIONS")
+        parser.add_argument("--network", choices=["production", "staging"],
+                            help="default from AKAMAI_PURGE_OPTIONS (production)")
+        parser.add_argument("--queue", action="store_true",
+                            help="enqueue through Celery (django_akamai.tasks) instead of "
+                                 "sending now")
+        parser.add_argument("--dry-run", action="store_true",
+                            help="print the request bodies that would be sent; send nothing")
+        parser.add_argument("--quiet", "-q", action="store_true",
+                            help="no progress output (errors and the summary are still shown)")
+
+    # --- input ---------------------------------------------------------------------------
+
+    def _stdin_lines(self, options: dict[str, Any]) -> tuple[list[str], list[str]]:
+        if self._stdin is None:
+            stream = options.get("stdin") or sys.stdin
+            self._stdin = self._decode(getattr(stream, "buffer", stream), "stdin")
+        return self._stdin
+
+    @staticmethod
+    def _decode(stream: Iterable[Any], source: str) -> tuple[list[str], list[str]]:
+        """Lines as text; a line that is not UTF-8 becomes an error naming it."""
+        lines, errors = [], []
+        for number, raw in enumerate(stream, 1):
+            if isinstance(raw, bytes):
+                try:
+                    raw = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+                except UnicodeDecodeError:
+                    errors.append(f"{source}, line {number}: not UTF-8 text.")
+                    raw = ""
+            lines.append(raw)
+        return lines, errors
+
+    def _read_file(self, path: str, options: dict[str, Any]) -> tuple[list[str], list[str]]:
+        if path == "-":
+            return self._stdin_lines(options)
+        try:
+            with open(path, "rb") as handle:
+                return self._decode(handle, path)
+        except OSError as exc:
+            raise CommandError(f"Cannot read {path}: {exc.strerror or exc}.",
+                               returncode=EXIT_BAD_INPUT) from None
+
+    def _collect(self, options: dict[str, Any]) -> dict[str, list[Any]]:
+        """Every object by type, validated; all bad lines reported together."""
+        by_type: dict[str, list[Any]] = {"url": [], "tag": [], "cpcode": []}
+        errors: list[str] = []
+
+        def take(lines: list[str], object_type: str, source: str) -> None:
+            found, bad = operations.read_objects(lines, object_type, source=source)
+            by_type[object_type].extend(found)
+            errors.extend(bad)
+
+        main_type = options["type"]
+        arguments = [value for value in options["objects"] if value != "-"]
+        try:
+            take(arguments, main_type, "argument")
+            if "-" in options["objects"] and "-" not in options["file"]:
+                lines, bad = self._stdin_lines(options)
+                errors.extend(bad)
+                take(lines, main_type, "stdin, line")
+            for path in dict.fromkeys(options["file"]):  # each file once
+                lines, bad = self._read_file(path, options)
+                errors.extend(bad)
+                take(lines, main_type, f"{'stdin' if path == '-' else path}, line")
+            take(options["tag"], "tag", "--tag value")
+            take(options["cpcode"], "cpcode", "--cpcode value")
+        except AkamaiConfigurationError as exc:  # e.g. a malformed AKAMAI_BASE_URL
+            raise CommandError(str(exc), returncode=EXIT_BAD_INPUT) from None
+        if errors:
+            shown = errors[:MAX_ERRORS_SHOWN]
+            more = len(errors) - len(shown)
+            text = "\n".join(shown) + (f"\n... and {more} more." if more > 0 else "")
+            raise CommandError(f"Bad input, nothing was sent:\n{text}",
+                               returncode=EXIT_BAD_INPUT)
+        # De-duplicated here so the counts reported match what is sent.
+        return {t: list(dict.fromkeys(objects)) for t, objects in by_type.items() if objects}
+
+    # --- output --------------------------------------------------------------------------
+
+    def _say(self, text: str, options: dict[str, Any]) -> None:
+        if options["verbosity"] >= 1:
+            self.stdout.write(text)
+
+    def _progress(self, total: int, options: dict[str, Any]) -> tuple[Any, Any]:
+        """A callback per request: a tqdm bar on a terminal, plain lines otherwise."""
+        if options["quiet"] or options["verbosity"] < 1:
+            return None, None
+        try:
+            from tqdm import tqdm
+        except ImportError:  # the 'progress' extra is optional
+            tqdm = None
+        if tqdm is not None and self.stderr.isatty():
+            bar = tqdm(total=total, unit="obj", desc="Purging", file=_BarStream(self.stderr),
+                       dynamic_ncols=True, mininterval=0.1, leave=True)
+            refused = 0
+
+            def on_bar(accepted: bool, objects: list[Any], outcome: Any) -> None:
+                nonlocal refused
+                if not accepted:
+                    refused += len(objects)
+                    bar.set_postfix(refused=refused, refresh=False)
+                bar.update(len(objects))
+
+            return on_bar, bar
+        done = 0
+        sent = 0
+
+        def on_line(accepted: bool, objects: list[Any], outcome: Any) -> None:
+            nonlocal done, sent
+            done += len(objects)
+            sent += 1
+            if accepted:
+                result = outcome if isinstance(outcome, dict) else {}
+                self.stdout.write(
+                    f"Request {sent}: accepted {len(objects)} object(s) [{done}/{total}], "
+                    f"purgeId {result.get('purgeId', '?')}, estimated seconds "
+                    f"{result.get('estimatedSeconds', '?')}")
+            else:
+                status = getattr(outcome, "status", None)
+                self.stdout.write(
+                    f"Request {sent}: refused {len(objects)} object(s) [{done}/{total}]"
+                    + (f", HTTP {status}" if status else ""))
+
+        return on_line, None
+
+    # --- the three ways: dry run, queue, send ---------------------------------------------
+
+    def _options_for(self, object_type: str, options: dict[str, Any]) -> dict[str, str]:
+        chosen = {"type": object_type}
+        for key in ("action", "network"):
+            if options[key]:
+                chosen[key] = options[key]
+        return chosen
+
+    def _dry_run(self, groups: dict[str, list[Any]], options: dict[str, Any]) -> None:
+        count = objects = 0
+        warned = False
+        for object_type, items in groups.items():
+            try:
+                pr = PurgeRequest(options=self._options_for(object_type, options),
+                                  actor=command_actor())
+            except AkamaiConfigurationError as exc:
+                if str(exc) != conf.NO_CREDENTIALS_MESSAGE:
+                    raise
+                # Planning needs no credentials: show the Fast Purge v3 bodies.
+                if not warned:
+                    self.stderr.write("No credentials configured: planning for Fast Purge v3.")
+                    warned = True
+                plan_options = parse_options(self._options_for(object_type, options),
+                                             conf.get_setting("AKAMAI_PURGE_OPTIONS"))
+                plan = planned_requests(
+                    list(dict.fromkeys(items)), plan_options, api="v3", base_url="https://<host>",
+                    max_body_bytes=int(conf.get_setting("AKAMAI_MAX_BODY_BYTES")))
+            else:
+                pr.add(items)
+                plan = planned_requests(
+                    pr.urls, pr.purge_options, api=pr.api, base_url=pr.ccu_base_url,
+                    max_body_bytes=pr.max_body_bytes,
+                    max_objects=pr.transport.pacer.max_objects(object_type))
+            for url, body, n in plan:
+                count += 1
+                objects += n
+                self.stdout.write(f"POST {url} ({n} object(s), {len(body)} bytes)")
+                self.stdout.write(body.decode("utf-8"))
+        self.stdout.write(f"Dry run: {count} request(s) for {objects} object(s) would be "
+                          "sent; nothing was sent.")
+
+    def _queue(self, groups: dict[str, list[Any]], options: dict[str, Any]) -> None:
+        try:
+            from ...tasks import PurgeRequestTask
+        except ImportError as exc:  # Celery is an optional extra
+            raise CommandError(f"--queue needs Celery (pip install 'django-akamai[celery]'): "
+                               f"{exc}", returncode=EXIT_BAD_INPUT) from None
+        for object_type, items in groups.items():
+            # The task splits the objects into one Celery task per Akamai request.
+            results = PurgeRequestTask.apply_async(
+                (items,), {"options": self._options_for(object_type, options),
+                           "actor": command_actor()})
+            ids = [r.id for r in getattr(results, "results", []) if getattr(r, "id", None)]
+            self._say(f"Queued {len(items)} {operations.TYPE_NOUNS[object_type]}(s) in "
+                      f"{len(ids)} task(s)" + (f": {', '.join(ids)}." if ids else "."),
+                      options)
+
+    def _send(self, groups: dict[str, list[Any]], options: dict[str, Any]) -> None:
+        # Build every request first: a configuration error stops before anything is sent.
+        requests = []
+        for object_type, items in groups.items():
+            pr = PurgeRequest(options=self._options_for(object_type, options),
+                              actor=command_actor())
+            pr.add(items)
+            requests.append(pr)
+        total = sum(len(pr.urls) for pr in requests)
+        on_request, bar = self._progress(total, options)
+        outcomes = []
+        try:
+            for pr in requests:
+                outcomes.append(operations.send(pr, on_request))
+        finally:
+            if bar is not None:
+                bar.close()
+        for outcome in outcomes:
+            self._say(operations.summary(outcome), options)
+        failed = [o for o in outcomes if not o.ok]
+        if not failed:
+            return
+        for outcome in failed:
+            for line in operations.failure_lines(outcome):
+                self.stderr.write(line)
+            self.stderr.write(f"Not purged ({outcome.noun()}s):")
+            for obj in outcome.not_purged:
+                self.stderr.write(f"  {obj}")
+        missing = sum(len(o.not_purged) for o in failed)
+        raise CommandError(f"{missing} object(s) not purged.", returncode=EXIT_NOT_PURGED)
+
+    def execute(self, *args: Any, **options: Any) -> Any:
+        self._stdin: tuple[list[str], list[str]] | None = None
+        return super().execute(*args, **options)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        groups = self._collect(options)
+        if not groups:
+            raise CommandError("Nothing to purge: give URLs, --file PATH (or '-' for stdin), "
+                               "--tag or --cpcode.", returncode=EXIT_BAD_INPUT)
+        try:
+            if options["dry_run"]:
+                self._dry_run(groups, options)
+            elif options["queue"]:
+                self._queue(groups, options)
+            else:
+                self._send(groups, options)
+        except (AkamaiConfigurationError, InvalidPurgeObject) as exc:
+            raise CommandError(str(exc), returncode=EXIT_BAD_INPUT) from None
+        except AkamaiError as exc:  # anything else from the app: say it, never a traceback
+            raise CommandError(str(exc), returncode=EXIT_NOT_PURGED) from None

@@ -1,0 +1,168 @@
+"""What the operator tools share: reading objects line by line, sending, summarising.
+
+The management command, the admin action and the admin's "Purge URLs" page are thin doors
+onto ``PurgeRequest``; this module keeps their input rules and their reports identical.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import conf, events
+from .exceptions import (
+    InvalidPurgeObject,
+    NoBaseURLConfigured,
+    PurgeIncomplete,
+    PurgeRequestFailed,
+)
+from .objects import normalise
+
+# Tags and CP codes cannot contain commas or spaces, so a line may hold several of them
+# (as in an Edge-Cache-Tag header); a URL is always one whole line.
+_WORDS = re.compile(r"[\s,]+")
+
+TYPE_NOUNS = {"url": "URL", "tag": "cache tag", "cpcode": "CP code"}
+
+
+def read_objects(lines: Iterable[str], object_type: str, *, source: str = "line",
+                 bases: list[str] | None = None) -> tuple[list[Any], list[str]]:
+    """Validate objects given one per line; blank lines and ``#`` comments are skipped.
+
+    Returns the normalised objects and one error per bad line, e.g. ``"urls.txt, line 3:
+    ..."``: every line is checked, so a user fixes all mistakes in one go.
+    """
+    if bases is None and object_type == "url":
+        bases = conf.base_urls()
+    objects: list[Any] = []
+    errors: list[str] = []
+    for number, raw in enumerate(lines, 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        values = [line] if object_type == "url" else [w for w in _WORDS.split(line) if w]
+        for value in values:
+            try:
+                objects.extend(normalise(value, object_type, bases))
+            except (InvalidPurgeObject, NoBaseURLConfigured) as exc:
+                errors.append(f"{source} {number}: {exc}")
+    return objects, errors
+
+
+@dataclass
+class Outcome:
+    """What happened to one ``PurgeRequest``'s objects."""
+
+    object_type: str
+    action: str
+    network: str
+    api: str
+    total: int
+    results: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[PurgeRequestFailed] = field(default_factory=list)
+    #: Objects accepted, counted from the requests Akamai accepted.
+    accepted: int = 0
+    #: Objects never sent because an earlier request could not get through.
+    unsent: list[Any] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and not self.unsent and self.accepted == self.total
+
+    @property
+    def refused_objects(self) -> list[Any]:
+        """Objects of the requests that failed (refused, or retried in vain)."""
+        return [obj for failure in self.failures for obj in failure.objects]
+
+    @property
+    def not_purged(self) -> list[Any]:
+        """Everything not purged: refused, then never sent."""
+        return self.refused_objects + self.unsent
+
+    @property
+    def purge_ids(self) -> list[str]:
+        return [str(r["purgeId"]) for r in self.results if r.get("purgeId")]
+
+    @property
+    def estimated_seconds(self) -> float | None:
+        """The longest estimate: when everything accepted should be gone from the edge."""
+        values = [r["estimatedSeconds"] for r in self.results
+                  if isinstance(r.get("estimatedSeconds"), (int, float))]
+        return max(values) if values else None
+
+    def noun(self) -> str:
+        return TYPE_NOUNS.get(self.object_type, self.object_type)
+
+
+def send(pr: Any, on_request: Callable[[bool, list[Any], Any], None] | None = None) -> Outcome:
+    """``pr.purge_all()``, collecting an ``Outcome`` instead of raising Akamai's refusals.
+
+    ``on_request(accepted, objects, result_or_error)`` is called after each request, for
+    progress reports. Configuration and input errors still raise: nothing was sent.
+    """
+    o = pr.purge_options
+    outcome = Outcome(object_type=o.type, action=o.action, network=o.network, api=pr.api,
+                      total=len(pr.urls))
+
+    def accepted(sender: Any, *, request: Any, objects: list[Any], result: Any = None,
+                 **kwargs: Any) -> None:
+        if request is pr:
+            outcome.accepted += len(objects)
+            outcome.results.append(result)
+            if on_request:
+                on_request(True, objects, result)
+
+    def failed(sender: Any, *, request: Any, objects: list[Any], error: Any = None,
+               **kwargs: Any) -> None:
+        if request is pr:
+            outcome.failures.append(error)
+            if on_request:
+                on_request(False, objects, error)
+
+    # Listening to the events (rather than re-implementing purge_all's loop) keeps one
+    # sending path for every door, and sees every failure, including the one that stops
+    # purge_all when Akamai cannot be reached.
+    events.request_accepted.connect(accepted, weak=False)
+    events.request_failed.connect(failed, weak=False)
+    try:
+        pr.purge_all()
+    except (PurgeIncomplete, PurgeRequestFailed):
+        pass  # every failure was collected through request_failed
+    finally:
+        events.request_accepted.disconnect(accepted)
+        events.request_failed.disconnect(failed)
+    refused = set(outcome.refused_objects)
+    # Objects leave pr.urls only once accepted: what is left and was in no failed request
+    # was never sent (purge_all stops when Akamai is unreachable).
+    outcome.unsent = [obj for obj in pr.urls if obj not in refused]
+    return outcome
+
+
+def summary(outcome: Outcome) -> str:
+    """One sentence for the admin's messages and the command's last lines."""
+    words = (f"{outcome.accepted} {outcome.noun()}(s) in {len(outcome.results)} request(s) "
+             f"({outcome.action}, {outcome.network})")
+    text = f"Akamai accepted {words}."
+    if outcome.purge_ids:
+        text += f" purgeId: {', '.join(outcome.purge_ids)}."
+    if outcome.estimated_seconds is not None:
+        text += f" Estimated seconds: {outcome.estimated_seconds:g}."
+    return text
+
+
+def failure_lines(outcome: Outcome) -> list[str]:
+    """One line per refused request: Akamai's status, title, detail and supportId."""
+    lines = []
+    for failure in outcome.failures:
+        head = f"HTTP {failure.status}" if failure.status else "not accepted"
+        reason = ("; ".join(p for p in (failure.title, failure.detail) if p)
+                  or getattr(failure, "reason", "") or str(failure))
+        support = f" (supportId {failure.support_id})" if failure.support_id else ""
+        lines.append(f"{len(failure.objects)} {outcome.noun()}(s) refused, {head}: "
+                     f"{reason}{support}")
+    if outcome.unsent:
+        lines.append(f"{len(outcome.unsent)} {outcome.noun()}(s) not sent: an earlier request "
+                     "could not get through.")
+    return lines

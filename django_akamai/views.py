@@ -1,0 +1,123 @@
+"""The staff "Purge URLs" page and the purge-and-report step shared with the admin action.
+
+Served through the admin site (see ``admin.PurgePageAdmin``), so projects need no URLconf
+change; it answers 403 to anyone without the ``django_akamai.purge_cache`` permission.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, reverse
+
+from . import conf, operations
+from .exceptions import AkamaiConfigurationError, AkamaiError, InvalidPurgeObject
+from .forms import FIELD_TYPES, PurgeForm
+from .purge import PurgeRequest
+
+#: The permission needed for the admin action and the purge page.
+PURGE_PERMISSION = "django_akamai.purge_cache"
+
+#: Refused objects listed in one admin message; the rest are counted.
+MAX_LISTED = 20
+
+
+def has_purge_permission(user: Any) -> bool:
+    """Whether ``user`` may purge from the admin (active staff with ``purge_cache``)."""
+    return bool(user and user.is_active and user.is_staff and user.has_perm(PURGE_PERMISSION))
+
+
+def admin_actor(request: HttpRequest) -> str:
+    """``admin:<username>``: who asked, for the purge history."""
+    return f"admin:{request.user.get_username()}"
+
+
+def purge_and_report(request: HttpRequest, groups: dict[str, list[Any]],
+                     options: dict[str, Any] | None = None) -> list[operations.Outcome]:
+    """Purge each group of objects (by type) now and say how it went in admin messages.
+
+    Returns the outcomes; an empty list when nothing could be sent (the reason is a message).
+    Messages carry Akamai's title, detail and supportId, and never a credential: this app's
+    exceptions never contain one.
+    """
+    requests = []
+    try:
+        # Every request is built before any is sent: a configuration error sends nothing.
+        for object_type, objects in groups.items():
+            pr = PurgeRequest(options={**(options or {}), "type": object_type},
+                              actor=admin_actor(request))
+            pr.add(objects)
+            requests.append(pr)
+    except (AkamaiConfigurationError, InvalidPurgeObject) as exc:
+        messages.error(request, f"Nothing was purged: {exc}")
+        return []
+    outcomes = []
+    for pr in requests:
+        try:
+            outcomes.append(operations.send(pr))
+        except AkamaiError as exc:
+            messages.error(request, f"Purge failed: {exc}")
+    for outcome in outcomes:
+        if outcome.results:
+            messages.success(request, operations.summary(outcome))
+        if outcome.ok:
+            continue
+        for line in operations.failure_lines(outcome):
+            messages.error(request, line)
+        listed = outcome.not_purged[:MAX_LISTED]
+        more = len(outcome.not_purged) - len(listed)
+        messages.error(request, f"Not purged: {', '.join(map(str, listed))}"
+                                + (f" and {more} more." if more > 0 else "."))
+    return outcomes
+
+
+def purge_page(request: HttpRequest, model_admin: Any) -> HttpResponse:
+    """GET: the form. POST: purge, report as messages, then show the form again.
+
+    After a full success the browser is redirected (so a reload does not purge twice); when
+    something was not purged, the form comes back holding just those objects, to retry.
+    """
+    if not has_purge_permission(request.user):
+        raise PermissionDenied
+    if request.method == "POST":
+        form = PurgeForm(request.POST)
+        if form.is_valid():
+            outcomes = purge_and_report(request, form.groups(), form.options())
+            retry: dict[str, list[str]] = {}
+            for outcome in outcomes:
+                retry.setdefault(outcome.object_type, []).extend(
+                    str(obj) for obj in outcome.not_purged)
+            if outcomes and not any(retry.values()):
+                return HttpResponseRedirect(request.path)
+            if any(retry.values()):
+                names = {t: n for n, t in FIELD_TYPES.items()}
+                initial = {names[t]: "\n".join(v) for t, v in retry.items() if v}
+                form = PurgeForm(initial={**initial, **form.options()})
+    else:
+        form = PurgeForm()
+    admin_site = model_admin.admin_site
+    try:
+        history_url = reverse(f"{admin_site.name}:django_akamai_purgerecord_changelist")
+    except NoReverseMatch:
+        history_url = None
+    try:
+        bases = conf.base_urls()
+    except AkamaiConfigurationError:
+        bases = []
+    context = {
+        **admin_site.each_context(request),
+        "title": "Purge URLs",
+        "subtitle": None,
+        "form": form,
+        "opts": model_admin.model._meta,
+        "app_label": model_admin.model._meta.app_label,
+        "history_url": history_url,
+        "base_urls": bases,
+        "media": model_admin.media + form.media,
+    }
+    request.current_app = admin_site.name
+    return TemplateResponse(request, "admin/django_akamai/purge.html", context)
