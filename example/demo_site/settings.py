@@ -46,6 +46,11 @@ AKAMAI_PURGE_OPTIONS = {"action": "invalidate"}
 
 # Queued purges run in-process in the demo (no broker needed); a real site runs a worker.
 CELERY_TASK_ALWAYS_EAGER = True
+CELERY_BROKER_URL = "memory://"
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The demo gets the emulator's credentials when it starts it, not from these settings.
+SILENCED_SYSTEM_CHECKS = ["django_akamai.W001"]
 
 LOGGING = {
     "version": 1,
