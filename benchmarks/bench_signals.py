@@ -250,6 +250,13 @@ def main() -> None:
             if app is not None:
                 with app.connection() as connection:
                     connection.default_channel.queue_delete(queue)
+                if broker and broker.startswith("redis"):
+                    import redis
+
+                    client = redis.Redis.from_url(broker)  # the queue's list and bindings
+                    keys = list(client.scan_iter(match=f"*{queue}*"))
+                    if keys:
+                        client.delete(*keys)
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "signals.json").write_text(json.dumps(results, indent=2) + "\n")

@@ -9,10 +9,14 @@
             "queue": True,                                  # default AKAMAI_PURGE_MODELS_QUEUE
             "options": {"action": "invalidate"},            # action and/or network
         },
+        "blog.Comment": {"cache_tags": True},              # purge by tag, not by URL
         "flatpages.FlatPage": {},                           # just get_absolute_url()
     }
 
-(a list of labels is short for ``{label: {} ...}``). A declared model's proxies and subclasses
+(a list of labels is short for ``{label: {} ...}``). With ``"cache_tags": True`` a change
+purges the object's cache tag and its model's list tag (see ``django_akamai.cache_tags``)
+instead of its URL: one request refreshes every page that showed it, when the pages are
+tagged with ``Edge-Cache-Tag``. A declared model's proxies and subclasses
 are purged the same way. On save, the instance's URL before the save (read from the database:
 a changed slug purges the old address too) and after it; on delete, the URL taken before the
 row disappears; each time also the extra ``urls`` and the cache ``tags`` (Fast Purge only),
@@ -35,6 +39,7 @@ from django.db.models import Model
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 
 from . import conf
+from .cache_tags import model_tag, object_tags
 from .coalesce import request_purge
 from .exceptions import AkamaiConfigurationError
 from .objects import parse_options
@@ -42,7 +47,7 @@ from .objects import parse_options
 __all__ = ["ModelPurge", "active_models", "connect", "disconnect", "load"]
 
 ACTOR = "autopurge"
-_KEYS = ("urls", "tags", "queue", "options")
+_KEYS = ("urls", "tags", "queue", "options", "cache_tags")
 _OPTION_KEYS = ("action", "network", "domain")
 # Where the receivers keep what an instance looked like before the save or delete.
 _BEFORE_SAVE = "_akamai_purge_before_save"
@@ -67,16 +72,20 @@ class ModelPurge:
     queue: bool = False
     options: dict[str, Any] = field(default_factory=dict)
     own_url: bool = True  # whether the model has get_absolute_url()
+    cache_tags: bool = False  # purge the object's tag and its model's list tag, not its URL
 
     def objects(self, instance: Model) -> tuple[list[Any], list[Any]]:
         """The URLs and the cache tags that stand for ``instance`` as it is now."""
         urls: list[Any] = []
-        if self.own_url:
+        tags = _values(self.tags, instance)
+        if self.cache_tags:
+            tags += [*object_tags(instance), model_tag(instance)]
+        elif self.own_url:
             url = instance.get_absolute_url()  # type: ignore[attr-defined]
             if url:  # an object with no public page (e.g. a draft) has nothing to purge
                 urls.append(url)
         urls.extend(_values(self.urls, instance))
-        return urls, _values(self.tags, instance)
+        return urls, tags
 
     def purge(self, urls: list[Any], tags: list[Any], using: str | None) -> None:
         for kind, objects in (("url", urls), ("tag", tags)):
@@ -138,8 +147,9 @@ def load(setting: Any, default_queue: bool = False) -> dict[type[Model], ModelPu
             queue=bool(declared.get("queue", default_queue)),
             options=options,
             own_url=callable(getattr(model, "get_absolute_url", None)),
+            cache_tags=bool(declared.get("cache_tags", False)),
         )
-        if not (config.own_url or config.urls or config.tags):
+        if not (config.own_url or config.urls or config.tags or config.cache_tags):
             raise _invalid(label, f"{model._meta.label} has no get_absolute_url(); give 'urls' "
                                   "or 'tags' to say what its changes purge.")
         registry[model] = config

@@ -99,13 +99,14 @@ class PurgeRequestFailed(AkamaiError):
     """Akamai refused a request permanently (400, 401, 403, 404, 413, 415, ...).
 
     The objects of that request are not purged and stay in ``PurgeRequest.urls``.
+    ``args`` are the constructor's arguments, so the exception survives pickling and Celery's
+    JSON result backend with its attributes intact.
     """
 
     def __init__(
         self,
         status: int | None,
         objects: Sequence[Any] = (),
-        *,
         title: str = "",
         detail: str = "",
         support_id: str = "",
@@ -119,7 +120,10 @@ class PurgeRequestFailed(AkamaiError):
         self.support_id = support_id
         self.api = api
         self.body = body
-        super().__init__(self._message())
+        super().__init__(status, self.objects, title, detail, support_id, api)
+
+    def __str__(self) -> str:
+        return self._message()
 
     def _message(self) -> str:
         parts = [f"Akamai {self.api + ' ' if self.api else ''}refused the purge request"]
@@ -141,9 +145,12 @@ class PurgeRetriesExhausted(PurgeRequestFailed):
     Nothing was lost: the objects stay in ``PurgeRequest.urls``; try again later.
     """
 
-    def __init__(self, reason: str, objects: Sequence[Any] = (), **kwargs: Any):
+    def __init__(self, reason: str, objects: Sequence[Any] = (), status: int | None = None,
+                 title: str = "", detail: str = "", support_id: str = "", api: str = "",
+                 body: Any = None):
         self.reason = reason
-        super().__init__(kwargs.pop("status", None), objects, **kwargs)
+        super().__init__(status, objects, title, detail, support_id, api, body)
+        self.args = (reason, self.objects, status, title, detail, support_id, api)
 
     def _message(self) -> str:
         return (

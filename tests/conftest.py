@@ -19,3 +19,23 @@ def akamai_logs(caplog):
     caplog.set_level(logging.DEBUG, logger="django_akamai")
     caplog.set_level(logging.DEBUG, logger="akamai.edgegrid")
     return caplog
+
+
+@pytest.fixture
+def memory_app():
+    """A current Celery app on kombu's in-memory transport: messages stay readable here."""
+    from celery import Celery, _state
+
+    previous = _state.get_current_app()
+    app = Celery("akamai-memory", broker="memory://", backend="cache+memory://",
+                 set_as_current=True)
+    yield app
+    app.close()
+    previous.set_current()
+
+
+@pytest.fixture
+def eager_celery(memory_app):
+    """Tasks run in the calling process, as a site's CELERY_TASK_ALWAYS_EAGER would."""
+    memory_app.conf.task_always_eager = True
+    return memory_app

@@ -4,7 +4,6 @@ import json
 import logging
 
 import pytest
-from celery import Celery
 from django.core import serializers
 from django.db import transaction
 from django.db.models.signals import pre_delete, pre_save
@@ -184,16 +183,6 @@ def test_saves_on_another_database_wait_for_its_commit(akamai_emulator, declare)
 # --- queueing -----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def memory_app():
-    from celery import _state
-
-    previous = _state.get_current_app()
-    app = Celery("akamai-memory", broker="memory://", backend="cache+memory://",
-                 set_as_current=True)
-    yield app
-    app.close()
-    previous.set_current()
 
 
 def queued(app):

@@ -116,3 +116,54 @@ def test_invalid_tag_refused_before_sending_and_named(akamai_emulator):
         pr.add(["fine", "no spaces please"])
     assert pr.urls == []
     assert akamai_emulator.counters["requests"] == 0
+
+
+# --- automatic purging by tag (AKAMAI_PURGE_MODELS cache_tags) ------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_saving_one_shown_object_purges_exactly_its_tags_once_after_commit(
+        client, settings, akamai_emulator):
+    from django.db import transaction
+
+    settings.AKAMAI_PURGE_MODELS = {"testapp.Article": {"cache_tags": True}}
+    shown = [Article.objects.create(slug=s) for s in ("one", "two", "three")]
+    page_tags = header_tags(client.get("/tagged/articles/"))
+    assert page_tags == ["testapp.article"] + [f"testapp.article.{a.pk}" for a in shown]
+    akamai_emulator.reset()
+
+    with transaction.atomic():
+        shown[1].title = "changed"
+        shown[1].save()
+        shown[1].save()
+        assert akamai_emulator.purges == [], "nothing goes out before the commit"
+    [purge] = akamai_emulator.purges
+    assert purge.type == "tag"
+    assert list(purge.objects) == [f"testapp.article.{shown[1].pk}", "testapp.article"]
+    assert set(purge.objects) <= set(page_tags), "only tags the page carried"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_an_object_purges_its_tag_and_the_list_tag(settings, akamai_emulator):
+    settings.AKAMAI_PURGE_MODELS = {"testapp.Article": {"cache_tags": True}}
+    article = Article.objects.create(slug="gone")
+    pk = article.pk
+    akamai_emulator.reset()
+    article.delete()
+    [purge] = akamai_emulator.purges
+    assert (purge.type, list(purge.objects)) == ("tag", [f"testapp.article.{pk}",
+                                                         "testapp.article"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tag_purges_through_both_signals(eager_celery, akamai_emulator):
+    from django_akamai.signals import purge_request, queue_purge_request
+
+    article = Article.objects.create(slug="sig")
+    purge_request.send(article, type="tag")
+    queue_purge_request.send(Article.objects.filter(pk=article.pk), type="tag",
+                             action="invalidate")
+    assert [(p.type, p.action, list(p.objects)) for p in akamai_emulator.purges] == [
+        ("tag", "delete", [f"testapp.article.{article.pk}"]),
+        ("tag", "invalidate", [f"testapp.article.{article.pk}"]),
+    ]

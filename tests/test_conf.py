@@ -210,3 +210,23 @@ def test_reprs_never_show_secrets(settings):
     for obj in (v3, v3.credentials, v2, v2.credentials):
         assert_no_secret(repr(obj))
         assert_no_secret(str(obj))
+
+
+def test_refusals_survive_pickle_and_celery_json_with_their_attributes():
+    import pickle
+
+    from celery.backends.base import Backend
+
+    from django_akamai.exceptions import PurgeRequestFailed, PurgeRetriesExhausted
+
+    failed = PurgeRequestFailed(403, ["https://x.example/"], title="unauthorized arl",
+                                detail="no", support_id="S1", api="v3")
+    exhausted = PurgeRetriesExhausted("HTTP 503", ["/a"], status=503, api="v3")
+    backend = Backend(app=__import__("celery").Celery(set_as_current=False), serializer="json")
+    for original in (failed, exhausted):
+        for copy in (pickle.loads(pickle.dumps(original)),
+                     backend.exception_to_python(backend.prepare_exception(original, "json"))):
+            assert type(copy) is type(original)
+            assert str(copy) == str(original)
+            assert (copy.status, copy.objects, copy.api) == (original.status, original.objects,
+                                                             original.api)

@@ -5,7 +5,6 @@ transport, JSON as on a real broker) and the task's own logic run in-process by 
 import json
 
 import pytest
-from celery import Celery
 from celery.signals import task_retry
 from django.db import transaction
 
@@ -26,17 +25,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 BASE = "https://www.example.com"
 
 
-@pytest.fixture
-def memory_app():
-    """A current Celery app on kombu's in-memory transport: messages stay readable here."""
-    from celery import _state
-
-    previous = _state.get_current_app()
-    app = Celery("akamai-memory", broker="memory://", backend="cache+memory://",
-                 set_as_current=True)
-    yield app
-    app.close()
-    previous.set_current()
 
 
 def published(app, queue="celery"):
