@@ -121,8 +121,17 @@ def client_cost(data: dict[str, Any], count: int) -> list[str]:
 
     ours, fp = data["send_ours"], data["send_fastpurge"]
     qs_ours = data["queryset_ours"]
+    phases = []
+    if "add" in ours:
+        phases = [
+            row(f"send {count:,} URLs", "… of which `add()`: resolve, validate, normalise",
+                ours["add"], ours),
+            row(f"send {count:,} URLs", "… of which `purge_all()`: pack, sign, send",
+                {"cpu_seconds": ours["send_cpu_seconds"]}, ours),
+        ]
     rows = [
         row(f"send {count:,} URLs", "django-akamai (this project): raw URLs in", ours, ours),
+        *phases,
         row(f"send {count:,} URLs", "python-fastpurge 1.0.6: canonical URLs in", fp, ours),
         row(f"QuerySet of {count:,} rows → URLs", "django-akamai `add(queryset)`", qs_ours,
             qs_ours),

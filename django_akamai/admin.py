@@ -57,8 +57,11 @@ class AkamaiPurgeAdminMixin:
     def get_akamai_purge_objects(self, request: HttpRequest, queryset: QuerySet) -> Any:
         return queryset
 
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        actions = super().get_actions(request)  # type: ignore[misc]
+    def get_actions(self, request: HttpRequest, action_location: Any = None) -> dict[str, Any]:
+        # Django 6.1 passes action_location (and warns about overrides without it); 5.2 and
+        # 6.0 call get_actions(request).
+        extra = {} if action_location is None else {"action_location": action_location}
+        actions = super().get_actions(request, **extra)  # type: ignore[misc]
         # Added here rather than in ``actions`` so a subclass's own list cannot drop it.
         if (self.actions is not None and IS_POPUP_VAR not in request.GET  # type: ignore
                 and "purge_from_akamai" not in actions
