@@ -112,11 +112,11 @@ def latency(data: dict[str, Any]) -> list[str]:
 
 def client_cost(data: dict[str, Any], count: int) -> list[str]:
     def row(label: str, client: str, result: dict[str, Any], reference: dict[str, Any]):
-        if result.get("error") and "cpu_seconds" not in result:
-            return [label, client, "**fails**: " + str(result["error"])[:160], "–", "–", "–"]
+        if result.get("error"):
+            error = str(result["error"]).replace("|", "\\|")[:160]
+            return [label, client, f"**fails**: {error}", "–", "–", "–"]
         cpu = result.get("cpu_seconds")
-        note = f" ({result['error']})" if result.get("error") else ""
-        return [label, client + note, _f(cpu, 2), _ratio(cpu, reference.get("cpu_seconds")),
+        return [label, client, _f(cpu, 2), _ratio(cpu, reference.get("cpu_seconds")),
                 _f(result.get("peak_mib_above_baseline"), 1), _f(result.get("wall_seconds"), 2)]
 
     ours, fp = data["send_ours"], data["send_fastpurge"]
@@ -145,12 +145,14 @@ def client_cost(data: dict[str, Any], count: int) -> list[str]:
 
 
 def django_side(data: dict[str, Any]) -> list[str]:
-    rows = []
+    lines = _table(["script", "status"],
+                   [[f"`benchmarks/{name}`", result["status"]] for name, result in data.items()])
     for name, result in data.items():
-        output = result.get("output") or ""
-        shown = "<br>".join(line.replace("|", "\\|") for line in output.splitlines()[-12:])
-        rows.append([f"`benchmarks/{name}`", result["status"], shown or "–"])
-    return _table(["script", "status", "its figures"], rows)
+        if result.get("output"):
+            lines += ["", f"`benchmarks/{name}` printed:", "", "```", result["output"], "```"]
+        if result["status"] not in ("ok", "not present yet") and result.get("stderr_tail"):
+            lines += ["", "```", *result["stderr_tail"], "```"]
+    return lines
 
 
 def render(results: dict[str, Any]) -> str:
