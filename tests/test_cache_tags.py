@@ -167,3 +167,17 @@ def test_tag_purges_through_both_signals(eager_celery, akamai_emulator):
         ("tag", "delete", [f"testapp.article.{article.pk}"]),
         ("tag", "invalidate", [f"testapp.article.{article.pk}"]),
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tag_purges_through_the_task_and_the_command(eager_celery, akamai_emulator):
+    from django.core.management import call_command
+
+    from django_akamai.tasks import PurgeRequestTask
+
+    article = Article.objects.create(slug="cmd")
+    assert PurgeRequestTask.delay([article, "homepage"], type="tag").get() == 2
+    call_command("akamai_purge", "--tag", "blog.article", "--tag", "homepage", "--quiet")
+    assert [list(p.objects) for p in akamai_emulator.purges] == [
+        [f"testapp.article.{article.pk}", "homepage"], ["blog.article", "homepage"]]
+    assert {p.type for p in akamai_emulator.purges} == {"tag"}
