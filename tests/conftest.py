@@ -39,3 +39,14 @@ def eager_celery(memory_app):
     """Tasks run in the calling process, as a site's CELERY_TASK_ALWAYS_EAGER would."""
     memory_app.conf.task_always_eager = True
     return memory_app
+
+
+@pytest.fixture
+def emu(akamai_emulator_server):
+    """The session's emulator, reset, without touching Django settings (raw-HTTP tests)."""
+    server = akamai_emulator_server
+    server.restore_defaults()
+    server.reset()
+    yield server
+    server.restore_defaults()
+    server.reset()

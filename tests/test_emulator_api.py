@@ -13,16 +13,6 @@ from django_akamai.emulator import AcceptedPurge, Emulator
 
 
 @pytest.fixture
-def emu(akamai_emulator_server):
-    server = akamai_emulator_server
-    server.restore_defaults()
-    server.reset()
-    yield server
-    server.restore_defaults()
-    server.reset()
-
-
-@pytest.fixture
 def v3(emu):
     c = emu.credentials
     with requests.Session() as session:

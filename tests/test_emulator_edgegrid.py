@@ -201,16 +201,6 @@ PURGE_PATH = "/ccu/v3/invalidate/url/production"
 BODY = json.dumps({"objects": ["https://www.example.com/a"]})
 
 
-@pytest.fixture
-def emu(akamai_emulator_server):
-    server = akamai_emulator_server
-    server.restore_defaults()
-    server.reset()
-    yield server
-    server.restore_defaults()
-    server.reset()
-
-
 def prepared(emu, path=PURGE_PATH, body=BODY, *, timestamp=None, nonce=None, **creds):
     c = emu.credentials
     auth = EdgeGridAuth(

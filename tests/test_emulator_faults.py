@@ -10,16 +10,6 @@ from django_akamai.emulator import Emulator
 from django_akamai.emulator.faults import FaultInjector, parse_latency
 
 
-@pytest.fixture
-def emu(akamai_emulator_server):
-    server = akamai_emulator_server
-    server.restore_defaults()
-    server.reset()
-    yield server
-    server.restore_defaults()
-    server.reset()
-
-
 def session_for(emu):
     c = emu.credentials
     session = requests.Session()

@@ -1,6 +1,5 @@
 """PurgeRequest over real HTTP on 127.0.0.1 against the emulator (requests + edgegrid-python)."""
 
-import json
 import logging
 import random
 
@@ -13,19 +12,7 @@ from django_akamai.exceptions import (
     StatusNotAvailable,
 )
 from django_akamai.purge import PurgeRequest
-
-
-def greedy_minimum(objects, max_bytes=50_000):
-    """Independent reference: grow each body while its JSON encoding fits."""
-    count, size = 0, None
-    for obj in objects:
-        item = len(json.dumps(obj, ensure_ascii=False).encode())
-        if size is not None and size + 1 + item <= max_bytes:
-            size += 1 + item
-        else:
-            count += 1
-            size = len(b'{"objects":[]}') + item
-    return count
+from tests.reference import greedy_minimum
 
 
 def mixed_urls(n, seed=7):

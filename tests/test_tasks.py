@@ -18,6 +18,7 @@ from django_akamai.exceptions import (
 from django_akamai.purge import PurgeRequest
 from django_akamai.signals import purge_request, queue_purge_request
 from django_akamai.tasks import PurgeRequestTask, PurgeResults, purge_objects
+from tests.reference import greedy_minimum
 from tests.testapp.models import Article
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -40,17 +41,6 @@ def published(app, queue="celery"):
     return messages
 
 
-def greedy_minimum(objects, max_bytes=50_000):
-    """Independent reference: fewest request bodies, in order, under max_bytes."""
-    count, size = 0, None
-    for obj in objects:
-        item = len(json.dumps(obj, ensure_ascii=False).encode())
-        if size is not None and size + 1 + item <= max_bytes:
-            size += 1 + item
-        else:
-            count += 1
-            size = len(b'{"objects":[]}') + item
-    return count
 
 
 # --- what goes on the wire ---------------------------------------------------------------
