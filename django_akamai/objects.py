@@ -38,6 +38,8 @@ MAX_TAG_LENGTH = 128
 
 # Whitespace (any Unicode kind) or C0/C1 control characters never belong in a URL to purge.
 _BAD_URL_CHARS = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+# The printable ASCII characters iri_to_uri() percent-encodes (whitespace is refused earlier).
+_QUOTED_BY_IRI_TO_URI = re.compile(r'[ "<>\\^`{|}]')
 _HOSTNAME = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*\.?$")
 
 
@@ -147,13 +149,14 @@ def _absolute_url(url: str, original: Any) -> str:
     if scheme not in ("http", "https"):
         raise InvalidURL(f"{_describe(original)} has scheme {scheme!r}; only http and https URLs "
                          "can be purged.", original)
-    if not parts.hostname:
+    hostname = parts.hostname
+    if not hostname:
         raise InvalidURL(f"{_describe(original)} has no host.", original)
     if parts.username is not None or parts.password is not None:
         raise InvalidURL("A URL to purge must not carry a user name or password "
-                         f"(host {parts.hostname!r}).", None)
+                         f"(host {hostname!r}).", None)
     try:
-        host = parts.hostname.encode("idna").decode("ascii").lower()
+        host = hostname if hostname.isascii() else hostname.encode("idna").decode("ascii")
     except UnicodeError:
         raise InvalidURL(f"{_describe(original)} has a host that is not a valid "
                          "internationalised domain name.", original) from None
@@ -165,7 +168,10 @@ def _absolute_url(url: str, original: Any) -> str:
         raise InvalidURL(f"{_describe(original)} has an invalid host {host!r}.", original)
     netloc = netloc_host if port is None else f"{netloc_host}:{port}"
     # The fragment never reaches the edge, so it is not part of any cache key.
-    return iri_to_uri(urlunsplit((scheme, netloc, parts.path or "/", parts.query, "")))
+    url = urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+    if url.isascii() and not _QUOTED_BY_IRI_TO_URI.search(url):
+        return url  # what iri_to_uri would return, without its per-character work
+    return iri_to_uri(url)
 
 
 def normalise_url(value: Any, bases: list[str]) -> list[str]:

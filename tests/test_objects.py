@@ -236,3 +236,15 @@ def test_normalise_is_lazy_over_generators():
     assert consumed == []
     assert next(iterator) == "https://www.example.com/g0"
     assert consumed == [0]
+
+
+@pytest.mark.parametrize("char", [chr(c) for c in range(33, 127)] + ["é", "ü", "€", "日"])
+def test_fast_path_matches_iri_to_uri_for_every_printable_character(char):
+    from django.utils.encoding import iri_to_uri
+
+    url = f"https://www.example.com/a{char}b?q={char}"
+    if char == "#":
+        expected = "https://www.example.com/a"  # the fragment is dropped
+    else:
+        expected = iri_to_uri(url)
+    assert normalise_url(url, []) == [expected]
