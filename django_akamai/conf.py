@@ -106,6 +106,10 @@ def normalise_api_host(value: Any, where: str) -> str:
     if "://" not in text:
         text = "https://" + text
     parts = urlsplit(text)
+    # First, so that no later message can echo a password written into the URL.
+    if parts.username or parts.password:
+        raise InvalidHostError(f"{where}: the API host must not carry credentials "
+                               "(user:password@); configure them with their own settings.")
     if parts.scheme not in ("http", "https"):
         raise InvalidHostError(f"{where}: the API host {value!r} has scheme {parts.scheme!r}; "
                                "use a bare host name or https://.")
@@ -114,8 +118,6 @@ def normalise_api_host(value: Any, where: str) -> str:
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise InvalidHostError(f"{where}: the API host {value!r} has a path or query; give only "
                                "the host name, e.g. 'akab-xxxx.purge.akamaiapis.net'.")
-    if parts.username or parts.password:
-        raise InvalidHostError(f"{where}: the API host must not carry credentials.")
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise InvalidHostError(f"{where}: plain http is only allowed to loopback hosts "
                                f"(the emulator); use https://{parts.netloc} for {parts.hostname}.")
@@ -239,15 +241,17 @@ def load_edgerc(filename: str | None = None, section: str | None = None) -> Edge
         raise EdgercError(f"The {where} has no section [{section}] (sections found: {found}). "
                           "Set AKAMAI_EDGERC_CCU_SECTION to the right one.")
     names = {key: f"'{key}' key" for key in _V3_SETTINGS}
-    values = {key: rc.get(section, key) for key in _V3_SETTINGS}
+    # raw=True: a '%' in a secret is a character, not configparser interpolation (which would
+    # fail, quoting part of the secret in its message).
+    values = {key: rc.get(section, key, raw=True) for key in _V3_SETTINGS}
     missing = [names[key] for key in _V3_SETTINGS if not values[key]]
     if missing:
         raise EdgercError(f"The {where} lacks {', '.join(missing)}.")
     try:
-        max_body = rc.getint(section, "max_body")
+        max_body = rc.getint(section, "max_body", raw=True)
     except ValueError:
         raise EdgercError(f"The {where} has a 'max_body' that is not an integer.") from None
-    headers = rc.getlist(section, "headers_to_sign")
+    headers = (rc.get(section, "headers_to_sign", raw=True) or "").split(",")
     creds = _v3_from_values(values, where, names)
     return EdgeGridCredentials(
         host=creds.host, client_token=creds.client_token, client_secret=creds.client_secret,
@@ -260,6 +264,8 @@ def _v3_credentials(args: dict[str, Any], edgerc: str | None, section: str | Non
                     *, required: bool) -> EdgeGridCredentials | None:
     if any(args.values()):
         return _v3_from_values(args, "arguments", {k: f"{k}=" for k in _V3_SETTINGS})
+    if edgerc:
+        return load_edgerc(edgerc, section)
     from_settings = {key: get_setting(name) for key, name in _V3_SETTINGS.items()}
     if any(from_settings.values()):
         return _v3_from_values(from_settings, "settings", _V3_SETTINGS)
@@ -297,13 +303,13 @@ def resolve_credentials(
     if forced == "v3":
         return _v3_credentials(v3_args, edgerc, edgerc_section, required=True)
 
-    if (username or password) and any(v3_args.values()):
+    if has_v2_args and has_v3_args:
         raise AkamaiConfigurationError(
             "Both CCU v2 (username/password) and Fast Purge (host/tokens) arguments were given; "
             "pass api='v3' or api='v2' to say which to use.")
-    if username or password:
+    if has_v2_args:
         return _v2_credentials(username, password, ccu_base_url, "arguments")
-    if any(v3_args.values()):
+    if has_v3_args:
         return _v3_credentials(v3_args, edgerc, edgerc_section, required=True)
     # Settings: Fast Purge wins when both are configured (CCU v2 is retired); a system check
     # warns about the ambiguity.
