@@ -45,4 +45,4 @@ format: $(STAMP)
 	$(BIN)/python -m ruff check --fix django_akamai tests example benchmarks
 
 clean:
-	rm -rf $(VENV) .tox build dist *.egg-info test-artifacts
+	rm -rf $(VENV) .venv-bench .tox build dist *.egg-info test-artifacts

@@ -75,8 +75,10 @@ def rate_limited(data: dict[str, Any]) -> list[str]:
             met = (seconds is not None and seconds <= 1.10 * minimum
                    and row["rate_limited_429"] <= 5 and row["objects_lost"] == 0)
             target = "met" if met else "**missed**"
-        rows.append([row["client"], _f(row["time_scale"], 0), _f(minimum, 1),
-                     _f(seconds, 1), _ratio(seconds, minimum), row["rate_limited_429"],
+        done = row["completed"]
+        wall = _f(seconds, 1) if done else f"{_f(row['seconds_returned'], 1)} (then failed)"
+        rows.append([row["client"], _f(row["time_scale"], 0), _f(minimum, 1), wall,
+                     _ratio(seconds, minimum) if done else "–", row["rate_limited_429"],
                      row["objects_lost"], row["http_requests"], _error(row), target])
     return _table(["client", "time scale", "minimum (s)", "wall (s)", "÷ minimum", "429s",
                    "objects lost", "requests", "completed", "target ≤1.10×, ≤5 429s, 0 lost"],

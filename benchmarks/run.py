@@ -5,7 +5,7 @@ this project editable, python-fastpurge 1.0.6, and the original django-akamai 2.
 directory of its own (``.venv-bench/original-2.0.0``) that is never on ``sys.path``, so its
 ``django_akamai`` cannot shadow ours; the harness imports it as ``original_django_akamai``.
 
-    python benchmarks/run.py [--only packing,faults] [--quick]
+    python benchmarks/run.py [--only packing,faults] [--quick] [--render]
 
 Writes ``benchmarks/results/results.md`` and ``results.json`` (plus time-stamped copies).
 """
@@ -143,9 +143,20 @@ def write(results: dict) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help=f"comma-separated subset of: {', '.join(SCENARIOS)}")
+    parser.add_argument("--render", action="store_true",
+                        help="only re-write results.md from the last results.json")
     parser.add_argument("--quick", action="store_true",
                         help="10,000 URLs instead of 100,000 (a smoke run; figures not comparable)")
     args = parser.parse_args()
+    if args.render:
+        sys.path.insert(0, str(HERE))
+        import report
+
+        out = HERE / "results" / "results.md"
+        results = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+        out.write_text(report.render(results) + "\n", encoding="utf-8")
+        print(out.read_text(encoding="utf-8"))
+        return
     selected = args.only.split(",") if args.only else list(SCENARIOS)
     unknown = set(selected) - set(SCENARIOS)
     if unknown:

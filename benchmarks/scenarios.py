@@ -166,7 +166,7 @@ def client_cost(count: int, original_path: Path) -> dict[str, Any]:
 def django_side(project_python: str) -> dict[str, Any]:
     """Scenario 6: the signal and history benchmarks, when their scripts exist."""
     rows: dict[str, Any] = {}
-    for name in ("bench_signals.py", "bench_history.py"):
+    for name in ("bench_signals.py", "bench_history.py", "bench_tags.py"):
         script = Path(__file__).with_name(name)
         if not script.exists():
             rows[name] = {"status": "not present yet"}

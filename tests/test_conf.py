@@ -230,3 +230,15 @@ def test_refusals_survive_pickle_and_celery_json_with_their_attributes():
             assert str(copy) == str(original)
             assert (copy.status, copy.objects, copy.api) == (original.status, original.objects,
                                                              original.api)
+
+
+def test_retry_backoff_first_retry_quick_then_exponential():
+    import random
+
+    from django_akamai.transport import RetryPolicy
+
+    policy = RetryPolicy(backoff=1.0, backoff_max=8.0, rng=random.Random(3))
+    delays = [[policy.backoff_for(attempt) for attempt in range(1, 7)] for _ in range(50)]
+    assert all(0.0 <= d[0] <= 0.2 for d in delays)
+    for attempt, ceiling in zip(range(1, 6), (1.0, 2.0, 4.0, 8.0, 8.0), strict=True):
+        assert all(ceiling / 2 <= d[attempt] <= ceiling for d in delays)

@@ -50,16 +50,17 @@ def schedules(draw):
             "drop_rate": draw(st.sampled_from([0.0, 0.05, 0.2])),
             "slow_rate": draw(st.sampled_from([0.0, 0.05, 0.1])),
             # Below the read timeout: a late 504. Above it: the client times out first.
-            "slow_seconds": draw(st.sampled_from([0.02, 0.4])),
+            "slow_seconds": draw(st.sampled_from([0.02, 0.3])),
             "latency_ms": draw(st.sampled_from([0, (0, 15)])),
         },
         "rate_limits": "akamai" if limited else "off",
-        # Slow refills (100 or 400 URL tokens a second) so that a drained bucket stays short
+        # Slow refills (100 or 200 URL tokens a second) so that a drained bucket stays short
         # for longer than a request takes: the burst reaches our client.
-        "time_scale": draw(st.sampled_from([0.5, 2.0])),
+        "time_scale": draw(st.sampled_from([0.5, 1.0])),
         # Bursts: after which of our accepted requests the competing client drains the
         # bucket (0 = before we start, when our client has seen no rate-limit headers yet).
-        "drains": sorted(set(draw(st.lists(st.integers(0, 12), max_size=4)))) if limited else [],
+        "drains": (sorted(set(draw(st.lists(st.integers(0, 5), min_size=1, max_size=4))))
+                   if limited else []),
     }
 
 
@@ -108,9 +109,10 @@ class CompetingClient:
 
 @pytest.fixture
 def fast_retries(settings):
+    settings.AKAMAI_HISTORY = False  # no database here; the history has tests of its own
     settings.AKAMAI_RETRY_BACKOFF = 0.001
     settings.AKAMAI_RETRY_BACKOFF_MAX = 0.01
-    settings.AKAMAI_READ_TIMEOUT = 0.2
+    settings.AKAMAI_READ_TIMEOUT = 0.15
     settings.AKAMAI_CONNECT_TIMEOUT = 1.0
     # Transient faults are at most ~60 % likely per try: 30 retries never run out in practice,
     # so an exception can only come from a permanent refusal.
@@ -174,7 +176,8 @@ def run_schedule(emu, schedule) -> dict:
     # Nothing lost: what was not accepted is exactly what is still queued.
     assert pr.urls == refused
 
-    accepted = [obj for obj in emu.accepted_objects() if f"//{NOISE}/" not in obj]
+    ours = [purge.objects for purge in emu.purges if f"//{NOISE}/" not in purge.objects[0]]
+    accepted = [obj for objects in ours for obj in objects]
     assert set(accepted) == set(queued) - set(refused), "every other object accepted"
     assert len(results) == -(-len(queued) // batch) - len(expected_failures)
 
@@ -184,38 +187,46 @@ def run_schedule(emu, schedule) -> dict:
                                        + transport.retries + transport.rate_limited)
     # Pacing: the rate-limit headers keep 429s to at most one per burst from the competitor
     # (a drain before the start hits the first request, sent before any headers were seen).
-    assert transport.rate_limited <= competitor.drains
+    # A request accepted after the client had timed out on it took tokens the client never
+    # heard of; on a loaded machine that can happen, and may cost one more 429 each.
+    accepted_late = len(ours) - len(set(ours))
+    assert transport.rate_limited <= competitor.drains + accepted_late
     if schedule["rate_limits"] == "off":
         assert transport.rate_limited == 0
-    event(f"429s met: {min(transport.rate_limited, 3)}{'+' if transport.rate_limited > 3 else ''}")
-    event(f"retries: {'0' if not transport.retries else '1-5' if transport.retries < 6 else '6+'}")
-    event(f"refused requests: {len(expected_failures)}")
     return {"rate_limited": transport.rate_limited, "retries": transport.retries,
             "drains": competitor.drains, "accepted": accepted, "refused": refused}
 
 
-@hypothesis_settings(max_examples=40, deadline=None,
+@pytest.mark.slow
+@hypothesis_settings(max_examples=35, deadline=None,
                      suppress_health_check=[HealthCheck.function_scoped_fixture,
                                             HealthCheck.too_slow])
 @given(schedule=schedules())
 def test_fault_schedules_lose_nothing_and_raise_only_for_refusals(
         akamai_emulator, fast_retries, schedule):
     note(f"schedule: {schedule}")
-    run_schedule(akamai_emulator, schedule)
+    outcome = run_schedule(akamai_emulator, schedule)
+    # Shown by --hypothesis-show-statistics: how much of each fault the examples met.
+    event(f"429s met: {min(outcome['rate_limited'], 2)}{'+' * (outcome['rate_limited'] > 2)}")
+    retries = outcome["retries"]
+    event(f"retries: {'0' if not retries else '1-5' if retries < 6 else '6+'}")
+    event(f"refused requests: {'yes' if outcome['refused'] else 'no'}")
 
 
 def test_bursts_and_faults_together_reach_the_client(akamai_emulator, fast_retries):
     """A fixed schedule, so that the properties above are known not to hold vacuously."""
     urls = [f"https://{ALLOWED[i % 3]}/{i}/é" for i in range(30)]
     urls[7] = f"https://{REFUSED}/7/x"
+    queued = [url.replace("é", "%C3%A9") for url in urls]
     schedule = {
         "urls": urls, "batch": 4,
         "faults": {"seed": 3, "fail_rate": 0.3, "drop_rate": 0.1, "slow_rate": 0.1,
-                   "slow_seconds": 0.4, "latency_ms": 0},
+                   "slow_seconds": 0.3, "latency_ms": 0},
         "rate_limits": "akamai", "time_scale": 0.5, "drains": [0, 2, 3, 5],
     }
     outcome = run_schedule(akamai_emulator, schedule)
-    assert outcome["refused"] == urls[4:8]
+    assert outcome["refused"] == queued[4:8]
+    assert sorted(outcome["accepted"]) == sorted(queued[:4] + queued[8:])
     assert 1 <= outcome["rate_limited"] <= 4
     assert outcome["retries"] >= 1
     counters = akamai_emulator.counters

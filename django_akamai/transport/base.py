@@ -40,8 +40,15 @@ class RetryPolicy:
         self._rng = rng or random.Random()
 
     def backoff_for(self, attempt: int) -> float:
-        """Delay before retry number ``attempt`` (1-based): full-ish jitter in [50 %, 100 %]."""
-        ceiling = min(self.backoff_max, self.backoff * (2 ** (attempt - 1)))
+        """Delay before retry number ``attempt`` (1-based).
+
+        The first retry comes almost at once: a lone 5xx or a keep-alive connection the server
+        had closed is usually gone by then. Later ones back off exponentially from
+        ``backoff`` with jitter in [50 %, 100 %], so many clients do not retry in step.
+        """
+        if attempt == 1:
+            return self.backoff * self._rng.uniform(0.0, 0.2)
+        ceiling = min(self.backoff_max, self.backoff * (2 ** (attempt - 2)))
         return ceiling * self._rng.uniform(0.5, 1.0)
 
 
