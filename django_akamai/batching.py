@@ -30,6 +30,17 @@ def envelope_size(extra_fields: dict[str, Any] | None = None) -> int:
     return len(encode_body({"objects": [], **(extra_fields or {})}))
 
 
+def check_fits(obj: Any, *, envelope: int, max_bytes: int = MAX_BODY_BYTES) -> None:
+    """Raise ``ObjectTooLarge`` if ``obj`` alone makes a body larger than ``max_bytes``."""
+    from .exceptions import ObjectTooLarge
+
+    size = encoded_size(obj)
+    if envelope + size > max_bytes:
+        raise ObjectTooLarge(
+            f"{str(obj)[:120]!r}... ({size} bytes) cannot fit in one request: Akamai accepts "
+            f"at most {max_bytes} bytes of body.", obj)
+
+
 def count_fitting(
     objects: Sequence[Any],
     *,

@@ -27,7 +27,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
 
 from . import conf
-from .exceptions import AkamaiConfigurationError, ObjectTooLarge
+from .exceptions import AkamaiConfigurationError
 from .objects import OPTION_KEYS, PurgeOptions, normalise, parse_options
 
 logger = logging.getLogger("django_akamai")
@@ -100,7 +100,7 @@ def split_requests(items: list[Any], options: PurgeOptions) -> list[list[Any]]:
 
 
 def _check_sizes(items: list[Any], options: PurgeOptions) -> None:
-    from .batching import encoded_size
+    from .batching import check_fits
 
     max_bytes = int(conf.get_setting("AKAMAI_MAX_BODY_BYTES"))
     limits = None
@@ -110,11 +110,7 @@ def _check_sizes(items: list[Any], options: PurgeOptions) -> None:
         if isinstance(obj, int) or len(obj) * 6 + 200 <= max_bytes:
             continue
         limits = limits or request_limits(options)
-        _, envelope, _ = limits
-        if envelope + encoded_size(obj) > max_bytes:
-            raise ObjectTooLarge(
-                f"{str(obj)[:120]!r}... ({encoded_size(obj)} bytes) cannot fit in one request: "
-                f"Akamai accepts at most {max_bytes} bytes of body.", obj)
+        check_fits(obj, envelope=limits[1], max_bytes=max_bytes)
 
 
 def _alias_of(objects: Any) -> str:

@@ -12,9 +12,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import conf, events
-from .batching import count_fitting, encoded_size
+from .batching import check_fits, count_fitting
 from .exceptions import (
-    ObjectTooLarge,
     PurgeIncomplete,
     PurgeRequestFailed,
     PurgeRetriesExhausted,
@@ -135,10 +134,7 @@ class PurgeRequest:
         return added
 
     def _check_fits(self, obj: Any) -> None:
-        if self._envelope + encoded_size(obj) > self.max_body_bytes:
-            raise ObjectTooLarge(
-                f"{str(obj)[:120]!r}... ({encoded_size(obj)} bytes) cannot fit in one request: "
-                f"Akamai accepts at most {self.max_body_bytes} bytes of body.", obj)
+        check_fits(obj, envelope=self._envelope, max_bytes=self.max_body_bytes)
 
     # --- sending ---------------------------------------------------------------------------
 
