@@ -73,6 +73,14 @@ class Command(BaseCommand):
                           "(the demo runs tasks in-process)")
                 queue_purge_request.send(Post.objects.all(), action="delete")
 
+            self.step("Declare automatic purging (AKAMAI_PURGE_MODELS) and rename the post: "
+                      "its old and new address and the list page go out after the commit")
+            with override_settings(AKAMAI_PURGE_MODELS={"blog.Post": {"urls": ["/posts/"]}}):
+                with transaction.atomic():
+                    post.slug = "hello-again"
+                    post.title = "Hello again"
+                    post.save()
+
             self.step("What the emulator accepted")
             rows = [[str(i), p.api, p.action, p.type, p.network,
                      ", ".join(map(str, p.objects)), p.purge_id]

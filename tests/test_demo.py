@@ -1,0 +1,18 @@
+"""`make demo` runs the example project's `manage.py demo`: it must keep working."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "example"
+
+
+def test_demo_purges_through_every_door_and_shows_the_table():
+    done = subprocess.run([sys.executable, "manage.py", "demo"], cwd=EXAMPLE,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "4 request(s) accepted, 7 object(s) purged." in out
+    assert "https://www.example.com/posts/hello-again/" in out  # automatic purging
+    assert "| 3 | v3  | delete " in out  # queue_purge_request with action="delete"
+    assert out.rstrip().endswith("Emulator stopped.")
