@@ -1,5 +1,6 @@
 """`make demo` runs the example project's `manage.py demo`: it must keep working."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -8,7 +9,8 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "example"
 
 
 def test_demo_purges_through_every_door_and_shows_the_table():
-    done = subprocess.run([sys.executable, "manage.py", "demo"], cwd=EXAMPLE,
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "demo_site.settings"}
+    done = subprocess.run([sys.executable, "manage.py", "demo"], cwd=EXAMPLE, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     out = done.stdout
