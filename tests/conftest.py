@@ -50,3 +50,15 @@ def emu(akamai_emulator_server):
     yield server
     server.restore_defaults()
     server.reset()
+
+
+@pytest.fixture
+def v3(emu):
+    """A requests session signing with the emulator's EdgeGrid credentials."""
+    import requests
+    from akamai.edgegrid import EdgeGridAuth
+
+    c = emu.credentials
+    with requests.Session() as session:
+        session.auth = EdgeGridAuth(c.client_token, c.client_secret, c.access_token)
+        yield session

@@ -13,14 +13,6 @@ from django_akamai.emulator import AcceptedPurge, Emulator
 
 
 @pytest.fixture
-def v3(emu):
-    c = emu.credentials
-    with requests.Session() as session:
-        session.auth = EdgeGridAuth(c.client_token, c.client_secret, c.access_token)
-        yield session
-
-
-@pytest.fixture
 def v2(emu):
     with requests.Session() as session:
         session.auth = (emu.credentials.username, emu.credentials.password)

@@ -3,21 +3,11 @@
 import time
 
 import pytest
-import requests
-from akamai.edgegrid import EdgeGridAuth
 
 from django_akamai.emulator.ratelimit import RateLimiter
 
 # Small enough that nothing refills while a test runs.
 FROZEN = 1e-9
-
-
-@pytest.fixture
-def v3(emu):
-    c = emu.credentials
-    with requests.Session() as session:
-        session.auth = EdgeGridAuth(c.client_token, c.client_secret, c.access_token)
-        yield session
 
 
 def purge(session, emu, objects, object_type="url", **extra):
