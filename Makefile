@@ -18,6 +18,7 @@ $(STAMP): $(BIN)/python setup.py requirements-test.txt pyproject.toml
 
 test: $(STAMP) browser
 	$(BIN)/python -m ruff check django_akamai tests example benchmarks
+	$(BIN)/python -m ruff format --check django_akamai tests example benchmarks
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 BROWSER_PACKAGES := chromium chromium-driver

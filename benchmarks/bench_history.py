@@ -48,9 +48,12 @@ def configure(database: Path) -> None:
 
 def emulator_settings(emulator: EmulatorProcess) -> dict[str, str]:
     c = emulator.credentials
-    return {"AKAMAI_CCU_HOST": c["host"], "AKAMAI_CCU_CLIENT_TOKEN": c["client_token"],
-            "AKAMAI_CCU_CLIENT_SECRET": c["client_secret"],
-            "AKAMAI_CCU_ACCESS_TOKEN": c["access_token"]}
+    return {
+        "AKAMAI_CCU_HOST": c["host"],
+        "AKAMAI_CCU_CLIENT_TOKEN": c["client_token"],
+        "AKAMAI_CCU_CLIENT_SECRET": c["client_secret"],
+        "AKAMAI_CCU_ACCESS_TOKEN": c["access_token"],
+    }
 
 
 def timed_purge(urls: list[str], history: bool) -> tuple[float, int]:
@@ -73,13 +76,13 @@ def record_alone(batch: list[str], times: int) -> list[float]:
     from django_akamai.history import record_accepted
     from django_akamai.objects import PurgeOptions
 
-    result = {"httpStatus": 201, "purgeId": "p" * 36, "supportId": "s" * 28,
-              "estimatedSeconds": 5}
+    result = {"httpStatus": 201, "purgeId": "p" * 36, "supportId": "s" * 28, "estimatedSeconds": 5}
     samples = []
     for _ in range(times):
         started = time.perf_counter()
-        record_accepted(None, api="v3", options=PurgeOptions(), objects=batch,
-                        actor="benchmark", result=result)
+        record_accepted(
+            None, api="v3", options=PurgeOptions(), objects=batch, actor="benchmark", result=result
+        )
         samples.append(time.perf_counter() - started)
     return samples
 
@@ -98,7 +101,7 @@ def measure(urls: list[str], latency_ms: float, repeat: int) -> dict[str, Any]:
         runs: dict[bool, list[float]] = {True: [], False: []}
         requests = 0
         for i in range(repeat):
-            for history in ((True, False) if i % 2 == 0 else (False, True)):
+            for history in (True, False) if i % 2 == 0 else (False, True):
                 emulator.reset()
                 before = PurgeRecord.objects.count()
                 elapsed, requests = timed_purge(urls, history)
@@ -120,9 +123,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--urls", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--latency-ms", default="0,25,100",
-                        help="emulator latencies per request to try, comma-separated "
-                             "(0: bare loopback, the worst case for the history)")
+    parser.add_argument(
+        "--latency-ms",
+        default="0,25,100",
+        help="emulator latencies per request to try, comma-separated "
+        "(0: bare loopback, the worst case for the history)",
+    )
     args = parser.parse_args(argv)
     latencies = [float(value) for value in args.latency_ms.split(",") if value.strip()]
 
@@ -142,16 +148,24 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "objects_per_record": per_record,
         "runs": rows,
     }
-    print(f"{args.urls} URLs, {rows[0]['requests_per_purge']} requests per purge, "
-          f"median of {args.repeat} runs each way")
-    print(f"one history write alone ({per_record} objects): median "
-          f"{report['record_write_ms_median']} ms, p95 {report['record_write_ms_p95']} ms")
+    print(
+        f"{args.urls} URLs, {rows[0]['requests_per_purge']} requests per purge, "
+        f"median of {args.repeat} runs each way"
+    )
+    print(
+        f"one history write alone ({per_record} objects): median "
+        f"{report['record_write_ms_median']} ms, p95 {report['record_write_ms_p95']} ms"
+    )
     header = ("latency ms", "history on s", "history off s", "ms/request", "overhead %")
     print("  ".join(f"{h:>13}" for h in header))
     for row in rows:
-        values = (row["emulator_latency_ms"], row["median_s_history_on"],
-                  row["median_s_history_off"], row["overhead_ms_per_request"],
-                  row["overhead_percent"])
+        values = (
+            row["emulator_latency_ms"],
+            row["median_s_history_on"],
+            row["median_s_history_off"],
+            row["overhead_ms_per_request"],
+            row["overhead_percent"],
+        )
         print("  ".join(f"{v:>13}" for v in values))
     results = HERE / "results"
     results.mkdir(exist_ok=True)

@@ -45,11 +45,17 @@ def configure(database: Path, emulator: EmulatorProcess, queue: str) -> None:
     c = emulator.credentials
     settings.configure(
         USE_TZ=True,
-        INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "django_akamai",
-                        "benchapp"],
+        INSTALLED_APPS=[
+            "django.contrib.contenttypes",
+            "django.contrib.auth",
+            "django_akamai",
+            "benchapp",
+        ],
         DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(database)}},
-        AKAMAI_CCU_HOST=c["host"], AKAMAI_CCU_CLIENT_TOKEN=c["client_token"],
-        AKAMAI_CCU_CLIENT_SECRET=c["client_secret"], AKAMAI_CCU_ACCESS_TOKEN=c["access_token"],
+        AKAMAI_CCU_HOST=c["host"],
+        AKAMAI_CCU_CLIENT_TOKEN=c["client_token"],
+        AKAMAI_CCU_CLIENT_SECRET=c["client_secret"],
+        AKAMAI_CCU_ACCESS_TOKEN=c["access_token"],
         AKAMAI_BASE_URL="https://www.example.com",
         AKAMAI_HISTORY=False,  # its cost is benchmarks/bench_history.py's subject
         AKAMAI_CELERY_QUEUE=queue,
@@ -95,16 +101,18 @@ def variants(queued: bool) -> dict[str, dict[str, Any]]:
 
     rows: dict[str, dict[str, Any]] = {
         "plain save": {"settings": {}, "after": None},
-        "autopurge, sync": {"settings": {"AKAMAI_PURGE_MODELS": ["benchapp.Item"]},
-                            "after": None},
+        "autopurge, sync": {"settings": {"AKAMAI_PURGE_MODELS": ["benchapp.Item"]}, "after": None},
         "purge_request.send": {"settings": {}, "after": signals.purge_request.send},
     }
     if queued:
         rows["autopurge, queued"] = {
             "settings": {"AKAMAI_PURGE_MODELS": {"benchapp.Item": {"queue": True}}},
-            "after": None}
-        rows["queue_purge_request.send"] = {"settings": {},
-                                            "after": signals.queue_purge_request.send}
+            "after": None,
+        }
+        rows["queue_purge_request.send"] = {
+            "settings": {},
+            "after": signals.queue_purge_request.send,
+        }
     return rows
 
 
@@ -153,8 +161,9 @@ def per_save(saves: int, rounds: int, queued: bool) -> dict[str, Any]:
             for name in names[shift:] + names[:shift]:  # rotate the order every round
                 items = Item.objects.bulk_create(Item(slug=f"i{i}") for i in range(batch))
                 with override_settings(**rows[name]["settings"]):
-                    times, commit = timed_saves(items, rows[name]["after"],
-                                                mode == "one transaction")
+                    times, commit = timed_saves(
+                        items, rows[name]["after"], mode == "one transaction"
+                    )
                 timings[name].extend(times)
                 commits[name].append(commit)
         plain = statistics.median(timings["plain save"])
@@ -165,14 +174,18 @@ def per_save(saves: int, rounds: int, queued: bool) -> dict[str, Any]:
                 "median_us": round(median, 1),
                 "p90_us": round(statistics.quantiles(times, n=10)[-1], 1),
                 "added_median_us": round(median - plain, 1),
-                "commit_ms": (round(statistics.median(commits[name]) / 1000, 2)
-                              if mode == "one transaction" else None),
+                "commit_ms": (
+                    round(statistics.median(commits[name]) / 1000, 2)
+                    if mode == "one transaction"
+                    else None
+                ),
             }
     return results
 
 
-def request_counts(emulator: EmulatorProcess, queued: bool, publishes: Publishes | None,
-                   saves: int = 1000) -> dict[str, Any]:
+def request_counts(
+    emulator: EmulatorProcess, queued: bool, publishes: Publishes | None, saves: int = 1000
+) -> dict[str, Any]:
     """API requests (sync) or tasks (queued) for ``saves`` creates, and for renames."""
     from benchapp.models import Item
     from django.db import transaction
@@ -194,9 +207,11 @@ def request_counts(emulator: EmulatorProcess, queued: bool, publishes: Publishes
     modes = [("sync", {"benchapp.Item": {}})]
     if queued:
         modes.append(("queued", {"benchapp.Item": {"queue": True}}))
-    shapes = [("creates", create, "in one transaction"),
-              ("creates", create, "in a transaction each"),
-              ("slug changes", rename, "in one transaction")]
+    shapes = [
+        ("creates", create, "in one transaction"),
+        ("creates", create, "in a transaction each"),
+        ("slug changes", rename, "in one transaction"),
+    ]
     for label, declared in modes:
         for what, save, shape in shapes:
             renamed[:] = Item.objects.bulk_create(Item(slug=f"r{i}") for i in range(saves))
@@ -214,8 +229,10 @@ def request_counts(emulator: EmulatorProcess, queued: bool, publishes: Publishes
             key = f"{saves} {what} {shape}, {label}"
             if label == "sync":
                 counters = emulator.counters()
-                counts[key] = {"api_requests": counters["requests"],
-                               "objects_purged": counters["objects_accepted"]}
+                counts[key] = {
+                    "api_requests": counters["requests"],
+                    "objects_purged": counters["objects_accepted"],
+                }
             else:
                 counts[key] = {"tasks_published": publishes.count - published_before}
     return counts
@@ -267,8 +284,10 @@ def main() -> None:
     print(f"{'variant':<48} {'median':>9} {'p90':>9} {'added':>9} {'commit ms':>10}")
     for name, row in results["per_save"].items():
         commit = "" if row["commit_ms"] is None else f"{row['commit_ms']:.2f}"
-        print(f"{name:<48} {row['median_us']:>9.1f} {row['p90_us']:>9.1f} "
-              f"{row['added_median_us']:>9.1f} {commit:>10}")
+        print(
+            f"{name:<48} {row['median_us']:>9.1f} {row['p90_us']:>9.1f} "
+            f"{row['added_median_us']:>9.1f} {commit:>10}"
+        )
     print()
     print("Requests and tasks")
     for name, row in results["requests"].items():

@@ -51,8 +51,7 @@ def build_site(seed: int = 1) -> dict[str, set[str]]:
         by_category[a % CATEGORIES].append(a)
     for category, members in by_category.items():
         for index, a in enumerate(members):
-            pages[f"{HOST}/category/{category}/?page={index // PER_PAGE + 1}"].add(
-                f"article-{a}")
+            pages[f"{HOST}/category/{category}/?page={index // PER_PAGE + 1}"].add(f"article-{a}")
     return pages
 
 
@@ -102,10 +101,14 @@ if __name__ == "__main__":
     if "--json" in sys.argv:
         print(json.dumps(figures))
     else:
-        print("| change | by URL: objects | by URL: requests | by tag: objects | "
-              "by tag: requests | objects ratio |")
+        print(
+            "| change | by URL: objects | by URL: requests | by tag: objects | "
+            "by tag: requests | objects ratio |"
+        )
         print("|---|---|---|---|---|---|")
         for change, row in figures.items():
             url, tag = row["by URL"], row["by tag"]
-            print(f"| {change} | {url['objects']} | {url['requests']} | {tag['objects']} | "
-                  f"{tag['requests']} | {url['objects'] / tag['objects']:.0f}x |")
+            print(
+                f"| {change} | {url['objects']} | {url['requests']} | {tag['objects']} | "
+                f"{tag['requests']} | {url['objects'] / tag['objects']:.0f}x |"
+            )

@@ -25,8 +25,14 @@ sys.path.insert(0, str(HERE))
 import harness  # noqa: E402
 import inputs  # noqa: E402
 
-TASKS = ("send-ours", "send-fastpurge", "queryset-prepare", "queryset-ours",
-         "queryset-plain", "queryset-original")
+TASKS = (
+    "send-ours",
+    "send-fastpurge",
+    "queryset-prepare",
+    "queryset-ours",
+    "queryset-plain",
+    "queryset-original",
+)
 ROWS = 100_000
 
 
@@ -56,8 +62,10 @@ class Measure:
 
     def mark(self) -> dict[str, float]:
         """CPU and peak memory so far, for a first phase of the measured step."""
-        return {"cpu_seconds": _cpu() - self.cpu_before,
-                "peak_mib_above_baseline": (_status_kib("VmHWM") - self.rss_before) / 1024}
+        return {
+            "cpu_seconds": _cpu() - self.cpu_before,
+            "peak_mib_above_baseline": (_status_kib("VmHWM") - self.rss_before) / 1024,
+        }
 
     def __exit__(self, *_exc: Any) -> None:
         self.cpu = _cpu() - self.cpu_before
@@ -75,8 +83,12 @@ def _django(db: str | None) -> None:
 
 def _emulator(args: argparse.Namespace) -> harness.EmulatorProcess:
     emu = harness.EmulatorProcess(base_url=args.emulator)
-    emu.credentials = {"host": args.emulator, "client_token": args.client_token,
-                       "client_secret": args.client_secret, "access_token": args.access_token}
+    emu.credentials = {
+        "host": args.emulator,
+        "client_token": args.client_token,
+        "client_secret": args.client_secret,
+        "access_token": args.access_token,
+    }
     return emu
 
 
@@ -96,9 +108,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
             c = emu.credentials
             with Measure() as m:
-                pr = PurgeRequest(host=c["host"], client_token=c["client_token"],
-                                  client_secret=c["client_secret"],
-                                  access_token=c["access_token"])
+                pr = PurgeRequest(
+                    host=c["host"],
+                    client_token=c["client_token"],
+                    client_secret=c["client_secret"],
+                    access_token=c["access_token"],
+                )
                 pr.add(urls)
                 added = m.mark()
                 pr.purge_all()
@@ -123,15 +138,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             with connection.schema_editor() as editor:
                 editor.create_model(Item)
             Item.objects.bulk_create(
-                [Item(slug=f"item-{i}-{'x' * (i % 40)}") for i in range(ROWS)], batch_size=5000)
+                [Item(slug=f"item-{i}-{'x' * (i % 40)}") for i in range(ROWS)], batch_size=5000
+            )
             return {"task": task, "rows": Item.objects.count()}
         queryset = Item.objects.all()
         if task == "queryset-ours":
             from django_akamai.purge import PurgeRequest
 
-            pr = PurgeRequest(host="https://akab-bench.purge.akamaiapis.net",
-                              client_token="akab-bench", client_secret="bench",
-                              access_token="akab-bench")
+            pr = PurgeRequest(
+                host="https://akab-bench.purge.akamaiapis.net",
+                client_token="akab-bench",
+                client_secret="bench",
+                access_token="akab-bench",
+            )
             with Measure() as m:
                 pr.add(queryset)
             result["urls"] = len(pr.urls)
@@ -141,16 +160,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             result["urls"] = len(urls)
         else:
             module = harness.load_original(Path(args.original))
-            pr = module.PurgeRequest(edgegrid_host="akab-bench.purge.akamaiapis.net",
-                                     edgegrid_auth=object())
+            pr = module.PurgeRequest(
+                edgegrid_host="akab-bench.purge.akamaiapis.net", edgegrid_auth=object()
+            )
             with Measure() as m:
                 try:
                     pr.add(queryset)
                 except Exception as exc:  # noqa: BLE001 (recorded as the outcome)
                     result["error"] = f"{type(exc).__name__}: {exc}"
             result["urls"] = len(pr.urls)
-    result.update(cpu_seconds=m.cpu, wall_seconds=m.wall,
-                  peak_mib_above_baseline=m.peak_above_baseline_mib, peak_reset=m.peak_reset)
+    result.update(
+        cpu_seconds=m.cpu,
+        wall_seconds=m.wall,
+        peak_mib_above_baseline=m.peak_above_baseline_mib,
+        peak_reset=m.peak_reset,
+    )
     return result
 
 

@@ -121,7 +121,8 @@ class AcceptanceWatch:
         self._stop.set()
         self._thread.join()
         if self.reached_at is None and (
-                self.emulator.counters()["objects_accepted"] >= self.target):
+            self.emulator.counters()["objects_accepted"] >= self.target
+        ):
             self.reached_at = time.perf_counter()  # reached between the last poll and now
 
     @property
@@ -172,13 +173,18 @@ def ours_request(emulator: EmulatorProcess, **kwargs: Any):
     from django_akamai.purge import PurgeRequest
 
     c = emulator.credentials
-    return PurgeRequest(host=c["host"], client_token=c["client_token"],
-                        client_secret=c["client_secret"], access_token=c["access_token"],
-                        **kwargs)
+    return PurgeRequest(
+        host=c["host"],
+        client_token=c["client_token"],
+        client_secret=c["client_secret"],
+        access_token=c["access_token"],
+        **kwargs,
+    )
 
 
-def run_ours(emulator: EmulatorProcess, urls: list[str],
-             purge_batch_size: int | None = None) -> dict[str, Any]:
+def run_ours(
+    emulator: EmulatorProcess, urls: list[str], purge_batch_size: int | None = None
+) -> dict[str, Any]:
     pr = ours_request(emulator)
     pr.add(urls)
     expected = list(pr.urls)
@@ -227,12 +233,21 @@ def fastpurge_auth(emulator: EmulatorProcess) -> dict[str, Any]:
     c = emulator.credentials
     # python-fastpurge takes a bare host plus its documented scheme= and port= arguments;
     # that is all it needs to talk to the plain-http emulator on loopback.
-    return {"host": urlsplit(c["host"]).hostname, "client_token": c["client_token"],
-            "client_secret": c["client_secret"], "access_token": c["access_token"]}
+    return {
+        "host": urlsplit(c["host"]).hostname,
+        "client_token": c["client_token"],
+        "client_secret": c["client_secret"],
+        "access_token": c["access_token"],
+    }
 
 
-def run_fastpurge(emulator: EmulatorProcess, urls: list[str], *, time_scale: float = 1.0,
-                  max_requests: int | None = None) -> dict[str, Any]:
+def run_fastpurge(
+    emulator: EmulatorProcess,
+    urls: list[str],
+    *,
+    time_scale: float = 1.0,
+    max_requests: int | None = None,
+) -> dict[str, Any]:
     import logging
 
     # It logs every retried status at ERROR; keep the benchmark's output readable.
@@ -287,19 +302,27 @@ def try_original(emulator: EmulatorProcess, urls: list[str], path: Path) -> dict
         from akamai.edgegrid import EdgeGridAuth
 
         c = emulator.credentials
-        auth = EdgeGridAuth(client_token=c["client_token"], client_secret=c["client_secret"],
-                            access_token=c["access_token"])
+        auth = EdgeGridAuth(
+            client_token=c["client_token"],
+            client_secret=c["client_secret"],
+            access_token=c["access_token"],
+        )
         host = urlsplit(c["host"]).netloc
     except Exception as exc:  # noqa: BLE001
         result["steps"].append(("import", f"{type(exc).__name__}: {exc}"))
         result["completed"] = False
         return result
     for step, call in (
-        ("PurgeRequest(edgegrid_host=..., edgegrid_auth=...).add('<one URL>')",
-         lambda: module.PurgeRequest(edgegrid_host=host, edgegrid_auth=auth).add(urls[0])),
-        ("PurgeRequest(urls=[...100,000 URLs...]).purge_all()",
-         lambda: module.PurgeRequest(urls=list(urls), edgegrid_host=host,
-                                     edgegrid_auth=auth).purge_all()),
+        (
+            "PurgeRequest(edgegrid_host=..., edgegrid_auth=...).add('<one URL>')",
+            lambda: module.PurgeRequest(edgegrid_host=host, edgegrid_auth=auth).add(urls[0]),
+        ),
+        (
+            "PurgeRequest(urls=[...100,000 URLs...]).purge_all()",
+            lambda: module.PurgeRequest(
+                urls=list(urls), edgegrid_host=host, edgegrid_auth=auth
+            ).purge_all(),
+        ),
     ):
         try:
             call()

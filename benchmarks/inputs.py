@@ -19,9 +19,25 @@ HOSTS = (
     ("https://bücher.example.de", 1),
 )
 ASCII_WORDS = (
-    "news", "sport", "2026", "article", "a-long-slug-with-several-words", "index.html",
-    "product", "category", "img", "thumbnail_640x480.jpg", "%E2%82%AC-prices", "archive",
-    "blog", "2025-12-31", "how-to-purge-a-cdn-cache", "page", "v2", "assets", "app.min.js",
+    "news",
+    "sport",
+    "2026",
+    "article",
+    "a-long-slug-with-several-words",
+    "index.html",
+    "product",
+    "category",
+    "img",
+    "thumbnail_640x480.jpg",
+    "%E2%82%AC-prices",
+    "archive",
+    "blog",
+    "2025-12-31",
+    "how-to-purge-a-cdn-cache",
+    "page",
+    "v2",
+    "assets",
+    "app.min.js",
 )
 UNICODE_WORDS = ("café", "übersicht", "straße", "déjà-vu", "новости", "日本語", "東京", "emoji-🎉")
 #: Chance that a path segment is in a non-Latin script or accented: about a third of the URLs
@@ -63,8 +79,10 @@ def make_urls(count: int, seed: int = 2026) -> list[str]:
             size += len(word) + 1
         url = "/".join(parts)
         if rng.random() < 0.35:
-            pairs = [f"{rng.choice(QUERY_KEYS)}={rng.choice(QUERY_VALUES)}"
-                     for _ in range(rng.randint(1, 4))]
+            pairs = [
+                f"{rng.choice(QUERY_KEYS)}={rng.choice(QUERY_VALUES)}"
+                for _ in range(rng.randint(1, 4))
+            ]
             keep = max(len(base) + 2, length - len("&".join(pairs)) - 1)
             url = _trim(url, keep) + "?" + "&".join(pairs)
         url = _trim(url, length)

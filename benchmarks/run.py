@@ -43,16 +43,22 @@ def _fingerprint() -> str:
 
 
 def _pip(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BENCH_PYTHON), "-m", "pip", "--disable-pip-version-check",
-                           "--quiet", *args], capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [str(BENCH_PYTHON), "-m", "pip", "--disable-pip-version-check", "--quiet", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def ensure_environment() -> None:
     """Create or refresh .venv-bench when setup.py or the pinned peers changed."""
     if STAMP.exists() and STAMP.read_text() == _fingerprint() and BENCH_PYTHON.exists():
         return
-    print(f"Setting up {BENCH_VENV.relative_to(ROOT)} (this project, {FASTPURGE}, "
-          f"{ORIGINAL})...", flush=True)
+    print(
+        f"Setting up {BENCH_VENV.relative_to(ROOT)} (this project, {FASTPURGE}, {ORIGINAL})...",
+        flush=True,
+    )
     if not BENCH_PYTHON.exists():
         subprocess.run([sys.executable, "-m", "venv", str(BENCH_VENV)], check=True)
     done = _pip("install", "-e", str(ROOT), FASTPURGE)
@@ -60,11 +66,17 @@ def ensure_environment() -> None:
         sys.exit(f"pip could not install the benchmark environment:\n{done.stderr}")
     # The original is a source distribution: let pip build it, into a directory of its own.
     done = _pip("install", "--no-deps", "--upgrade", "--target", str(ORIGINAL_DIR), ORIGINAL)
-    ORIGINAL_LOG.write_text(json.dumps({
-        "installed": done.returncode == 0,
-        "command": f"pip install --no-deps --target {ORIGINAL_DIR.relative_to(ROOT)} {ORIGINAL}",
-        "stderr_tail": done.stderr.strip().splitlines()[-5:],
-    }))
+    ORIGINAL_LOG.write_text(
+        json.dumps(
+            {
+                "installed": done.returncode == 0,
+                "command": (
+                    f"pip install --no-deps --target {ORIGINAL_DIR.relative_to(ROOT)} {ORIGINAL}"
+                ),
+                "stderr_tail": done.stderr.strip().splitlines()[-5:],
+            }
+        )
+    )
     STAMP.write_text(_fingerprint())
 
 
@@ -82,8 +94,9 @@ def _versions() -> dict[str, str]:
         except PackageNotFoundError:
             found[name] = "not installed"
     original = json.loads(ORIGINAL_LOG.read_text()) if ORIGINAL_LOG.exists() else {}
-    found["original django-akamai"] = ("2.0.0" if original.get("installed")
-                                       else "2.0.0 (could not be installed)")
+    found["original django-akamai"] = (
+        "2.0.0" if original.get("installed") else "2.0.0 (could not be installed)"
+    )
     return found
 
 
@@ -100,13 +113,20 @@ def run(selected: list[str], quick: bool) -> dict:
     small = 4_000 if quick else 20_000
     raw, urls = scenarios.corpus(count)
     started = time.perf_counter()
-    results: dict = {"meta": {
-        "started": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "python": platform.python_version(), "cpus": os.cpu_count(), "seed": scenarios.SEED,
-        "versions": _versions(), "corpus": inputs.describe(raw), "quick": quick,
-        "original_install": (json.loads(ORIGINAL_LOG.read_text())
-                             if ORIGINAL_LOG.exists() else None),
-    }}
+    results: dict = {
+        "meta": {
+            "started": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "seed": scenarios.SEED,
+            "versions": _versions(),
+            "corpus": inputs.describe(raw),
+            "quick": quick,
+            "original_install": (
+                json.loads(ORIGINAL_LOG.read_text()) if ORIGINAL_LOG.exists() else None
+            ),
+        }
+    }
     jobs = {
         "packing": lambda: scenarios.packing(urls, ORIGINAL_DIR),
         "rate_limited": lambda: scenarios.rate_limited(urls),
@@ -135,18 +155,23 @@ def write(results: dict) -> Path:
     markdown = report.render(results)
     for name in ("results", f"results-{stamp}"):
         (out / f"{name}.md").write_text(markdown + "\n", encoding="utf-8")
-        (out / f"{name}.json").write_text(json.dumps(results, indent=2, default=str) + "\n",
-                                          encoding="utf-8")
+        (out / f"{name}.json").write_text(
+            json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8"
+        )
     return out / "results.md"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help=f"comma-separated subset of: {', '.join(SCENARIOS)}")
-    parser.add_argument("--render", action="store_true",
-                        help="only re-write results.md from the last results.json")
-    parser.add_argument("--quick", action="store_true",
-                        help="10,000 URLs instead of 100,000 (a smoke run; figures not comparable)")
+    parser.add_argument(
+        "--render", action="store_true", help="only re-write results.md from the last results.json"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="10,000 URLs instead of 100,000 (a smoke run; figures not comparable)",
+    )
     args = parser.parse_args()
     if args.render:
         sys.path.insert(0, str(HERE))
@@ -165,8 +190,11 @@ def main() -> None:
         ensure_environment()
         env = dict(os.environ, BENCH_PROJECT_PYTHON=sys.executable)
         os.chdir(ROOT)
-        os.execve(str(BENCH_PYTHON), [str(BENCH_PYTHON), str(Path(__file__).resolve()),
-                                      *sys.argv[1:]], env)
+        os.execve(
+            str(BENCH_PYTHON),
+            [str(BENCH_PYTHON), str(Path(__file__).resolve()), *sys.argv[1:]],
+            env,
+        )
     path = write(run(selected, args.quick))
     print(path.read_text(encoding="utf-8"))
     print(f"Written to {path.relative_to(ROOT)} and {path.with_suffix('.json').relative_to(ROOT)}")

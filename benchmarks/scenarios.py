@@ -43,8 +43,7 @@ def our_settings(**values: Any):
 
 
 def _compact(objects: list[Any]) -> int:
-    return len(json.dumps({"objects": objects}, separators=(",", ":"),
-                          ensure_ascii=False).encode())
+    return len(json.dumps({"objects": objects}, separators=(",", ":"), ensure_ascii=False).encode())
 
 
 def _fastpurge_body(objects: list[Any]) -> int:
@@ -62,25 +61,26 @@ def packing(urls: list[str], original_path: Path) -> dict[str, Any]:
     options = {"rate_limits": "off", "time_scale": 1000}
     with harness.EmulatorProcess(options) as emu:
         rows["ours"] = harness.run_ours(emu, urls)
-        rows["ours"]["largest_body"] = max(_compact(list(p["objects"]))
-                                           for p in emu.purges())
+        rows["ours"]["largest_body"] = max(_compact(list(p["objects"])) for p in emu.purges())
     with harness.EmulatorProcess(options) as emu:
         rows["batch_200"] = harness.run_ours(emu, urls, purge_batch_size=200)
         rows["batch_200"]["client"] = "200 URLs a request (the original 1.0)"
-        rows["batch_200"]["largest_body"] = max(_compact(list(p["objects"]))
-                                                for p in emu.purges())
+        rows["batch_200"]["largest_body"] = max(_compact(list(p["objects"])) for p in emu.purges())
     with harness.EmulatorProcess(options) as emu:
         # Its in-flight limit only changes how long this takes, not a single body.
         rows["fastpurge"] = harness.run_fastpurge(emu, urls, max_requests=10_000)
-        rows["fastpurge"]["largest_body"] = max(_fastpurge_body(list(p["objects"]))
-                                                for p in emu.purges())
+        rows["fastpurge"]["largest_body"] = max(
+            _fastpurge_body(list(p["objects"])) for p in emu.purges()
+        )
     with harness.EmulatorProcess(options) as emu:
         rows["original"] = harness.try_original(emu, urls, original_path)
     batches = harness.original_batches(urls)
     sizes = [len(json.dumps({"objects": b}).encode()) for b in batches]
     rows["original_rule"] = {
         "client": "the original 2.0.0's rule, computed (it cannot send)",
-        "requests": len(batches), "bytes_received": sum(sizes), "largest_body": max(sizes),
+        "requests": len(batches),
+        "bytes_received": sum(sizes),
+        "largest_body": max(sizes),
         "over_limit": sum(size > MAX_BODY for size in sizes),
     }
     return rows
@@ -89,9 +89,11 @@ def packing(urls: list[str], original_path: Path) -> dict[str, Any]:
 def rate_limited(urls: list[str]) -> dict[str, Any]:
     """Scenario 2: Akamai's buckets, time compressed; wall time against the physical limit."""
     rows: dict[str, Any] = {}
-    for key, scale, client in (("ours", FAITHFUL_SCALE, "ours"),
-                               ("fastpurge", FAITHFUL_SCALE, "fastpurge"),
-                               ("ours_stress", STRESS_SCALE, "ours")):
+    for key, scale, client in (
+        ("ours", FAITHFUL_SCALE, "ours"),
+        ("fastpurge", FAITHFUL_SCALE, "fastpurge"),
+        ("ours_stress", STRESS_SCALE, "ours"),
+    ):
         with harness.EmulatorProcess({"rate_limits": "akamai", "time_scale": scale}) as emu:
             if client == "ours":
                 row = harness.run_ours(emu, urls)
@@ -108,14 +110,17 @@ def faults(urls: list[str], fail_rate: float = 0.2, drop_rate: float = 0.05) -> 
     scale = FAITHFUL_SCALE
     rows: dict[str, Any] = {}
     for key in ("ours", "fastpurge"):
-        for label, knobs in (("clean", {}),
-                             ("faulty", {"fail_rate": fail_rate, "drop_rate": drop_rate})):
+        for label, knobs in (
+            ("clean", {}),
+            ("faulty", {"fail_rate": fail_rate, "drop_rate": drop_rate}),
+        ):
             options = {"rate_limits": "off", "time_scale": scale, "seed": SEED, **knobs}
             with harness.EmulatorProcess(options) as emu:
                 if key == "ours":
                     # This project's own timers, compressed like the peer's (see README).
-                    with our_settings(AKAMAI_RETRY_BACKOFF=0.5 / scale,
-                                      AKAMAI_RETRY_BACKOFF_MAX=30.0 / scale):
+                    with our_settings(
+                        AKAMAI_RETRY_BACKOFF=0.5 / scale, AKAMAI_RETRY_BACKOFF_MAX=30.0 / scale
+                    ):
                         row = harness.run_ours(emu, urls)
                 else:
                     row = harness.run_fastpurge(emu, urls, time_scale=scale)
@@ -136,8 +141,13 @@ def latency(urls: list[str], latency_ms: int = 50) -> dict[str, Any]:
 
 def _cost(task: str, *extra: str) -> dict[str, Any]:
     script = Path(__file__).with_name("client_cost.py")
-    done = subprocess.run([sys.executable, str(script), task, *extra], capture_output=True,
-                          text=True, check=False, timeout=600)
+    done = subprocess.run(
+        [sys.executable, str(script), task, *extra],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
     if done.returncode != 0:
         return {"task": task, "error": done.stderr.strip().splitlines()[-1:]}
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -148,9 +158,18 @@ def client_cost(count: int, original_path: Path) -> dict[str, Any]:
     rows: dict[str, Any] = {}
     with harness.EmulatorProcess({"rate_limits": "off", "time_scale": STRESS_SCALE}) as emu:
         c = emu.credentials
-        where = ["--emulator", emu.base_url, "--client-token", c["client_token"],
-                 "--client-secret", c["client_secret"], "--access-token", c["access_token"],
-                 "--count", str(count)]
+        where = [
+            "--emulator",
+            emu.base_url,
+            "--client-token",
+            c["client_token"],
+            "--client-secret",
+            c["client_secret"],
+            "--access-token",
+            c["access_token"],
+            "--count",
+            str(count),
+        ]
         rows["send_ours"] = _cost("send-ours", *where)
         emu.reset()
         rows["send_fastpurge"] = _cost("send-fastpurge", *where)
@@ -171,11 +190,19 @@ def django_side(project_python: str) -> dict[str, Any]:
         if not script.exists():
             rows[name] = {"status": "not present yet"}
             continue
-        done = subprocess.run([project_python, str(script)], capture_output=True, text=True,
-                              check=False, timeout=600, cwd=script.parent.parent)
-        rows[name] = {"status": "ok" if done.returncode == 0 else f"exit {done.returncode}",
-                      "output": done.stdout.strip(),
-                      "stderr_tail": done.stderr.strip().splitlines()[-5:]}
+        done = subprocess.run(
+            [project_python, str(script)],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=600,
+            cwd=script.parent.parent,
+        )
+        rows[name] = {
+            "status": "ok" if done.returncode == 0 else f"exit {done.returncode}",
+            "output": done.stdout.strip(),
+            "stderr_tail": done.stderr.strip().splitlines()[-5:],
+        }
     return rows
 
 

@@ -63,11 +63,17 @@ class AkamaiPurgeAdminMixin:
         extra = {} if action_location is None else {"action_location": action_location}
         actions = super().get_actions(request, **extra)  # type: ignore[misc]
         # Added here rather than in ``actions`` so a subclass's own list cannot drop it.
-        if (self.actions is not None and IS_POPUP_VAR not in request.GET  # type: ignore
-                and "purge_from_akamai" not in actions
-                and self.has_akamai_purge_permission(request)):
-            actions["purge_from_akamai"] = (purge_from_akamai, "purge_from_akamai",
-                                            purge_from_akamai.short_description)
+        if (
+            self.actions is not None
+            and IS_POPUP_VAR not in request.GET  # type: ignore
+            and "purge_from_akamai" not in actions
+            and self.has_akamai_purge_permission(request)
+        ):
+            actions["purge_from_akamai"] = (
+                purge_from_akamai,
+                "purge_from_akamai",
+                purge_from_akamai.short_description,
+            )
         return actions
 
 
@@ -75,29 +81,54 @@ class AkamaiPurgeAdminMixin:
 class PurgeRecordAdmin(admin.ModelAdmin):
     """The purge history, read-only."""
 
-    list_display = ("created_at", "status_badge", "action", "network", "object_type",
-                    "object_count", "first_object", "purge_id", "actor")
+    list_display = (
+        "created_at",
+        "status_badge",
+        "action",
+        "network",
+        "object_type",
+        "object_count",
+        "first_object",
+        "purge_id",
+        "actor",
+    )
     list_filter = ("status", "network", "action", "object_type", "api", "created_at")
     search_fields = ("objects_text", "purge_id", "support_id")
     date_hierarchy = "created_at"
     list_per_page = 50
-    fields = ("created_at", "actor", "status", "http_status", "api", "action", "network",
-              "object_type", "object_count", "purge_id", "support_id", "estimated_seconds",
-              "error", "objects_text", "objects_truncated")
+    fields = (
+        "created_at",
+        "actor",
+        "status",
+        "http_status",
+        "api",
+        "action",
+        "network",
+        "object_type",
+        "object_count",
+        "purge_id",
+        "support_id",
+        "estimated_seconds",
+        "error",
+        "objects_text",
+        "objects_truncated",
+    )
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, record: PurgeRecord) -> str:
         if record.status == PurgeRecord.ACCEPTED:
             return "accepted"
-        return format_html("<strong>failed</strong>{}", f" ({record.http_status})"
-                           if record.http_status else "")
+        return format_html(
+            "<strong>failed</strong>{}", f" ({record.http_status})" if record.http_status else ""
+        )
 
     @admin.display(description="first object")
     def first_object(self, record: PurgeRecord) -> str:
         first = record.objects_text.split("\n", 1)[0]
         more = record.object_count - 1
         return f"{first[:100]}{' …' if len(first) > 100 else ''}" + (
-            f" (+{more})" if more > 0 else "")
+            f" (+{more})" if more > 0 else ""
+        )
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         extra = {"can_purge": has_purge_permission(request.user), **(extra_context or {})}
@@ -123,8 +154,13 @@ class PurgePageAdmin(admin.ModelAdmin):
 
     def get_urls(self) -> list:
         info = self.opts.app_label, self.opts.model_name
-        return [path("", self.admin_site.admin_view(self.changelist_view),
-                     name="{}_{}_changelist".format(*info))]
+        return [
+            path(
+                "",
+                self.admin_site.admin_view(self.changelist_view),
+                name="{}_{}_changelist".format(*info),
+            )
+        ]
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         return purge_page(request, self)

@@ -90,8 +90,14 @@ class ModelPurge:
     def purge(self, urls: list[Any], tags: list[Any], using: str | None) -> None:
         for kind, objects in (("url", urls), ("tag", tags)):
             if objects:
-                request_purge(objects, options={**self.options, "type": kind}, queue=self.queue,
-                              using=using, actor=ACTOR, fail_silently=True)
+                request_purge(
+                    objects,
+                    options={**self.options, "type": kind},
+                    queue=self.queue,
+                    using=using,
+                    actor=ACTOR,
+                    fail_silently=True,
+                )
 
 
 def _invalid(label: Any, message: str) -> AkamaiConfigurationError:
@@ -107,8 +113,11 @@ def _spec(label: str, name: str, value: Any) -> Spec:
         return (value,)
     if isinstance(value, (list, tuple, set, frozenset)):
         return tuple(value)
-    raise _invalid(label, f"{name!r} must be a list of strings or a callable taking the "
-                          f"instance, not {type(value).__name__}.")
+    raise _invalid(
+        label,
+        f"{name!r} must be a list of strings or a callable taking the "
+        f"instance, not {type(value).__name__}.",
+    )
 
 
 def load(setting: Any, default_queue: bool = False) -> dict[type[Model], ModelPurge]:
@@ -120,7 +129,8 @@ def load(setting: Any, default_queue: bool = False) -> dict[type[Model], ModelPu
     if not isinstance(setting, dict):
         raise AkamaiConfigurationError(
             "AKAMAI_PURGE_MODELS must be a dict of 'app_label.ModelName' -> options, or a list "
-            f"of labels, not {type(setting).__name__}.")
+            f"of labels, not {type(setting).__name__}."
+        )
     registry: dict[type[Model], ModelPurge] = {}
     for label, declared in setting.items():
         declared = {} if declared is None else declared
@@ -128,8 +138,9 @@ def load(setting: Any, default_queue: bool = False) -> dict[type[Model], ModelPu
             raise _invalid(label, f"expected a dict with keys {', '.join(_KEYS)}.")
         unknown = sorted(set(declared) - set(_KEYS))
         if unknown:
-            raise _invalid(label, f"unknown key(s) {', '.join(unknown)}; known: "
-                                  f"{', '.join(_KEYS)}.")
+            raise _invalid(
+                label, f"unknown key(s) {', '.join(unknown)}; known: {', '.join(_KEYS)}."
+            )
         try:
             model = apps.get_model(label)
         except (LookupError, ValueError) as exc:
@@ -137,8 +148,11 @@ def load(setting: Any, default_queue: bool = False) -> dict[type[Model], ModelPu
         options = dict(declared.get("options") or {})
         bad = sorted(set(options) - set(_OPTION_KEYS))
         if bad:
-            raise _invalid(label, f"options may set {', '.join(_OPTION_KEYS)} only, not "
-                                  f"{', '.join(bad)} (URLs and tags are purged by their type).")
+            raise _invalid(
+                label,
+                f"options may set {', '.join(_OPTION_KEYS)} only, not "
+                f"{', '.join(bad)} (URLs and tags are purged by their type).",
+            )
         parse_options(options)  # unknown action or network: raise now, not on the first save
         config = ModelPurge(
             label=model._meta.label,
@@ -150,8 +164,11 @@ def load(setting: Any, default_queue: bool = False) -> dict[type[Model], ModelPu
             cache_tags=bool(declared.get("cache_tags", False)),
         )
         if not (config.own_url or config.urls or config.tags or config.cache_tags):
-            raise _invalid(label, f"{model._meta.label} has no get_absolute_url(); give 'urls' "
-                                  "or 'tags' to say what its changes purge.")
+            raise _invalid(
+                label,
+                f"{model._meta.label} has no get_absolute_url(); give 'urls' "
+                "or 'tags' to say what its changes purge.",
+            )
         registry[model] = config
     return registry
 
@@ -166,8 +183,9 @@ def active_models() -> dict[type[Model], ModelPurge]:
     return dict(_active)
 
 
-def _pre_save(sender: type[Model], instance: Model, raw: bool = False, using: str | None = None,
-              **kwargs: Any) -> None:
+def _pre_save(
+    sender: type[Model], instance: Model, raw: bool = False, using: str | None = None, **kwargs: Any
+) -> None:
     config = _active.get(sender)
     if config is None or raw:
         return
@@ -175,16 +193,18 @@ def _pre_save(sender: type[Model], instance: Model, raw: bool = False, using: st
     pk_field = sender._meta.pk
     # A new instance whose primary key was generated (None, or a default such as uuid4) has
     # no row yet: skip the query. Any other primary key may name an existing row.
-    if instance.pk is not None and not (instance._state.adding and pk_field is not None
-                                        and pk_field.has_default()):
+    if instance.pk is not None and not (
+        instance._state.adding and pk_field is not None and pk_field.has_default()
+    ):
         old = sender._base_manager.using(using).filter(pk=instance.pk).first()
         if old is not None:
             before = config.objects(old)
     instance.__dict__[_BEFORE_SAVE] = before
 
 
-def _post_save(sender: type[Model], instance: Model, raw: bool = False, using: str | None = None,
-               **kwargs: Any) -> None:
+def _post_save(
+    sender: type[Model], instance: Model, raw: bool = False, using: str | None = None, **kwargs: Any
+) -> None:
     config = _active.get(sender)
     before = instance.__dict__.pop(_BEFORE_SAVE, None)
     if config is None or raw:
@@ -195,32 +215,39 @@ def _post_save(sender: type[Model], instance: Model, raw: bool = False, using: s
     config.purge(urls, tags, using)
 
 
-def _pre_delete(sender: type[Model], instance: Model, using: str | None = None,
-                **kwargs: Any) -> None:
+def _pre_delete(
+    sender: type[Model], instance: Model, using: str | None = None, **kwargs: Any
+) -> None:
     config = _active.get(sender)
     if config is not None:
         # Taken now: after the delete the row, and what the URL is built from, may be gone.
         instance.__dict__[_BEFORE_DELETE] = config.objects(instance)
 
 
-def _post_delete(sender: type[Model], instance: Model, using: str | None = None,
-                 **kwargs: Any) -> None:
+def _post_delete(
+    sender: type[Model], instance: Model, using: str | None = None, **kwargs: Any
+) -> None:
     config = _active.get(sender)
     before = instance.__dict__.pop(_BEFORE_DELETE, None)
     if config is not None and before is not None:
         config.purge(*before, using)
 
 
-_RECEIVERS = ((pre_save, _pre_save), (post_save, _post_save), (pre_delete, _pre_delete),
-              (post_delete, _post_delete))
+_RECEIVERS = (
+    (pre_save, _pre_save),
+    (post_save, _post_save),
+    (pre_delete, _pre_delete),
+    (post_delete, _post_delete),
+)
 
 
 def disconnect() -> None:
     """Stop purging on model changes."""
     for model in list(_active):
         for signal, receiver in _RECEIVERS:
-            signal.disconnect(receiver, sender=model,
-                              dispatch_uid=f"{__name__}.{receiver.__name__}")
+            signal.disconnect(
+                receiver, sender=model, dispatch_uid=f"{__name__}.{receiver.__name__}"
+            )
     _active.clear()
 
 
@@ -230,8 +257,9 @@ def connect() -> None:
     Receivers are connected per model, never to every model: a pre_delete receiver turns off
     Django's fast deletes for the models it listens to.
     """
-    registry = load(conf.get_setting("AKAMAI_PURGE_MODELS"),
-                    bool(conf.get_setting("AKAMAI_PURGE_MODELS_QUEUE")))
+    registry = load(
+        conf.get_setting("AKAMAI_PURGE_MODELS"), bool(conf.get_setting("AKAMAI_PURGE_MODELS_QUEUE"))
+    )
     disconnect()
     for model in apps.get_models():
         # The nearest declared ancestor wins, so a subclass may be declared differently.
@@ -240,8 +268,9 @@ def connect() -> None:
             continue
         _active[model] = config
         for signal, receiver in _RECEIVERS:
-            signal.connect(receiver, sender=model, weak=False,
-                           dispatch_uid=f"{__name__}.{receiver.__name__}")
+            signal.connect(
+                receiver, sender=model, weak=False, dispatch_uid=f"{__name__}.{receiver.__name__}"
+            )
 
 
 def _on_setting_changed(setting: str, **kwargs: Any) -> None:

@@ -38,7 +38,9 @@ def check_fits(obj: Any, *, envelope: int, max_bytes: int = MAX_BODY_BYTES) -> N
     if envelope + size > max_bytes:
         raise ObjectTooLarge(
             f"{str(obj)[:120]!r}... ({size} bytes) cannot fit in one request: Akamai accepts "
-            f"at most {max_bytes} bytes of body.", obj)
+            f"at most {max_bytes} bytes of body.",
+            obj,
+        )
 
 
 def count_fitting(
@@ -51,8 +53,7 @@ def count_fitting(
 ) -> int:
     """How many objects from ``objects[start:]`` fit in the next body (0 if the first can't)."""
     size = envelope_size() if envelope is None else envelope
-    limit = len(objects) - start if max_objects is None else min(max_objects,
-                                                                  len(objects) - start)
+    limit = len(objects) - start if max_objects is None else min(max_objects, len(objects) - start)
     count = 0
     while count < limit:
         added = encoded_size(objects[start + count]) + (1 if count else 0)
@@ -74,10 +75,11 @@ def split_batches(
     batches = []
     start = 0
     while start < len(objects):
-        count = count_fitting(objects, max_bytes=max_bytes, max_objects=max_objects,
-                              envelope=envelope, start=start)
+        count = count_fitting(
+            objects, max_bytes=max_bytes, max_objects=max_objects, envelope=envelope, start=start
+        )
         if count == 0:
             raise ValueError(f"object {objects[start]!r} alone exceeds {max_bytes} bytes")
-        batches.append(list(objects[start:start + count]))
+        batches.append(list(objects[start : start + count]))
         start += count
     return batches

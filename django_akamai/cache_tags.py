@@ -49,8 +49,11 @@ def object_tags(obj: Any) -> list[str]:
         tags = method()
         return [tags] if isinstance(tags, str) else list(tags)
     if getattr(obj, "_meta", None) is None or getattr(obj, "pk", None) is None:
-        raise InvalidTag(f"{obj!r} has no get_cache_tags() and is not a saved model instance; "
-                         "pass tag strings instead.", obj)
+        raise InvalidTag(
+            f"{obj!r} has no get_cache_tags() and is not a saved model instance; "
+            "pass tag strings instead.",
+            obj,
+        )
     return [f"{model_tag(obj)}.{obj.pk}"]
 
 
@@ -86,8 +89,9 @@ def add_cache_tags(request: HttpRequest, *items: Any) -> None:
     setattr(request, _REQUEST_ATTR, collected)
 
 
-def apply_cache_tags(request: HttpRequest, response: HttpResponseBase,
-                     extra: Iterable[str] = ()) -> HttpResponseBase:
+def apply_cache_tags(
+    request: HttpRequest, response: HttpResponseBase, extra: Iterable[str] = ()
+) -> HttpResponseBase:
     """Write every collected tag into the response's ``Edge-Cache-Tag`` header.
 
     Merges with a header the view set itself, prefixes, validates (invalid tags are dropped
@@ -104,9 +108,13 @@ def apply_cache_tags(request: HttpRequest, response: HttpResponseBase,
             logger.warning("Edge-Cache-Tag: dropped %s", exc)
     values = [t for t in tags if t]
     if len(values) > MAX_TAGS_PER_RESPONSE:
-        logger.warning("Edge-Cache-Tag: %d tags on %s, Akamai reads %d; dropped: %s",
-                       len(values), request.path, MAX_TAGS_PER_RESPONSE,
-                       ", ".join(values[MAX_TAGS_PER_RESPONSE:]))
+        logger.warning(
+            "Edge-Cache-Tag: %d tags on %s, Akamai reads %d; dropped: %s",
+            len(values),
+            request.path,
+            MAX_TAGS_PER_RESPONSE,
+            ", ".join(values[MAX_TAGS_PER_RESPONSE:]),
+        )
         values = values[:MAX_TAGS_PER_RESPONSE]
     if values:
         response[HEADER] = ",".join(values)
@@ -142,8 +150,12 @@ def cache_tags(*items: Any) -> Callable:
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             for item in items:
-                add_cache_tags(request, item(request, *args, **kwargs) if callable(item)
-                               and not isinstance(item, type) else item)
+                add_cache_tags(
+                    request,
+                    item(request, *args, **kwargs)
+                    if callable(item) and not isinstance(item, type)
+                    else item,
+                )
             response = view(request, *args, **kwargs)
             if getattr(response, "is_rendered", True) is False:
                 # A TemplateResponse renders later; tags added while rendering count too.

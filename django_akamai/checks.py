@@ -37,8 +37,12 @@ from .objects import parse_options
 
 TAG = "django_akamai"
 
-_V3 = ("AKAMAI_CCU_HOST", "AKAMAI_CCU_CLIENT_TOKEN", "AKAMAI_CCU_CLIENT_SECRET",
-       "AKAMAI_CCU_ACCESS_TOKEN")
+_V3 = (
+    "AKAMAI_CCU_HOST",
+    "AKAMAI_CCU_CLIENT_TOKEN",
+    "AKAMAI_CCU_CLIENT_SECRET",
+    "AKAMAI_CCU_ACCESS_TOKEN",
+)
 _V2 = ("AKAMAI_CCUAPI_USERNAME", "AKAMAI_CCUAPI_PASSWORD")
 _EDGERC_KEYS = ("host", "client_token", "client_secret", "access_token")
 
@@ -47,7 +51,8 @@ CREDENTIALS_HINT = (
     "AKAMAI_CCU_ACCESS_TOKEN (Fast Purge v3), or put them in an edgerc file "
     "(AKAMAI_EDGERC_FILENAME, section AKAMAI_EDGERC_CCU_SECTION), or set "
     "AKAMAI_CCUAPI_USERNAME and AKAMAI_CCUAPI_PASSWORD (CCU v2). Where purging is off on "
-    "purpose, add 'django_akamai.W001' to SILENCED_SYSTEM_CHECKS.")
+    "purpose, add 'django_akamai.W001' to SILENCED_SYSTEM_CHECKS."
+)
 
 
 def _plain_http(value: Any) -> str | None:
@@ -66,17 +71,21 @@ def _http_error(setting: str, host: str) -> Error:
         f"{setting} sends purge requests over plain http to {host}, which is not a loopback "
         "host: the request and its signature would cross the network unencrypted.",
         hint=f"Use https://{host} (or the bare host name); plain http is only for the "
-             "emulator on 127.0.0.1.",
-        id="django_akamai.E006")
+        "emulator on 127.0.0.1.",
+        id="django_akamai.E006",
+    )
 
 
 def _edgerc(path: str, section: str) -> Iterator[CheckMessage]:
     """E001/E002/E003/E006 for the edgerc file that will be used."""
     where = f"edgerc file {path}"
     if not os.path.isfile(path) or not os.access(path, os.R_OK):
-        yield Error(f"Cannot read the {where}: it does not exist or is not readable.",
-                    hint="Set AKAMAI_EDGERC_FILENAME to your .edgerc, fix its permissions, or "
-                         "use the AKAMAI_CCU_* settings.", id="django_akamai.E001")
+        yield Error(
+            f"Cannot read the {where}: it does not exist or is not readable.",
+            hint="Set AKAMAI_EDGERC_FILENAME to your .edgerc, fix its permissions, or "
+            "use the AKAMAI_CCU_* settings.",
+            id="django_akamai.E001",
+        )
         return
     parser = configparser.ConfigParser(interpolation=None)
     parser.optionxform = lambda name: name.replace("-", "_")  # type: ignore[method-assign]
@@ -84,22 +93,29 @@ def _edgerc(path: str, section: str) -> Iterator[CheckMessage]:
         parser.read(path, encoding="utf-8")
     except (configparser.Error, UnicodeDecodeError) as exc:
         line = getattr(exc, "lineno", None)
-        yield Error(f"Cannot parse the {where}: {type(exc).__name__}"
-                    + (f" at line {line}." if line else "."),
-                    hint="An edgerc file is INI: [section] lines, then key = value lines.",
-                    id="django_akamai.E001")
+        yield Error(
+            f"Cannot parse the {where}: {type(exc).__name__}"
+            + (f" at line {line}." if line else "."),
+            hint="An edgerc file is INI: [section] lines, then key = value lines.",
+            id="django_akamai.E001",
+        )
         return
     if not parser.has_section(section):
         found = ", ".join(parser.sections()) or "none"
-        yield Error(f"The {where} has no section [{section}] (sections found: {found}).",
-                    hint="Set AKAMAI_EDGERC_CCU_SECTION to the section holding your Fast "
-                         "Purge API client.", id="django_akamai.E002")
+        yield Error(
+            f"The {where} has no section [{section}] (sections found: {found}).",
+            hint="Set AKAMAI_EDGERC_CCU_SECTION to the section holding your Fast Purge API client.",
+            id="django_akamai.E002",
+        )
         return
     missing = [key for key in _EDGERC_KEYS if not parser.get(section, key, fallback="").strip()]
     if missing:
-        yield Error(f"Section [{section}] of the {where} lacks {', '.join(missing)}.",
-                    hint="Copy the missing keys from the API client's credentials in Akamai "
-                         "Control Center.", id="django_akamai.E003")
+        yield Error(
+            f"Section [{section}] of the {where} lacks {', '.join(missing)}.",
+            hint="Copy the missing keys from the API client's credentials in Akamai "
+            "Control Center.",
+            id="django_akamai.E003",
+        )
         return
     host = _plain_http(parser.get(section, "host"))
     if host:
@@ -119,22 +135,35 @@ def check_credentials(app_configs: Any = None, **kwargs: Any) -> list[CheckMessa
     try:
         forced = conf._forced_api(None)  # "v2", "v3" or None, aliases resolved
     except InvalidPurgeOptions as exc:
-        return [Error(str(exc), hint="AKAMAI_CCU_API = 'v3' or 'v2', or remove it.",
-                      id="django_akamai.E004")]
+        return [
+            Error(
+                str(exc),
+                hint="AKAMAI_CCU_API = 'v3' or 'v2', or remove it.",
+                id="django_akamai.E004",
+            )
+        ]
     has_v3 = any(get(name) for name in _V3)
     has_v2 = any(get(name) for name in _V2)
     path, section = conf.edgerc_location()
     edgerc_named = get("AKAMAI_EDGERC_FILENAME") != conf.DEFAULTS["AKAMAI_EDGERC_FILENAME"]
     forced_v2, forced_v3 = forced == "v2", forced == "v3"
     # The edgerc file is read only when no AKAMAI_CCU_* setting is set (see conf.py).
-    uses_edgerc = not has_v3 and not forced_v2 and (
-        forced_v3 or edgerc_named or (not has_v2 and os.path.exists(path)))
+    uses_edgerc = (
+        not has_v3
+        and not forced_v2
+        and (forced_v3 or edgerc_named or (not has_v2 and os.path.exists(path)))
+    )
 
     if not has_v3 and not has_v2 and not uses_edgerc and not forced_v3:
         # A warning, not an error: development and CI machines often have no credentials
         # (the emulator's are set at run time), and an error would stop every command.
-        return [Warning("No Akamai credentials are configured: every purge would fail.",
-                      hint=CREDENTIALS_HINT, id="django_akamai.W001")]
+        return [
+            Warning(
+                "No Akamai credentials are configured: every purge would fail.",
+                hint=CREDENTIALS_HINT,
+                id="django_akamai.W001",
+            )
+        ]
 
     if uses_edgerc:
         messages.extend(_edgerc(path, section))
@@ -146,20 +175,26 @@ def check_credentials(app_configs: Any = None, **kwargs: Any) -> list[CheckMessa
     edgerc_usable = uses_edgerc and not messages
     if forced is None and has_v2 and (has_v3 or (edgerc_named and edgerc_usable)):
         used = "Fast Purge v3" if has_v3 else "CCU v2"
-        messages.append(Warning(
-            "Both Fast Purge v3 (EdgeGrid) and CCU v2 (username/password) credentials are "
-            f"configured, and AKAMAI_CCU_API does not say which to use; {used} is used.",
-            hint="Set AKAMAI_CCU_API = 'v3' (Fast Purge, the API Akamai serves today) or "
-                 "'v2', or remove the credentials you do not use.",
-            id="django_akamai.W002"))
+        messages.append(
+            Warning(
+                "Both Fast Purge v3 (EdgeGrid) and CCU v2 (username/password) credentials are "
+                f"configured, and AKAMAI_CCU_API does not say which to use; {used} is used.",
+                hint="Set AKAMAI_CCU_API = 'v3' (Fast Purge, the API Akamai serves today) or "
+                "'v2', or remove the credentials you do not use.",
+                id="django_akamai.W002",
+            )
+        )
 
     if not messages:
         try:
             conf.resolve_credentials()
         except AkamaiConfigurationError as exc:
             # Exception messages of this app never carry a secret, only setting names.
-            messages.append(Error(str(exc), hint="Fix the Akamai credentials settings.",
-                                  id="django_akamai.E004"))
+            messages.append(
+                Error(
+                    str(exc), hint="Fix the Akamai credentials settings.", id="django_akamai.E004"
+                )
+            )
     return messages
 
 
@@ -170,23 +205,37 @@ def check_options(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     try:
         parse_options(None, conf.get_setting("AKAMAI_PURGE_OPTIONS"))
     except InvalidPurgeOptions as exc:
-        messages.append(Error(f"AKAMAI_PURGE_OPTIONS: {exc}",
-                              hint="Use e.g. {'action': 'invalidate', 'type': 'url', "
-                                   "'network': 'production'}.", id="django_akamai.E005"))
+        messages.append(
+            Error(
+                f"AKAMAI_PURGE_OPTIONS: {exc}",
+                hint="Use e.g. {'action': 'invalidate', 'type': 'url', 'network': 'production'}.",
+                id="django_akamai.E005",
+            )
+        )
     for model_admin in _purge_admins():
         options = getattr(model_admin, "akamai_purge_options", None)
         try:
             parse_options(options)
         except InvalidPurgeOptions as exc:
-            messages.append(Error(f"{type(model_admin).__name__}.akamai_purge_options: {exc}",
-                                  hint="Use action invalidate|delete, type url|tag|cpcode, "
-                                       "network production|staging.",
-                                  obj=type(model_admin), id="django_akamai.E005"))
+            messages.append(
+                Error(
+                    f"{type(model_admin).__name__}.akamai_purge_options: {exc}",
+                    hint="Use action invalidate|delete, type url|tag|cpcode, "
+                    "network production|staging.",
+                    obj=type(model_admin),
+                    id="django_akamai.E005",
+                )
+            )
     try:
         conf.base_urls()
     except AkamaiConfigurationError as exc:
-        messages.append(Error(str(exc), hint="AKAMAI_BASE_URL = 'https://www.example.com' or "
-                                             "a list of such origins.", id="django_akamai.E007"))
+        messages.append(
+            Error(
+                str(exc),
+                hint="AKAMAI_BASE_URL = 'https://www.example.com' or a list of such origins.",
+                id="django_akamai.E007",
+            )
+        )
     return messages
 
 
@@ -201,8 +250,12 @@ def _purge_admins() -> list[Any]:
 
     mixin = admin_module.AkamaiPurgeAdminMixin
 
-    return [model_admin for site in all_sites for model_admin in site._registry.values()
-            if isinstance(model_admin, mixin)]
+    return [
+        model_admin
+        for site in all_sites
+        for model_admin in site._registry.values()
+        if isinstance(model_admin, mixin)
+    ]
 
 
 def _probably_relative(model: type) -> bool:
@@ -232,14 +285,18 @@ def check_base_url(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             continue
         if not hasattr(model, "get_absolute_url") or not _probably_relative(model):
             continue
-        messages.append(Warning(
-            f"{type(model_admin).__name__} offers 'Purge from Akamai' for "
-            f"{model._meta.label}, whose get_absolute_url() returns a path, but "
-            "AKAMAI_BASE_URL is not set: the purge would fail with NoBaseURLConfigured.",
-            hint="Set AKAMAI_BASE_URL to your site's origin, e.g. 'https://www.example.com' "
-                 "(a list purges each path on every host). If the URLs are absolute, add "
-                 "'django_akamai.W003' to SILENCED_SYSTEM_CHECKS.",
-            obj=type(model_admin), id="django_akamai.W003"))
+        messages.append(
+            Warning(
+                f"{type(model_admin).__name__} offers 'Purge from Akamai' for "
+                f"{model._meta.label}, whose get_absolute_url() returns a path, but "
+                "AKAMAI_BASE_URL is not set: the purge would fail with NoBaseURLConfigured.",
+                hint="Set AKAMAI_BASE_URL to your site's origin, e.g. 'https://www.example.com' "
+                "(a list purges each path on every host). If the URLs are absolute, add "
+                "'django_akamai.W003' to SILENCED_SYSTEM_CHECKS.",
+                obj=type(model_admin),
+                id="django_akamai.W003",
+            )
+        )
     messages.extend(_autopurge_relative())
     return messages
 
@@ -260,24 +317,37 @@ def _autopurge_relative() -> list[CheckMessage]:
         if not callable(spec.urls) and any(str(url).startswith("/") for url in spec.urls):
             sources.append("its 'urls'")
         if sources:
-            messages.append(Warning(
-                f"AKAMAI_PURGE_MODELS purges {spec.label} by {' and '.join(sources)}, which "
-                "give paths, but AKAMAI_BASE_URL is not set: every save would fail to purge.",
-                hint="Set AKAMAI_BASE_URL to your site's origin, e.g. "
-                     "'https://www.example.com'.",
-                obj=model, id="django_akamai.W003"))
+            messages.append(
+                Warning(
+                    f"AKAMAI_PURGE_MODELS purges {spec.label} by {' and '.join(sources)}, which "
+                    "give paths, but AKAMAI_BASE_URL is not set: every save would fail to purge.",
+                    hint="Set AKAMAI_BASE_URL to your site's origin, e.g. "
+                    "'https://www.example.com'.",
+                    obj=model,
+                    id="django_akamai.W003",
+                )
+            )
     return messages
 
 
 def celery_queue_settings() -> list[str]:
     """The settings that, as configured, send purges through Celery."""
-    reasons = [name for name in ("AKAMAI_PURGE_MODELS_QUEUE", "AKAMAI_CELERY_QUEUE",
-                                 "AKAMAI_CELERY_TASK_OPTIONS") if _setting(name)]
+    reasons = [
+        name
+        for name in (
+            "AKAMAI_PURGE_MODELS_QUEUE",
+            "AKAMAI_CELERY_QUEUE",
+            "AKAMAI_CELERY_TASK_OPTIONS",
+        )
+        if _setting(name)
+    ]
     models = _setting("AKAMAI_PURGE_MODELS")
     if isinstance(models, dict):
-        reasons += [f"AKAMAI_PURGE_MODELS[{label!r}]['queue']"
-                    for label, spec in models.items()
-                    if isinstance(spec, dict) and spec.get("queue")]
+        reasons += [
+            f"AKAMAI_PURGE_MODELS[{label!r}]['queue']"
+            for label, spec in models.items()
+            if isinstance(spec, dict) and spec.get("queue")
+        ]
     return reasons
 
 
@@ -295,11 +365,14 @@ def check_celery(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     configured = celery_queue_settings()
     if not configured or importlib.util.find_spec("celery") is not None:
         return []
-    return [Error(
-        f"{', '.join(configured)} asks for purges to be queued through Celery, but Celery is "
-        "not installed.",
-        hint="pip install 'django-akamai[celery]', or turn queueing off.",
-        id="django_akamai.E008")]
+    return [
+        Error(
+            f"{', '.join(configured)} asks for purges to be queued through Celery, but Celery is "
+            "not installed.",
+            hint="pip install 'django-akamai[celery]', or turn queueing off.",
+            id="django_akamai.E008",
+        )
+    ]
 
 
 @register(TAG)
@@ -311,7 +384,11 @@ def check_history(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            messages.append(Error(f"{name} is {value!r}; expected a number >= 0 or None.",
-                                  hint=f"Remove {name} to use the default "
-                                       f"({conf.DEFAULTS[name]!r}).", id="django_akamai.E009"))
+            messages.append(
+                Error(
+                    f"{name} is {value!r}; expected a number >= 0 or None.",
+                    hint=f"Remove {name} to use the default ({conf.DEFAULTS[name]!r}).",
+                    id="django_akamai.E009",
+                )
+            )
     return messages

@@ -32,8 +32,14 @@ from .objects import OPTION_KEYS, PurgeOptions, normalise, parse_options
 
 logger = logging.getLogger("django_akamai")
 
-__all__ = ["option_arguments", "options_dict", "request_limits", "request_purge", "resolve",
-           "split_requests"]
+__all__ = [
+    "option_arguments",
+    "options_dict",
+    "request_limits",
+    "request_purge",
+    "resolve",
+    "split_requests",
+]
 
 
 # --- what to purge --------------------------------------------------------------------------
@@ -87,8 +93,11 @@ def request_limits(options: PurgeOptions) -> tuple[int, int, int]:
     max_bytes = int(conf.get_setting("AKAMAI_MAX_BODY_BYTES"))
     if _guess_api() == "v2":
         return max_bytes, CcuV2Transport.envelope(options), V2_BATCH_SIZE
-    return (max_bytes, FastPurgeTransport.envelope(options),
-            DEFAULT_BUCKET_SIZES.get(options.type, 10_000))
+    return (
+        max_bytes,
+        FastPurgeTransport.envelope(options),
+        DEFAULT_BUCKET_SIZES.get(options.type, 10_000),
+    )
 
 
 def split_requests(items: list[Any], options: PurgeOptions) -> list[list[Any]]:
@@ -205,8 +214,9 @@ class _Buffer:
         self.by_context = {ctx: c for ctx, c in self.by_context.items() if c.alive()}
         return bool(self.chunks)
 
-    def add(self, context: tuple[Any, ...], key: _Key, items: Iterable[Hashable],
-            actor: str | None) -> None:
+    def add(
+        self, context: tuple[Any, ...], key: _Key, items: Iterable[Hashable], actor: str | None
+    ) -> None:
         chunk = self.by_context.get(context)
         if chunk is None or not chunk.alive():
             chunk = _Chunk()
@@ -241,8 +251,11 @@ class _Buffer:
             except Exception:
                 # The data is committed and the committing code has moved on: raising here
                 # would also skip every other on-commit hook. The log names the objects.
-                logger.exception("Purging %d object(s) after the commit on database %r failed",
-                                 len(items), self.alias)
+                logger.exception(
+                    "Purging %d object(s) after the commit on database %r failed",
+                    len(items),
+                    self.alias,
+                )
 
 
 _local = threading.local()

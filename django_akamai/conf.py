@@ -100,27 +100,36 @@ def normalise_api_host(value: Any, where: str) -> str:
     slash, or an explicit ``https://`` (or ``http://`` to loopback, for the emulator).
     """
     if not isinstance(value, str) or not value.strip():
-        raise InvalidHostError(f"{where}: the API host is empty; expected e.g. "
-                               "'akab-xxxx.purge.akamaiapis.net'.")
+        raise InvalidHostError(
+            f"{where}: the API host is empty; expected e.g. 'akab-xxxx.purge.akamaiapis.net'."
+        )
     text = value.strip()
     if "://" not in text:
         text = "https://" + text
     parts = urlsplit(text)
     # First, so that no later message can echo a password written into the URL.
     if parts.username or parts.password:
-        raise InvalidHostError(f"{where}: the API host must not carry credentials "
-                               "(user:password@); configure them with their own settings.")
+        raise InvalidHostError(
+            f"{where}: the API host must not carry credentials "
+            "(user:password@); configure them with their own settings."
+        )
     if parts.scheme not in ("http", "https"):
-        raise InvalidHostError(f"{where}: the API host {value!r} has scheme {parts.scheme!r}; "
-                               "use a bare host name or https://.")
+        raise InvalidHostError(
+            f"{where}: the API host {value!r} has scheme {parts.scheme!r}; "
+            "use a bare host name or https://."
+        )
     if not parts.hostname:
         raise InvalidHostError(f"{where}: {value!r} has no host name.")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise InvalidHostError(f"{where}: the API host {value!r} has a path or query; give only "
-                               "the host name, e.g. 'akab-xxxx.purge.akamaiapis.net'.")
+        raise InvalidHostError(
+            f"{where}: the API host {value!r} has a path or query; give only "
+            "the host name, e.g. 'akab-xxxx.purge.akamaiapis.net'."
+        )
     if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise InvalidHostError(f"{where}: plain http is only allowed to loopback hosts "
-                               f"(the emulator); use https://{parts.netloc} for {parts.hostname}.")
+        raise InvalidHostError(
+            f"{where}: plain http is only allowed to loopback hosts "
+            f"(the emulator); use https://{parts.netloc} for {parts.hostname}."
+        )
     return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
@@ -174,37 +183,50 @@ def _forced_api(api: str | None) -> str | None:
     if forced is None:
         return None
     normalised = str(forced).lower().strip()
-    aliases = {"v2": "v2", "ccu_v2": "v2", "ccu": "v2", "v3": "v3", "fast_purge": "v3",
-               "fastpurge": "v3"}
+    aliases = {
+        "v2": "v2",
+        "ccu_v2": "v2",
+        "ccu": "v2",
+        "v3": "v3",
+        "fast_purge": "v3",
+        "fastpurge": "v3",
+    }
     if normalised not in aliases:
-        raise InvalidPurgeOptions(f"AKAMAI_CCU_API (or api=) is {forced!r}; use 'v3' for Fast "
-                                  "Purge or 'v2' for the retired CCU REST API.")
+        raise InvalidPurgeOptions(
+            f"AKAMAI_CCU_API (or api=) is {forced!r}; use 'v3' for Fast "
+            "Purge or 'v2' for the retired CCU REST API."
+        )
     return aliases[normalised]
 
 
-def _v2_credentials(username: str | None, password: str | None, base_url: str | None,
-                    source: str) -> BasicCredentials:
+def _v2_credentials(
+    username: str | None, password: str | None, base_url: str | None, source: str
+) -> BasicCredentials:
     username = username or get_setting("AKAMAI_CCUAPI_USERNAME")
     password = password or get_setting("AKAMAI_CCUAPI_PASSWORD")
     if not username:
         raise NoAkamaiUsernameProvidedException(
             "CCU v2 needs a username: pass username= or set AKAMAI_CCUAPI_USERNAME. "
-            + NO_CREDENTIALS_MESSAGE)
+            + NO_CREDENTIALS_MESSAGE
+        )
     if not password:
         raise NoAkamaiPasswordProvidedException(
             f"A CCU v2 username ({username!r}) was given without a password: pass password= "
-            "or set AKAMAI_CCUAPI_PASSWORD.")
+            "or set AKAMAI_CCUAPI_PASSWORD."
+        )
     where = "ccu_base_url" if base_url else "AKAMAI_CCUAPI_BASE_URL setting"
     url = normalise_api_host(base_url or get_setting("AKAMAI_CCUAPI_BASE_URL"), where)
     return BasicCredentials(base_url=url, username=username, password=password, source=source)
 
 
-def _v3_from_values(values: dict[str, Any], source: str, names: dict[str, str]) -> \
-        EdgeGridCredentials:
+def _v3_from_values(
+    values: dict[str, Any], source: str, names: dict[str, str]
+) -> EdgeGridCredentials:
     missing = [names[key] for key in _V3_SETTINGS if not values.get(key)]
     if missing:
         raise AkamaiConfigurationError(
-            f"Fast Purge credentials from {source} are incomplete: missing {', '.join(missing)}.")
+            f"Fast Purge credentials from {source} are incomplete: missing {', '.join(missing)}."
+        )
     return EdgeGridCredentials(
         host=normalise_api_host(values["host"], f"{names['host']} ({source})"),
         client_token=str(values["client_token"]).strip(),
@@ -227,19 +249,24 @@ def load_edgerc(filename: str | None = None, section: str | None = None) -> Edge
     path, section = edgerc_location(filename, section)
     where = f"edgerc file {path} [{section}]"
     if not os.path.isfile(path) or not os.access(path, os.R_OK):
-        raise EdgercError(f"Cannot read the {where}: the file does not exist or is not readable. "
-                          "Set AKAMAI_EDGERC_FILENAME to your .edgerc, or use the AKAMAI_CCU_* "
-                          "settings.")
+        raise EdgercError(
+            f"Cannot read the {where}: the file does not exist or is not readable. "
+            "Set AKAMAI_EDGERC_FILENAME to your .edgerc, or use the AKAMAI_CCU_* "
+            "settings."
+        )
     try:
         rc = EdgeRc(path)
     except configparser.Error as exc:
         # configparser messages quote line numbers and section names, not values.
-        raise EdgercError(f"Cannot parse the {where}: {type(exc).__name__} "
-                          f"at line {getattr(exc, 'lineno', '?')}.") from None
+        raise EdgercError(
+            f"Cannot parse the {where}: {type(exc).__name__} at line {getattr(exc, 'lineno', '?')}."
+        ) from None
     if not rc.has_section(section):
         found = ", ".join(rc.sections()) or "none"
-        raise EdgercError(f"The {where} has no section [{section}] (sections found: {found}). "
-                          "Set AKAMAI_EDGERC_CCU_SECTION to the right one.")
+        raise EdgercError(
+            f"The {where} has no section [{section}] (sections found: {found}). "
+            "Set AKAMAI_EDGERC_CCU_SECTION to the right one."
+        )
     names = {key: f"'{key}' key" for key in _V3_SETTINGS}
     # raw=True: a '%' in a secret is a character, not configparser interpolation (which would
     # fail, quoting part of the secret in its message).
@@ -254,14 +281,19 @@ def load_edgerc(filename: str | None = None, section: str | None = None) -> Edge
     headers = (rc.get(section, "headers_to_sign", raw=True) or "").split(",")
     creds = _v3_from_values(values, where, names)
     return EdgeGridCredentials(
-        host=creds.host, client_token=creds.client_token, client_secret=creds.client_secret,
-        access_token=creds.access_token, source=where, max_body=max_body,
+        host=creds.host,
+        client_token=creds.client_token,
+        client_secret=creds.client_secret,
+        access_token=creds.access_token,
+        source=where,
+        max_body=max_body,
         headers_to_sign=tuple(h.strip() for h in headers or () if h.strip() and h != "None"),
     )
 
 
-def _v3_credentials(args: dict[str, Any], edgerc: str | None, section: str | None,
-                    *, required: bool) -> EdgeGridCredentials | None:
+def _v3_credentials(
+    args: dict[str, Any], edgerc: str | None, section: str | None, *, required: bool
+) -> EdgeGridCredentials | None:
     if any(args.values()):
         return _v3_from_values(args, "arguments", {k: f"{k}=" for k in _V3_SETTINGS})
     if edgerc:
@@ -270,8 +302,9 @@ def _v3_credentials(args: dict[str, Any], edgerc: str | None, section: str | Non
     if any(from_settings.values()):
         return _v3_from_values(from_settings, "settings", _V3_SETTINGS)
     path, _ = edgerc_location(edgerc, section)
-    explicit = bool(edgerc) or get_setting("AKAMAI_EDGERC_FILENAME") != DEFAULTS[
-        "AKAMAI_EDGERC_FILENAME"]
+    explicit = (
+        bool(edgerc) or get_setting("AKAMAI_EDGERC_FILENAME") != DEFAULTS["AKAMAI_EDGERC_FILENAME"]
+    )
     if required or explicit or os.path.exists(path):
         return load_edgerc(edgerc, section)
     return None
@@ -291,22 +324,28 @@ def resolve_credentials(
     api: str | None = None,
 ) -> Credentials:
     """Pick the API and its credentials: arguments, then settings, then the edgerc file."""
-    v3_args = {"host": host, "client_token": client_token, "client_secret": client_secret,
-               "access_token": access_token}
+    v3_args = {
+        "host": host,
+        "client_token": client_token,
+        "client_secret": client_secret,
+        "access_token": access_token,
+    }
     # Credentials given as arguments choose their API; api= or AKAMAI_CCU_API only decide
     # when the arguments don't (or when api= is passed explicitly).
     has_v2_args, has_v3_args = bool(username or password), any(v3_args.values()) or bool(edgerc)
     forced = _forced_api(api) if api is not None or not (has_v2_args or has_v3_args) else None
     if forced == "v2":
-        return _v2_credentials(username, password, ccu_base_url,
-                               "arguments" if username else "settings")
+        return _v2_credentials(
+            username, password, ccu_base_url, "arguments" if username else "settings"
+        )
     if forced == "v3":
         return _v3_credentials(v3_args, edgerc, edgerc_section, required=True)
 
     if has_v2_args and has_v3_args:
         raise AkamaiConfigurationError(
             "Both CCU v2 (username/password) and Fast Purge (host/tokens) arguments were given; "
-            "pass api='v3' or api='v2' to say which to use.")
+            "pass api='v3' or api='v2' to say which to use."
+        )
     if has_v2_args:
         return _v2_credentials(username, password, ccu_base_url, "arguments")
     if has_v3_args:
@@ -335,13 +374,15 @@ def base_urls() -> list[str]:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise AkamaiConfigurationError(
                 f"AKAMAI_BASE_URL entry {item!r} must be an absolute http(s) URL such as "
-                "'https://www.example.com'.")
+                "'https://www.example.com'."
+            )
         if parts.path not in ("", "/") or parts.query or parts.fragment:
             # get_absolute_url() already includes any script prefix, so only the origin is
             # joined; a path here would be doubled.
             raise AkamaiConfigurationError(
                 f"AKAMAI_BASE_URL entry {item!r} must be only scheme and host, such as "
-                "'https://www.example.com', without a path.")
+                "'https://www.example.com', without a path."
+            )
         result.append(f"{parts.scheme}://{parts.netloc}")
     return result
 

@@ -145,9 +145,17 @@ class PurgeRetriesExhausted(PurgeRequestFailed):
     Nothing was lost: the objects stay in ``PurgeRequest.urls``; try again later.
     """
 
-    def __init__(self, reason: str, objects: Sequence[Any] = (), status: int | None = None,
-                 title: str = "", detail: str = "", support_id: str = "", api: str = "",
-                 body: Any = None):
+    def __init__(
+        self,
+        reason: str,
+        objects: Sequence[Any] = (),
+        status: int | None = None,
+        title: str = "",
+        detail: str = "",
+        support_id: str = "",
+        api: str = "",
+        body: Any = None,
+    ):
         self.reason = reason
         super().__init__(status, objects, title, detail, support_id, api, body)
         self.args = (reason, self.objects, status, title, detail, support_id, api)

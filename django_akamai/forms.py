@@ -32,18 +32,24 @@ def default_options() -> dict[str, str]:
 
 class PurgeForm(forms.Form):
     urls = forms.CharField(
-        label="URLs", required=False,
+        label="URLs",
+        required=False,
         widget=forms.Textarea(attrs={"rows": 8, "cols": 90, "spellcheck": "false"}),
         help_text="One per line: absolute URLs, or paths starting with / (joined to "
-                  "AKAMAI_BASE_URL).")
+        "AKAMAI_BASE_URL).",
+    )
     tags = forms.CharField(
-        label="Cache tags", required=False,
+        label="Cache tags",
+        required=False,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 90, "spellcheck": "false"}),
-        help_text="Separated by new lines, spaces or commas.")
+        help_text="Separated by new lines, spaces or commas.",
+    )
     cpcodes = forms.CharField(
-        label="CP codes", required=False,
+        label="CP codes",
+        required=False,
         widget=forms.Textarea(attrs={"rows": 2, "cols": 90, "spellcheck": "false"}),
-        help_text="Separated by new lines, spaces or commas.")
+        help_text="Separated by new lines, spaces or commas.",
+    )
     action = forms.ChoiceField(choices=ACTION_CHOICES, widget=forms.RadioSelect)
     network = forms.ChoiceField(choices=NETWORK_CHOICES, widget=forms.RadioSelect)
 
@@ -54,8 +60,9 @@ class PurgeForm(forms.Form):
     def _objects(self, name: str) -> list[Any]:
         text = self.cleaned_data.get(name) or ""
         try:
-            objects, errors = operations.read_objects(text.splitlines(), FIELD_TYPES[name],
-                                                      source="Line")
+            objects, errors = operations.read_objects(
+                text.splitlines(), FIELD_TYPES[name], source="Line"
+            )
         except AkamaiConfigurationError as exc:  # e.g. a malformed AKAMAI_BASE_URL
             raise ValidationError(str(exc)) from None
         if errors:
@@ -79,8 +86,11 @@ class PurgeForm(forms.Form):
 
     def groups(self) -> dict[str, list[Any]]:
         """Objects by type (``url``, ``tag``, ``cpcode``), only the non-empty ones."""
-        return {FIELD_TYPES[name]: self.cleaned_data[name] for name in FIELD_TYPES
-                if self.cleaned_data.get(name)}
+        return {
+            FIELD_TYPES[name]: self.cleaned_data[name]
+            for name in FIELD_TYPES
+            if self.cleaned_data.get(name)
+        }
 
     def options(self) -> dict[str, str]:
         return {"action": self.cleaned_data["action"], "network": self.cleaned_data["network"]}

@@ -60,16 +60,18 @@ def _write(fields: dict[str, Any]) -> None:
     except Exception as exc:  # recording must never fail a purge
         if not _warned:
             _warned = True
-            logger.warning("Purge history not recorded (%s: %s). Run 'manage.py migrate "
-                           "django_akamai', or set AKAMAI_HISTORY = False.",
-                           type(exc).__name__, exc)
+            logger.warning(
+                "Purge history not recorded (%s: %s). Run 'manage.py migrate "
+                "django_akamai', or set AKAMAI_HISTORY = False.",
+                type(exc).__name__,
+                exc,
+            )
         else:
             logger.debug("Purge history not recorded: %r", exc)
 
 
 def _common(api: str, options: Any, objects: Sequence[Any], actor: str | None) -> dict[str, Any]:
-    text, truncated = bounded_objects(list(objects),
-                                      conf.get_setting("AKAMAI_HISTORY_MAX_OBJECTS"))
+    text, truncated = bounded_objects(list(objects), conf.get_setting("AKAMAI_HISTORY_MAX_OBJECTS"))
     return {
         "created_at": timezone.now(),
         "actor": (actor or "")[:200],
@@ -84,9 +86,16 @@ def _common(api: str, options: Any, objects: Sequence[Any], actor: str | None) -
 
 
 @receiver(events.request_accepted, dispatch_uid="django_akamai.history.accepted")
-def record_accepted(sender: Any, *, api: str, options: Any, objects: Sequence[Any],
-                    actor: str | None = None, result: dict[str, Any] | None = None,
-                    **kwargs: Any) -> None:
+def record_accepted(
+    sender: Any,
+    *,
+    api: str,
+    options: Any,
+    objects: Sequence[Any],
+    actor: str | None = None,
+    result: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> None:
     """Write the row for a request Akamai accepted."""
     if not history_enabled():
         return
@@ -104,9 +113,16 @@ def record_accepted(sender: Any, *, api: str, options: Any, objects: Sequence[An
 
 
 @receiver(events.request_failed, dispatch_uid="django_akamai.history.failed")
-def record_failed(sender: Any, *, api: str, options: Any, objects: Sequence[Any],
-                  actor: str | None = None, error: BaseException | None = None,
-                  **kwargs: Any) -> None:
+def record_failed(
+    sender: Any,
+    *,
+    api: str,
+    options: Any,
+    objects: Sequence[Any],
+    actor: str | None = None,
+    error: BaseException | None = None,
+    **kwargs: Any,
+) -> None:
     """Write the row for a request Akamai refused or that never got through."""
     if not history_enabled():
         return

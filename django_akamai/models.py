@@ -19,8 +19,11 @@ class PurgeRecord(models.Model):
 
     created_at = models.DateTimeField("sent at", db_index=True)
     actor = models.CharField(
-        "requested by", max_length=200, blank=True,
-        help_text="The admin user, the command or the task that asked for it.")
+        "requested by",
+        max_length=200,
+        blank=True,
+        help_text="The admin user, the command or the task that asked for it.",
+    )
     api = models.CharField("API", max_length=8)
     action = models.CharField(max_length=16)
     network = models.CharField(max_length=16)
@@ -43,8 +46,9 @@ class PurgeRecord(models.Model):
 
     def __str__(self) -> str:
         ident = self.purge_id or self.http_status or self.status
-        return (f"{self.action} {self.object_count} {self.object_type}(s) on {self.network} "
-                f"({ident})")
+        return (
+            f"{self.action} {self.object_count} {self.object_type}(s) on {self.network} ({ident})"
+        )
 
     @property
     def object_list(self) -> list[str]:

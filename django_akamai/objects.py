@@ -54,8 +54,10 @@ class PurgeOptions:
     def v2(self) -> dict[str, str]:
         """The same options in CCU v2 words (action remove|invalidate, type arl|cpcode)."""
         if self.type == "tag":
-            raise InvalidPurgeOptions("CCU v2 cannot purge cache tags; use Fast Purge v3 "
-                                      "(AKAMAI_CCU_API = 'v3') to purge by tag.")
+            raise InvalidPurgeOptions(
+                "CCU v2 cannot purge cache tags; use Fast Purge v3 "
+                "(AKAMAI_CCU_API = 'v3') to purge by tag."
+            )
         return {
             "action": "remove" if self.action == "delete" else "invalidate",
             "type": "arl" if self.type == "url" else "cpcode",
@@ -63,8 +65,9 @@ class PurgeOptions:
         }
 
 
-def parse_options(options: dict[str, Any] | None, defaults: dict[str, Any] | None = None) \
-        -> PurgeOptions:
+def parse_options(
+    options: dict[str, Any] | None, defaults: dict[str, Any] | None = None
+) -> PurgeOptions:
     """Validate an options dict in v2 or v3 words (``domain`` and ``network`` are synonyms)."""
     merged: dict[str, Any] = dict(DEFAULT_OPTIONS)
     for layer in (defaults or {}, options or {}):
@@ -72,12 +75,15 @@ def parse_options(options: dict[str, Any] | None, defaults: dict[str, Any] | Non
             raise InvalidPurgeOptions(f"options must be a dict, not {type(layer).__name__}.")
         unknown = sorted(set(layer) - set(OPTION_KEYS))
         if unknown:
-            raise InvalidPurgeOptions(f"Unknown purge option(s) {', '.join(unknown)}; "
-                                      f"known: {', '.join(OPTION_KEYS)}.")
+            raise InvalidPurgeOptions(
+                f"Unknown purge option(s) {', '.join(unknown)}; known: {', '.join(OPTION_KEYS)}."
+            )
         layer = dict(layer)
         if "network" in layer and "domain" in layer and layer["network"] != layer["domain"]:
-            raise InvalidPurgeOptions(f"options give domain={layer['domain']!r} and "
-                                      f"network={layer['network']!r}; give one of them.")
+            raise InvalidPurgeOptions(
+                f"options give domain={layer['domain']!r} and "
+                f"network={layer['network']!r}; give one of them."
+            )
         if "network" in layer:
             layer["domain"] = layer.pop("network")
         merged.update(layer)
@@ -85,14 +91,18 @@ def parse_options(options: dict[str, Any] | None, defaults: dict[str, Any] | Non
     object_type = str(merged["type"]).lower()
     network = str(merged["domain"]).lower()
     if action not in _ACTIONS:
-        raise InvalidPurgeOptions(f"Unknown action {merged['action']!r}; use 'invalidate' "
-                                  "(Akamai's recommended default) or 'delete' ('remove').")
+        raise InvalidPurgeOptions(
+            f"Unknown action {merged['action']!r}; use 'invalidate' "
+            "(Akamai's recommended default) or 'delete' ('remove')."
+        )
     if object_type not in _TYPES:
-        raise InvalidPurgeOptions(f"Unknown object type {merged['type']!r}; use 'url' ('arl'), "
-                                  "'cpcode' or 'tag'.")
+        raise InvalidPurgeOptions(
+            f"Unknown object type {merged['type']!r}; use 'url' ('arl'), 'cpcode' or 'tag'."
+        )
     if network not in NETWORKS:
-        raise InvalidPurgeOptions(f"Unknown network {merged['domain']!r}; use 'production' or "
-                                  "'staging'.")
+        raise InvalidPurgeOptions(
+            f"Unknown network {merged['domain']!r}; use 'production' or 'staging'."
+        )
     return PurgeOptions(action=_ACTIONS[action], type=_TYPES[object_type], network=network)
 
 
@@ -120,7 +130,8 @@ def iter_leaves(value: Any) -> Iterator[Any]:
         yield from value.iterator()
     elif isinstance(value, dict):
         raise UnsupportedPurgeObject(
-            "A dict cannot be purged; pass its URLs (e.g. list(d.values())).", value)
+            "A dict cannot be purged; pass its URLs (e.g. list(d.values())).", value
+        )
     elif isinstance(value, Iterable):
         for item in value:
             yield from iter_leaves(item)
@@ -144,22 +155,30 @@ def _absolute_url(url: str, original: Any) -> str:
         raise InvalidURL(f"{_describe(original)} is not a valid URL ({exc}).", original) from None
     scheme = parts.scheme.lower()
     if not scheme:
-        raise InvalidURL(f"{_describe(original)} has no scheme: give an absolute URL "
-                         "(https://www.example.com/path) or a path starting with '/'.", original)
+        raise InvalidURL(
+            f"{_describe(original)} has no scheme: give an absolute URL "
+            "(https://www.example.com/path) or a path starting with '/'.",
+            original,
+        )
     if scheme not in ("http", "https"):
-        raise InvalidURL(f"{_describe(original)} has scheme {scheme!r}; only http and https URLs "
-                         "can be purged.", original)
+        raise InvalidURL(
+            f"{_describe(original)} has scheme {scheme!r}; only http and https URLs can be purged.",
+            original,
+        )
     hostname = parts.hostname
     if not hostname:
         raise InvalidURL(f"{_describe(original)} has no host.", original)
     if parts.username is not None or parts.password is not None:
-        raise InvalidURL("A URL to purge must not carry a user name or password "
-                         f"(host {hostname!r}).", None)
+        raise InvalidURL(
+            f"A URL to purge must not carry a user name or password (host {hostname!r}).", None
+        )
     try:
         host = hostname if hostname.isascii() else hostname.encode("idna").decode("ascii")
     except UnicodeError:
-        raise InvalidURL(f"{_describe(original)} has a host that is not a valid "
-                         "internationalised domain name.", original) from None
+        raise InvalidURL(
+            f"{_describe(original)} has a host that is not a valid internationalised domain name.",
+            original,
+        ) from None
     if ":" in host:  # IPv6 literal
         netloc_host = f"[{host}]"
     elif _HOSTNAME.match(host):
@@ -185,25 +204,31 @@ def normalise_url(value: Any, bases: list[str]) -> list[str]:
         except UnicodeDecodeError:
             raise InvalidURL(f"{_describe(original)} is not UTF-8 text.", original) from None
     if isinstance(value, bool) or isinstance(value, (int, float)):
-        raise InvalidURL(f"{value!r} is a number, not a URL; pass type='cpcode' to purge CP "
-                         "codes.", original)
+        raise InvalidURL(
+            f"{value!r} is a number, not a URL; pass type='cpcode' to purge CP codes.", original
+        )
     if not isinstance(value, str):
         raise UnsupportedPurgeObject(
             f"Cannot purge {_describe(original)} of type {type(original).__name__}: expected a URL "
             "string, a model instance with get_absolute_url(), a QuerySet, or a list of these.",
-            original)
+            original,
+        )
     if not value:
         raise InvalidURL("An empty string is not a URL.", original)
     bad = _BAD_URL_CHARS.search(value)
     if bad:
-        raise InvalidURL(f"{_describe(original)} contains whitespace or a control character "
-                         f"({bad.group()!r} at position {bad.start()}).", original)
+        raise InvalidURL(
+            f"{_describe(original)} contains whitespace or a control character "
+            f"({bad.group()!r} at position {bad.start()}).",
+            original,
+        )
     if value.startswith("/") and not value.startswith("//"):
         if not bases:
             raise NoBaseURLConfigured(
                 f"{_describe(original)} is a relative path; set AKAMAI_BASE_URL (e.g. "
                 "'https://www.example.com', or a list of hosts to purge it on each) or pass "
-                "absolute URLs.")
+                "absolute URLs."
+            )
         return [_absolute_url(base + value, original) for base in bases]
     return [_absolute_url(value, original)]
 
@@ -214,7 +239,9 @@ def url_of(obj: Any) -> Any:
     if method is None:
         raise UnsupportedPurgeObject(
             f"{type(obj).__name__} {_describe(obj)} has no get_absolute_url(); define it on the "
-            "model or pass URLs.", obj)
+            "model or pass URLs.",
+            obj,
+        )
     return method()
 
 
@@ -228,13 +255,18 @@ def validate_tag(value: Any) -> str:
         except UnicodeDecodeError:
             raise InvalidTag(f"{_describe(value)} is not UTF-8 text.", value) from None
     if not isinstance(value, str):
-        raise InvalidTag(f"Cache tag {_describe(value)} is a {type(value).__name__}; tags are "
-                         "strings.", value)
+        raise InvalidTag(
+            f"Cache tag {_describe(value)} is a {type(value).__name__}; tags are strings.", value
+        )
     if not TAG_PATTERN.match(value):
-        reason = (f"is {len(value)} characters long (at most {MAX_TAG_LENGTH})"
-                  if len(value) > MAX_TAG_LENGTH else "is empty" if not value else
-                  "has characters Akamai does not allow (only letters, digits and "
-                  "!#$%&'+-./^_`|~; no spaces, '*', '@', ':', '<>', '{}', '\\')")
+        reason = (
+            f"is {len(value)} characters long (at most {MAX_TAG_LENGTH})"
+            if len(value) > MAX_TAG_LENGTH
+            else "is empty"
+            if not value
+            else "has characters Akamai does not allow (only letters, digits and "
+            "!#$%&'+-./^_`|~; no spaces, '*', '@', ':', '<>', '{}', '\\')"
+        )
         raise InvalidTag(f"Cache tag {_describe(value)} {reason}.", value)
     return value
 
@@ -266,8 +298,7 @@ def normalise(value: Any, object_type: str, bases: list[str] | None = None) -> I
     bases = bases or []
     for leaf in iter_leaves(value):
         if object_type == "url":
-            target = url_of(leaf) if _is_model(leaf) or hasattr(leaf, "get_absolute_url") \
-                else leaf
+            target = url_of(leaf) if _is_model(leaf) or hasattr(leaf, "get_absolute_url") else leaf
             yield from normalise_url(target, bases)
         elif object_type == "tag":
             yield from _tags(leaf)

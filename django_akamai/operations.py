@@ -27,8 +27,9 @@ _WORDS = re.compile(r"[\s,]+")
 TYPE_NOUNS = {"url": "URL", "tag": "cache tag", "cpcode": "CP code"}
 
 
-def read_objects(lines: Iterable[str], object_type: str, *, source: str = "line",
-                 bases: list[str] | None = None) -> tuple[list[Any], list[str]]:
+def read_objects(
+    lines: Iterable[str], object_type: str, *, source: str = "line", bases: list[str] | None = None
+) -> tuple[list[Any], list[str]]:
     """Validate objects given one per line; blank lines and ``#`` comments are skipped.
 
     Returns the normalised objects and one error per bad line, e.g. ``"urls.txt, line 3:
@@ -88,8 +89,11 @@ class Outcome:
     @property
     def estimated_seconds(self) -> float | None:
         """The longest estimate: when everything accepted should be gone from the edge."""
-        values = [r["estimatedSeconds"] for r in self.results
-                  if isinstance(r.get("estimatedSeconds"), (int, float))]
+        values = [
+            r["estimatedSeconds"]
+            for r in self.results
+            if isinstance(r.get("estimatedSeconds"), (int, float))
+        ]
         return max(values) if values else None
 
     def noun(self) -> str:
@@ -103,19 +107,22 @@ def send(pr: Any, on_request: Callable[[bool, list[Any], Any], None] | None = No
     progress reports. Configuration and input errors still raise: nothing was sent.
     """
     o = pr.purge_options
-    outcome = Outcome(object_type=o.type, action=o.action, network=o.network, api=pr.api,
-                      total=len(pr.urls))
+    outcome = Outcome(
+        object_type=o.type, action=o.action, network=o.network, api=pr.api, total=len(pr.urls)
+    )
 
-    def accepted(sender: Any, *, request: Any, objects: list[Any], result: Any = None,
-                 **kwargs: Any) -> None:
+    def accepted(
+        sender: Any, *, request: Any, objects: list[Any], result: Any = None, **kwargs: Any
+    ) -> None:
         if request is pr:
             outcome.accepted += len(objects)
             outcome.results.append(result)
             if on_request:
                 on_request(True, objects, result)
 
-    def failed(sender: Any, *, request: Any, objects: list[Any], error: Any = None,
-               **kwargs: Any) -> None:
+    def failed(
+        sender: Any, *, request: Any, objects: list[Any], error: Any = None, **kwargs: Any
+    ) -> None:
         if request is pr:
             outcome.failures.append(error)
             if on_request:
@@ -142,8 +149,10 @@ def send(pr: Any, on_request: Callable[[bool, list[Any], Any], None] | None = No
 
 def summary(outcome: Outcome) -> str:
     """One sentence for the admin's messages and the command's last lines."""
-    words = (f"{outcome.accepted} {outcome.noun()}(s) in {len(outcome.results)} request(s) "
-             f"({outcome.action}, {outcome.network})")
+    words = (
+        f"{outcome.accepted} {outcome.noun()}(s) in {len(outcome.results)} request(s) "
+        f"({outcome.action}, {outcome.network})"
+    )
     text = f"Akamai accepted {words}."
     if outcome.purge_ids:
         text += f" purgeId: {', '.join(outcome.purge_ids)}."
@@ -157,12 +166,18 @@ def failure_lines(outcome: Outcome) -> list[str]:
     lines = []
     for failure in outcome.failures:
         head = f"HTTP {failure.status}" if failure.status else "not accepted"
-        reason = ("; ".join(p for p in (failure.title, failure.detail) if p)
-                  or getattr(failure, "reason", "") or str(failure))
+        reason = (
+            "; ".join(p for p in (failure.title, failure.detail) if p)
+            or getattr(failure, "reason", "")
+            or str(failure)
+        )
         support = f" (supportId {failure.support_id})" if failure.support_id else ""
-        lines.append(f"{len(failure.objects)} {outcome.noun()}(s) refused, {head}: "
-                     f"{reason}{support}")
+        lines.append(
+            f"{len(failure.objects)} {outcome.noun()}(s) refused, {head}: {reason}{support}"
+        )
     if outcome.unsent:
-        lines.append(f"{len(outcome.unsent)} {outcome.noun()}(s) not sent: an earlier request "
-                     "could not get through.")
+        lines.append(
+            f"{len(outcome.unsent)} {outcome.noun()}(s) not sent: an earlier request "
+            "could not get through."
+        )
     return lines

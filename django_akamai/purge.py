@@ -54,9 +54,17 @@ class PurgeRequest:
         **transport_options: Any,
     ):
         self.credentials = conf.resolve_credentials(
-            username=username, password=password, ccu_base_url=ccu_base_url, host=host,
-            client_token=client_token, client_secret=client_secret, access_token=access_token,
-            edgerc=edgerc, edgerc_section=edgerc_section, api=api)
+            username=username,
+            password=password,
+            ccu_base_url=ccu_base_url,
+            host=host,
+            client_token=client_token,
+            client_secret=client_secret,
+            access_token=access_token,
+            edgerc=edgerc,
+            edgerc_section=edgerc_section,
+            api=api,
+        )
         self.options = dict(options or {})
         self.purge_options = parse_options(options, conf.get_setting("AKAMAI_PURGE_OPTIONS"))
         if self.api == "v2":
@@ -103,11 +111,16 @@ class PurgeRequest:
 
     def __repr__(self) -> str:
         o = self.purge_options
-        words = o.v2() if self.api == "v2" else {"action": o.action, "type": o.type,
-                                                 "domain": o.network}
-        return (f"<PurgeRequest api={self.api} host={self.transport.base_url} "
-                f"action={words['action']} type={words['type']} network={words['domain']} "
-                f"pending={len(self.urls)}>")
+        words = (
+            o.v2()
+            if self.api == "v2"
+            else {"action": o.action, "type": o.type, "domain": o.network}
+        )
+        return (
+            f"<PurgeRequest api={self.api} host={self.transport.base_url} "
+            f"action={words['action']} type={words['type']} network={words['domain']} "
+            f"pending={len(self.urls)}>"
+        )
 
     # --- collecting -------------------------------------------------------------------------
 
@@ -144,36 +157,55 @@ class PurgeRequest:
             limit = V2_BATCH_SIZE
         bucket = self.transport.pacer.max_objects(self.purge_options.type)
         limit = bucket if limit is None else min(limit, bucket)
-        count = count_fitting(self.urls, max_bytes=self.max_body_bytes, max_objects=limit,
-                              envelope=self._envelope, start=start)
+        count = count_fitting(
+            self.urls,
+            max_bytes=self.max_body_bytes,
+            max_objects=limit,
+            envelope=self._envelope,
+            start=start,
+        )
         if count == 0:  # only possible when .urls was edited by hand, bypassing add()
             self._check_fits(self.urls[start])
         return count
 
     def _notify(self, signal, batch: list[Any], **kwargs: Any) -> None:
         for receiver, response in signal.send_robust(
-                sender=type(self), request=self, api=self.api, options=self.purge_options,
-                objects=batch, actor=self.actor, **kwargs):
+            sender=type(self),
+            request=self,
+            api=self.api,
+            options=self.purge_options,
+            objects=batch,
+            actor=self.actor,
+            **kwargs,
+        ):
             if isinstance(response, Exception):
                 logger.warning("purge event receiver %r failed: %r", receiver, response)
 
     def _send(self, start: int, count: int) -> dict[str, Any]:
-        batch = self.urls[start:start + count]
+        batch = self.urls[start : start + count]
         try:
             result = self.transport.send_purge(batch, self.purge_options)
         except PurgeRequestFailed as exc:
             self._notify(events.request_failed, batch, error=exc)
             raise
         self._notify(events.request_accepted, batch, result=result)
-        del self.urls[start:start + count]
+        del self.urls[start : start + count]
         self._queued.difference_update(batch)
         self.last_result = result
         self.results.append(result)
         o = self.purge_options
-        logger.info("Akamai %s accepted %d object(s): action=%s type=%s network=%s purgeId=%s "
-                    "supportId=%s estimatedSeconds=%s", self.api, len(batch), o.action, o.type,
-                    o.network, result.get("purgeId"), result.get("supportId"),
-                    result.get("estimatedSeconds"))
+        logger.info(
+            "Akamai %s accepted %d object(s): action=%s type=%s network=%s purgeId=%s "
+            "supportId=%s estimatedSeconds=%s",
+            self.api,
+            len(batch),
+            o.action,
+            o.type,
+            o.network,
+            result.get("purgeId"),
+            result.get("supportId"),
+            result.get("estimatedSeconds"),
+        )
         return result
 
     def purge(self, purge_batch_size: int | None = None) -> dict[str, Any] | None:
@@ -219,7 +251,8 @@ class PurgeRequest:
             raise StatusNotAvailable(
                 f"{what} exists only in the retired CCU v2 API. Fast Purge v3 has no status "
                 "or queue endpoint: a purge completes about estimatedSeconds (typically 5 s) "
-                "after Akamai accepted it.")
+                "after Akamai accepted it."
+            )
 
     def check_purge_status(self, progress_uri: str) -> dict[str, Any]:
         """CCU v2: the status of a purge, from the ``progressUri`` of its result."""

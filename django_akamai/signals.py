@@ -57,8 +57,10 @@ def _handle(sender: Any, queue: bool, kwargs: dict[str, Any]) -> Any:
     actor = kwargs.pop("actor", None) or "signal"
     if kwargs:
         # A misspelt option must not silently purge the wrong network.
-        raise TypeError(f"Unexpected argument(s) for a purge signal: {', '.join(sorted(kwargs))}; "
-                        "expected action, type, network, domain, options, using or actor.")
+        raise TypeError(
+            f"Unexpected argument(s) for a purge signal: {', '.join(sorted(kwargs))}; "
+            "expected action, type, network, domain, options, using or actor."
+        )
     return request_purge(sender, options=options, queue=queue, using=using, actor=actor)
 
 

@@ -47,13 +47,20 @@ class PurgeTask(Task):
 
 
 def _retry_policy() -> tuple[float, int]:
-    return (float(conf.get_setting("AKAMAI_CELERY_RETRY_DELAY")),
-            int(conf.get_setting("AKAMAI_CELERY_MAX_RETRIES")))
+    return (
+        float(conf.get_setting("AKAMAI_CELERY_RETRY_DELAY")),
+        int(conf.get_setting("AKAMAI_CELERY_MAX_RETRIES")),
+    )
 
 
 @shared_task(bind=True, base=PurgeTask, name=TASK_NAME)
-def purge_objects(self: PurgeTask, objects: list[Any], options: dict[str, Any] | None = None,
-                  actor: str | None = None, purged_before: int = 0) -> int:
+def purge_objects(
+    self: PurgeTask,
+    objects: list[Any],
+    options: dict[str, Any] | None = None,
+    actor: str | None = None,
+    purged_before: int = 0,
+) -> int:
     """Purge ``objects`` (URLs, tags or CP codes) with ``options``; return how many were purged.
 
     Transient failures that outlast the client's own retries retry the task with only the
@@ -73,8 +80,13 @@ def purge_objects(self: PurgeTask, objects: list[Any], options: dict[str, Any] |
             request.purge_all()
         except PurgeRetriesExhausted as exc:
             done = purged_before + total - len(request.urls)
-            raise self.retry(args=(list(request.urls),), kwargs={**kwargs, "purged_before": done},
-                             exc=exc, countdown=countdown, max_retries=max_retries)
+            raise self.retry(
+                args=(list(request.urls),),
+                kwargs={**kwargs, "purged_before": done},
+                exc=exc,
+                countdown=countdown,
+                max_retries=max_retries,
+            )
         except PurgeIncomplete as exc:
             refused = set(exc.failed_objects)
             unsent = [obj for obj in request.urls if obj not in refused]
@@ -82,8 +94,15 @@ def purge_objects(self: PurgeTask, objects: list[Any], options: dict[str, Any] |
                 # Some objects were refused for good, others only could not be sent yet:
                 # this task fails with the refusal; the rest is retried as a new task (its
                 # own id, so a later success does not overwrite this failure).
-                self.retry(args=(unsent,), kwargs=kwargs, exc=exc, countdown=countdown,
-                           max_retries=max_retries, throw=False, task_id=uuid())
+                self.retry(
+                    args=(unsent,),
+                    kwargs=kwargs,
+                    exc=exc,
+                    countdown=countdown,
+                    max_retries=max_retries,
+                    throw=False,
+                    task_id=uuid(),
+                )
             raise
         return purged_before + total
     finally:
@@ -108,15 +127,20 @@ def _apply_options(overrides: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
-def enqueue(items: list[Any], options: PurgeOptions, *, actor: str | None = None,
-            **apply_options: Any) -> PurgeResults:
+def enqueue(
+    items: list[Any], options: PurgeOptions, *, actor: str | None = None, **apply_options: Any
+) -> PurgeResults:
     """Send one ``purge_objects`` task per request-full of already normalised ``items``."""
     celery_options = _apply_options(apply_options)
     results = []
     for batch in split_requests(items, options):
-        results.append(purge_objects.apply_async(
-            args=(batch,), kwargs={"options": options_dict(options), "actor": actor},
-            **celery_options))
+        results.append(
+            purge_objects.apply_async(
+                args=(batch,),
+                kwargs={"options": options_dict(options), "actor": actor},
+                **celery_options,
+            )
+        )
     if len(results) > 1:
         logger.info("Queued %d object(s) as %d purge tasks", len(items), len(results))
     return PurgeResults(results)
@@ -139,8 +163,12 @@ class PurgeRequestTask:
         return cls.apply_async((obj,), kwargs)
 
     @classmethod
-    def apply_async(cls, args: tuple[Any, ...] | list[Any] = (),
-                    kwargs: dict[str, Any] | None = None, **celery_options: Any) -> PurgeResults:
+    def apply_async(
+        cls,
+        args: tuple[Any, ...] | list[Any] = (),
+        kwargs: dict[str, Any] | None = None,
+        **celery_options: Any,
+    ) -> PurgeResults:
         """``delay()`` with Celery's ``apply_async`` options (``countdown``, ``queue``...)."""
         if len(args) != 1:
             raise TypeError("PurgeRequestTask takes one positional argument: what to purge.")
@@ -153,8 +181,9 @@ class PurgeRequestTask:
         return enqueue(items, opts, actor=actor, **celery_options)
 
     @classmethod
-    def delay_on_commit(cls, obj: Any, *, using: str | None = None,
-                        **kwargs: Any) -> PurgeResults | None:
+    def delay_on_commit(
+        cls, obj: Any, *, using: str | None = None, **kwargs: Any
+    ) -> PurgeResults | None:
         """Queue ``obj`` once the current transaction commits, merged with the rest of it.
 
         Outside a transaction it queues at once and returns the results; inside one it

@@ -36,8 +36,9 @@ def admin_actor(request: HttpRequest) -> str:
     return f"admin:{request.user.get_username()}"
 
 
-def purge_and_report(request: HttpRequest, groups: dict[str, list[Any]],
-                     options: dict[str, Any] | None = None) -> list[operations.Outcome]:
+def purge_and_report(
+    request: HttpRequest, groups: dict[str, list[Any]], options: dict[str, Any] | None = None
+) -> list[operations.Outcome]:
     """Purge each group of objects (by type) now and say how it went in admin messages.
 
     Returns the outcomes; an empty list when nothing could be sent (the reason is a message).
@@ -48,8 +49,9 @@ def purge_and_report(request: HttpRequest, groups: dict[str, list[Any]],
     try:
         # Every request is built before any is sent: a configuration error sends nothing.
         for object_type, objects in groups.items():
-            pr = PurgeRequest(options={**(options or {}), "type": object_type},
-                              actor=admin_actor(request))
+            pr = PurgeRequest(
+                options={**(options or {}), "type": object_type}, actor=admin_actor(request)
+            )
             pr.add(objects)
             requests.append(pr)
     except (AkamaiConfigurationError, InvalidPurgeObject) as exc:
@@ -70,8 +72,11 @@ def purge_and_report(request: HttpRequest, groups: dict[str, list[Any]],
             messages.error(request, line)
         listed = outcome.not_purged[:MAX_LISTED]
         more = len(outcome.not_purged) - len(listed)
-        messages.error(request, f"Not purged: {', '.join(map(str, listed))}"
-                                + (f" and {more} more." if more > 0 else "."))
+        messages.error(
+            request,
+            f"Not purged: {', '.join(map(str, listed))}"
+            + (f" and {more} more." if more > 0 else "."),
+        )
     return outcomes
 
 
@@ -90,7 +95,8 @@ def purge_page(request: HttpRequest, model_admin: Any) -> HttpResponse:
             retry: dict[str, list[str]] = {}
             for outcome in outcomes:
                 retry.setdefault(outcome.object_type, []).extend(
-                    str(obj) for obj in outcome.not_purged)
+                    str(obj) for obj in outcome.not_purged
+                )
             if outcomes and not any(retry.values()):
                 return HttpResponseRedirect(request.path)
             if any(retry.values()):

@@ -94,8 +94,16 @@ def delete_queue(broker: Broker, queue: str) -> None:
 class Worker:
     """``celery -A tests.celery_app worker`` on one queue, in its own process group."""
 
-    def __init__(self, broker: Broker, emulator, queue: str, log_path: Path, *,
-                 pool: str = "solo", **env: str):
+    def __init__(
+        self,
+        broker: Broker,
+        emulator,
+        queue: str,
+        log_path: Path,
+        *,
+        pool: str = "solo",
+        **env: str,
+    ):
         self.broker = broker
         self.pool = pool
         self.queue = queue
@@ -119,13 +127,29 @@ class Worker:
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "tests.celery_app", "worker",
-             f"--pool={self.pool}", "--concurrency=1", "--queues", self.queue,
-             "--loglevel=INFO",
-             "--without-gossip", "--without-mingle",
-             "--hostname", f"{self.queue}-{uuid.uuid4().hex[:6]}@%h"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True)  # its own process group: kill() takes every process
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "tests.celery_app",
+                "worker",
+                f"--pool={self.pool}",
+                "--concurrency=1",
+                "--queues",
+                self.queue,
+                "--loglevel=INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--hostname",
+                f"{self.queue}-{uuid.uuid4().hex[:6]}@%h",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # its own process group: kill() takes every process
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -160,8 +184,12 @@ def producer_app(broker: Broker):
     """A Celery app for the test process (the side that sends tasks), made current."""
     from celery import Celery
 
-    app = Celery("akamai-test-producer", broker=broker.url, backend=broker.result_backend,
-                 set_as_current=True)
+    app = Celery(
+        "akamai-test-producer",
+        broker=broker.url,
+        backend=broker.result_backend,
+        set_as_current=True,
+    )
     app.conf.broker_connection_retry_on_startup = True
     return app
 

@@ -8,8 +8,12 @@ import os
 
 from tests.settings import *  # noqa: F403
 
-for _name in ("AKAMAI_CCU_HOST", "AKAMAI_CCU_CLIENT_TOKEN", "AKAMAI_CCU_CLIENT_SECRET",
-              "AKAMAI_CCU_ACCESS_TOKEN"):
+for _name in (
+    "AKAMAI_CCU_HOST",
+    "AKAMAI_CCU_CLIENT_TOKEN",
+    "AKAMAI_CCU_CLIENT_SECRET",
+    "AKAMAI_CCU_ACCESS_TOKEN",
+):
     if _name in os.environ:
         globals()[_name] = os.environ[_name]
 

@@ -27,8 +27,9 @@ def memory_app():
     from celery import Celery, _state
 
     previous = _state.get_current_app()
-    app = Celery("akamai-memory", broker="memory://", backend="cache+memory://",
-                 set_as_current=True)
+    app = Celery(
+        "akamai-memory", broker="memory://", backend="cache+memory://", set_as_current=True
+    )
     yield app
     app.close()
     previous.set_current()

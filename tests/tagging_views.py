@@ -11,8 +11,9 @@ from tests.testapp.models import Article
 
 def article_list(request):
     """Renders every article; the template tags the response with each and the list tag."""
-    return TemplateResponse(request, "tagging/list.html",
-                            {"articles": Article.objects.order_by("pk")})
+    return TemplateResponse(
+        request, "tagging/list.html", {"articles": Article.objects.order_by("pk")}
+    )
 
 
 @cache_tags("homepage", lambda request, slug: Article.objects.get(slug=slug))

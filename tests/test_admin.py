@@ -63,8 +63,12 @@ def test_index_links_the_purge_page_only_for_users_who_may_purge(purger, editor)
 def test_purge_page_needs_the_permission(purger, editor, client):
     assert purger.get(PURGE_URL).status_code == 200
     assert editor.get(PURGE_URL).status_code == 403
-    assert editor.post(PURGE_URL, {"urls": "/x", "action": "delete",
-                                   "network": "production"}).status_code == 403
+    assert (
+        editor.post(
+            PURGE_URL, {"urls": "/x", "action": "delete", "network": "production"}
+        ).status_code
+        == 403
+    )
     anonymous = client.get(PURGE_URL)
     assert anonymous.status_code == 302 and "/admin/login/" in anonymous["Location"]
 
@@ -88,13 +92,23 @@ def test_purge_page_defaults_come_from_the_settings(purger, settings):
 
 def test_page_purges_urls_tags_and_cpcodes(purger, akamai_emulator):
     emu = akamai_emulator
-    response = purger.post(PURGE_URL, {
-        "urls": "/news/\r\nhttps://www.example.com/sport/\r\n", "tags": "t1, t2",
-        "cpcodes": "4711", "action": "invalidate", "network": "staging"}, follow=True)
+    response = purger.post(
+        PURGE_URL,
+        {
+            "urls": "/news/\r\nhttps://www.example.com/sport/\r\n",
+            "tags": "t1, t2",
+            "cpcodes": "4711",
+            "action": "invalidate",
+            "network": "staging",
+        },
+        follow=True,
+    )
     assert response.redirect_chain == [(PURGE_URL, 302)]
     by_type = {p.type: p for p in emu.purges}
-    assert list(by_type["url"].objects) == ["https://www.example.com/news/",
-                                            "https://www.example.com/sport/"]
+    assert list(by_type["url"].objects) == [
+        "https://www.example.com/news/",
+        "https://www.example.com/sport/",
+    ]
     assert list(by_type["tag"].objects) == ["t1", "t2"]
     assert list(by_type["cpcode"].objects) == [4711]
     assert {(p.action, p.network) for p in emu.purges} == {("invalidate", "staging")}
@@ -108,9 +122,15 @@ def test_page_purges_urls_tags_and_cpcodes(purger, akamai_emulator):
 
 
 def test_page_names_bad_lines_and_sends_nothing(purger, akamai_emulator):
-    response = purger.post(PURGE_URL, {"urls": "/fine\nnot a url\n/ok\nftp://x/",
-                                       "tags": "bad*tag", "action": "delete",
-                                       "network": "production"})
+    response = purger.post(
+        PURGE_URL,
+        {
+            "urls": "/fine\nnot a url\n/ok\nftp://x/",
+            "tags": "bad*tag",
+            "action": "delete",
+            "network": "production",
+        },
+    )
     assert response.status_code == 200
     errors = response.context["form"].errors
     assert errors["urls"][0].startswith("Line 2:")
@@ -120,8 +140,9 @@ def test_page_names_bad_lines_and_sends_nothing(purger, akamai_emulator):
 
 
 def test_page_needs_something_to_purge(purger, akamai_emulator):
-    response = purger.post(PURGE_URL, {"urls": "\n# only a comment\n", "action": "delete",
-                                       "network": "production"})
+    response = purger.post(
+        PURGE_URL, {"urls": "\n# only a comment\n", "action": "delete", "network": "production"}
+    )
     assert "Enter at least one URL, cache tag or CP code." in response.content.decode()
     assert akamai_emulator.counters["requests"] == 0
 
@@ -132,8 +153,9 @@ def test_page_is_csrf_protected(akamai_emulator):
     data = {"urls": "/csrf", "action": "delete", "network": "production"}
     assert client.post(PURGE_URL, data).status_code == 403
     assert akamai_emulator.counters["requests"] == 0
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"',
-                      client.get(PURGE_URL).content.decode()).group(1)
+    token = re.search(
+        r'name="csrfmiddlewaretoken" value="([^"]+)"', client.get(PURGE_URL).content.decode()
+    ).group(1)
     response = client.post(PURGE_URL, {**data, "csrfmiddlewaretoken": token})
     assert response.status_code == 302
     assert akamai_emulator.accepted_objects() == ["https://www.example.com/csrf"]
@@ -142,9 +164,15 @@ def test_page_is_csrf_protected(akamai_emulator):
 def test_page_shows_akamai_refusal_and_keeps_what_was_not_purged(purger, akamai_emulator):
     emu = akamai_emulator
     emu.configure(allowed_hosts=["www.example.com"])
-    response = purger.post(PURGE_URL, {"urls": "https://elsewhere.example.net/page",
-                                       "tags": "fine", "action": "delete",
-                                       "network": "production"})
+    response = purger.post(
+        PURGE_URL,
+        {
+            "urls": "https://elsewhere.example.net/page",
+            "tags": "fine",
+            "action": "delete",
+            "network": "production",
+        },
+    )
     assert response.status_code == 200
     texts = messages_of(response)
     refusal = next(t for t in texts if "refused" in t)
@@ -160,8 +188,7 @@ def test_page_shows_akamai_refusal_and_keeps_what_was_not_purged(purger, akamai_
 
 def test_page_error_never_shows_a_secret(purger, akamai_emulator, settings):
     settings.AKAMAI_CCU_CLIENT_SECRET = "a-wrong-secret-not-to-show="
-    response = purger.post(PURGE_URL, {"urls": "/x", "action": "delete",
-                                       "network": "production"})
+    response = purger.post(PURGE_URL, {"urls": "/x", "action": "delete", "network": "production"})
     page = response.content.decode()
     assert "HTTP 401" in page
     assert "a-wrong-secret-not-to-show" not in page
@@ -169,8 +196,7 @@ def test_page_error_never_shows_a_secret(purger, akamai_emulator, settings):
 
 
 def test_page_reports_missing_credentials(purger, settings):
-    response = purger.post(PURGE_URL, {"urls": "/x", "action": "delete",
-                                       "network": "production"})
+    response = purger.post(PURGE_URL, {"urls": "/x", "action": "delete", "network": "production"})
     assert response.status_code == 200
     [text] = messages_of(response)
     assert text.startswith("Nothing was purged: No Akamai credentials found.")
@@ -194,11 +220,16 @@ def test_action_is_offered_only_with_the_permission(purger, editor):
 
 def test_action_purges_the_selected_objects(purger, akamai_emulator):
     a, b, _ = (Article.objects.create(slug=s) for s in ("one", "two", "three"))
-    response = purger.post("/admin/testapp/article/", {
-        "action": "purge_from_akamai", "_selected_action": [a.pk, b.pk]}, follow=True)
+    response = purger.post(
+        "/admin/testapp/article/",
+        {"action": "purge_from_akamai", "_selected_action": [a.pk, b.pk]},
+        follow=True,
+    )
     [purge] = akamai_emulator.purges
-    assert sorted(purge.objects) == ["https://www.example.com/articles/one/",
-                                     "https://www.example.com/articles/two/"]
+    assert sorted(purge.objects) == [
+        "https://www.example.com/articles/one/",
+        "https://www.example.com/articles/two/",
+    ]
     assert purge.action == "invalidate"  # ArticleAdmin.akamai_purge_options
     [text] = messages_of(response)
     assert "Akamai accepted 2 URL(s)" in text and purge.purge_id in text
@@ -207,23 +238,30 @@ def test_action_purges_the_selected_objects(purger, akamai_emulator):
 
 def test_action_with_absolute_urls(purger, akamai_emulator):
     page = Page.objects.create(path="/about/")
-    purger.post("/admin/testapp/page/", {"action": "purge_from_akamai",
-                                         "_selected_action": [page.pk]})
+    purger.post(
+        "/admin/testapp/page/", {"action": "purge_from_akamai", "_selected_action": [page.pk]}
+    )
     assert akamai_emulator.accepted_objects() == ["https://www.example.com/about/"]
 
 
 def test_forged_action_without_permission_is_not_run(editor, akamai_emulator):
     article = Article.objects.create(slug="forged")
-    response = editor.post("/admin/testapp/article/", {
-        "action": "purge_from_akamai", "_selected_action": [article.pk]}, follow=True)
+    response = editor.post(
+        "/admin/testapp/article/",
+        {"action": "purge_from_akamai", "_selected_action": [article.pk]},
+        follow=True,
+    )
     assert akamai_emulator.counters["requests"] == 0
     assert "No action selected." in messages_of(response)
 
 
 def test_action_on_a_model_without_urls_explains(purger, akamai_emulator):
     note = Note.objects.create(text="hi")
-    response = purger.post("/admin/testapp/note/", {
-        "action": "purge_from_akamai", "_selected_action": [note.pk]}, follow=True)
+    response = purger.post(
+        "/admin/testapp/note/",
+        {"action": "purge_from_akamai", "_selected_action": [note.pk]},
+        follow=True,
+    )
     [text] = messages_of(response)
     assert text.startswith("Nothing was purged:") and "get_absolute_url()" in text
     assert akamai_emulator.counters["requests"] == 0
@@ -233,8 +271,7 @@ def test_action_on_a_model_without_urls_explains(purger, akamai_emulator):
 
 
 def test_history_is_read_only_and_searchable(purger, akamai_emulator):
-    purger.post(PURGE_URL, {"urls": "/findme\n/other", "action": "delete",
-                            "network": "production"})
+    purger.post(PURGE_URL, {"urls": "/findme\n/other", "action": "delete", "network": "production"})
     purger.post(PURGE_URL, {"tags": "tagged", "action": "invalidate", "network": "staging"})
     url_record = PurgeRecord.objects.get(object_type="url")
 
@@ -256,8 +293,7 @@ def test_history_is_read_only_and_searchable(purger, akamai_emulator):
     detail = purger.get(f"{HISTORY_URL}{url_record.pk}/change/")
     assert detail.status_code == 200
     assert 'name="_save"' not in detail.content.decode()
-    assert purger.post(f"{HISTORY_URL}{url_record.pk}/delete/", {"post": "yes"}).status_code \
-        == 403
+    assert purger.post(f"{HISTORY_URL}{url_record.pk}/delete/", {"post": "yes"}).status_code == 403
     assert PurgeRecord.objects.count() == 2
 
 

@@ -53,7 +53,8 @@ def test_a_changed_slug_purges_the_old_and_the_new_address(akamai_emulator, decl
     article.slug = "new"
     article.save()
     assert objects_by_request(akamai_emulator) == [
-        ("url", [url("/articles/old/"), url("/articles/new/")])]
+        ("url", [url("/articles/old/"), url("/articles/new/")])
+    ]
 
 
 def test_the_old_address_comes_from_the_database_not_the_instance(akamai_emulator, declare):
@@ -63,17 +64,17 @@ def test_the_old_address_comes_from_the_database_not_the_instance(akamai_emulato
     Article.objects.filter(pk=stale.pk).update(slug="moved")  # no signal: the row changed
     stale.slug = "renamed"
     stale.save()
-    assert akamai_emulator.accepted_objects() == [url("/articles/moved/"),
-                                                  url("/articles/renamed/")]
+    assert akamai_emulator.accepted_objects() == [
+        url("/articles/moved/"),
+        url("/articles/renamed/"),
+    ]
 
 
-def test_an_explicit_primary_key_overwriting_a_row_purges_the_old_address(akamai_emulator,
-                                                                          declare):
+def test_an_explicit_primary_key_overwriting_a_row_purges_the_old_address(akamai_emulator, declare):
     existing = Article.objects.create(slug="before")
     declare(["testapp.Article"])
     Article(pk=existing.pk, slug="after").save()
-    assert akamai_emulator.accepted_objects() == [url("/articles/before/"),
-                                                  url("/articles/after/")]
+    assert akamai_emulator.accepted_objects() == [url("/articles/before/"), url("/articles/after/")]
 
 
 def test_a_delete_purges_the_url_taken_before_the_row_went(akamai_emulator, declare):
@@ -84,10 +85,14 @@ def test_a_delete_purges_the_url_taken_before_the_row_went(akamai_emulator, decl
 
 
 def test_extra_urls_and_tags(akamai_emulator, declare):
-    declare({"testapp.Article": {
-        "urls": ["/articles/", "https://www.example.com/feed.xml"],
-        "tags": lambda article: [f"article-{article.slug}", "articles"],
-    }})
+    declare(
+        {
+            "testapp.Article": {
+                "urls": ["/articles/", "https://www.example.com/feed.xml"],
+                "tags": lambda article: [f"article-{article.slug}", "articles"],
+            }
+        }
+    )
     Article.objects.create(slug="tagged")
     assert objects_by_request(akamai_emulator) == [
         ("url", [url("/articles/tagged/"), url("/articles/"), url("/feed.xml")]),
@@ -101,7 +106,10 @@ def test_callables_see_the_old_and_the_new_state(akamai_emulator, declare):
     article.title = "Politics"
     article.save()
     assert akamai_emulator.accepted_objects() == [
-        url("/articles/a/"), url("/sections/sport/"), url("/sections/politics/")]
+        url("/articles/a/"),
+        url("/sections/sport/"),
+        url("/sections/politics/"),
+    ]
 
 
 def test_a_model_without_get_absolute_url_purges_its_tags(akamai_emulator, declare):
@@ -114,8 +122,11 @@ def test_per_model_options(akamai_emulator, declare):
     declare({"testapp.Page": {"options": {"action": "invalidate", "network": "staging"}}})
     Page.objects.create(path="/p/")
     [purge] = akamai_emulator.purges
-    assert (purge.action, purge.network, list(purge.objects)) == ("invalidate", "staging",
-                                                                  [url("/p/")])
+    assert (purge.action, purge.network, list(purge.objects)) == (
+        "invalidate",
+        "staging",
+        [url("/p/")],
+    )
 
 
 def test_proxies_and_cascades(akamai_emulator, declare):
@@ -130,7 +141,8 @@ def test_proxies_and_cascades(akamai_emulator, declare):
     assert akamai_emulator.counters["requests"] == 1
     assert sorted(akamai_emulator.accepted_objects()) == sorted(
         [url("/articles/via-proxy/")]
-        + [url(f"/articles/via-proxy/comments/{c.pk}/") for c in comments])
+        + [url(f"/articles/via-proxy/comments/{c.pk}/") for c in comments]
+    )
 
 
 def test_an_object_with_no_page_purges_nothing(akamai_emulator, declare, monkeypatch):
@@ -183,8 +195,6 @@ def test_saves_on_another_database_wait_for_its_commit(akamai_emulator, declare)
 # --- queueing -----------------------------------------------------------------------------
 
 
-
-
 def queued(app):
     with app.connection() as connection:
         channel = connection.default_channel
@@ -230,16 +240,18 @@ def test_undeclared_models_keep_djangos_fast_paths(declare):
 
 def test_fixture_loading_is_not_purged(akamai_emulator, declare):
     declare(["testapp.Article"])
-    data = json.dumps([{"model": "testapp.article", "pk": 7,
-                        "fields": {"slug": "fixture", "title": ""}}])
+    data = json.dumps(
+        [{"model": "testapp.article", "pk": 7, "fields": {"slug": "fixture", "title": ""}}]
+    )
     for obj in serializers.deserialize("json", data):
         obj.save()  # a raw save, as loaddata does
     assert Article.objects.filter(slug="fixture").exists()
     assert akamai_emulator.counters["requests"] == 0
 
 
-def test_a_failed_purge_is_logged_and_the_save_stands(akamai_emulator, declare, akamai_logs,
-                                                      settings):
+def test_a_failed_purge_is_logged_and_the_save_stands(
+    akamai_emulator, declare, akamai_logs, settings
+):
     declare(["testapp.Article"])
     settings.AKAMAI_MAX_RETRIES = 0
     akamai_emulator.configure(fail_rate=1.0)
@@ -249,15 +261,18 @@ def test_a_failed_purge_is_logged_and_the_save_stands(akamai_emulator, declare, 
     assert "www.example.com/articles/kept/" in record.exc_text
 
 
-@pytest.mark.parametrize("value, message", [
-    ({"testapp.Nope": {}}, "no such model"),
-    ("testapp.Article", "must be a dict"),
-    ({"testapp.Article": {"url": []}}, "unknown key"),
-    ({"testapp.Article": {"options": {"type": "tag"}}}, "options may set"),
-    ({"testapp.Article": {"urls": 5}}, "'urls' must be"),
-    ({"testapp.Note": {}}, "has no get_absolute_url"),
-    ({"testapp.Article": ["urls"]}, "expected a dict"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ({"testapp.Nope": {}}, "no such model"),
+        ("testapp.Article", "must be a dict"),
+        ({"testapp.Article": {"url": []}}, "unknown key"),
+        ({"testapp.Article": {"options": {"type": "tag"}}}, "options may set"),
+        ({"testapp.Article": {"urls": 5}}, "'urls' must be"),
+        ({"testapp.Note": {}}, "has no get_absolute_url"),
+        ({"testapp.Article": ["urls"]}, "expected a dict"),
+    ],
+)
 def test_bad_declarations_are_refused_at_once(declare, value, message):
     with pytest.raises(AkamaiConfigurationError, match=message):
         declare(value)

@@ -48,12 +48,22 @@ pytestmark = pytest.mark.django_db(transaction=True)
 HUGE_URL = "https://www.example.com/" + "x" * 50_000  # one URL larger than any request body
 
 # Every credential setting the emulator fixture sets, unset: the row's own settings decide.
-NO_CREDENTIALS = {name: None for name in (
-    "AKAMAI_CCU_HOST", "AKAMAI_CCU_CLIENT_TOKEN", "AKAMAI_CCU_CLIENT_SECRET",
-    "AKAMAI_CCU_ACCESS_TOKEN", "AKAMAI_CCUAPI_USERNAME", "AKAMAI_CCUAPI_PASSWORD",
-    "AKAMAI_CCU_API")}
-EDGERC_OTHER_SECTION = ("[default]\nhost = akab-h.purge.akamaiapis.net\nclient_token = t\n"
-                        "client_secret = s\naccess_token = a\n")
+NO_CREDENTIALS = {
+    name: None
+    for name in (
+        "AKAMAI_CCU_HOST",
+        "AKAMAI_CCU_CLIENT_TOKEN",
+        "AKAMAI_CCU_CLIENT_SECRET",
+        "AKAMAI_CCU_ACCESS_TOKEN",
+        "AKAMAI_CCUAPI_USERNAME",
+        "AKAMAI_CCUAPI_PASSWORD",
+        "AKAMAI_CCU_API",
+    )
+}
+EDGERC_OTHER_SECTION = (
+    "[default]\nhost = akab-h.purge.akamaiapis.net\nclient_token = t\n"
+    "client_secret = s\naccess_token = a\n"
+)
 # edgegrid-python reads the edgerc with configparser's interpolation: a lone '%' is an error.
 
 
@@ -150,14 +160,26 @@ def row(id_: str, door: str, given: In, expected: Any, *marks: Any) -> Any:
     return pytest.param(door, given, expected, id=id_, marks=marks)
 
 
-def bad_setting(id_: str, settings: dict[str, Any], check_id: str,
-                exception: type[BaseException], edgerc: str | None = None,
-                marks: tuple[Any, ...] = ()) -> list[Any]:
+def bad_setting(
+    id_: str,
+    settings: dict[str, Any],
+    check_id: str,
+    exception: type[BaseException],
+    edgerc: str | None = None,
+    marks: tuple[Any, ...] = (),
+) -> list[Any]:
     """Two rows for one bad configuration: ``manage.py check`` reports ``check_id``, and
     ``PurgeRequest()`` (then ``add("/a")``) raises ``exception``."""
-    return [row(f"check-{id_}", "check", configured(edgerc, **settings), check_id, *marks),
-            row(f"settings-{id_}", "PurgeRequest", obj("/a").under(edgerc, **settings),
-                exception, *marks)]
+    return [
+        row(f"check-{id_}", "check", configured(edgerc, **settings), check_id, *marks),
+        row(
+            f"settings-{id_}",
+            "PurgeRequest",
+            obj("/a").under(edgerc, **settings),
+            exception,
+            *marks,
+        ),
+    ]
 
 
 # --- the table -------------------------------------------------------------------------------
@@ -171,40 +193,60 @@ TABLE = [
     row("whitespace-in-host", "PurgeRequest", obj("https://www.exa mple.com/"), InvalidURL),
     row("tag-with-space", "PurgeRequest", obj("has space", options={"type": "tag"}), InvalidTag),
     row("cpcode-zero", "PurgeRequest", obj(0, options={"type": "cpcode"}), InvalidCPCode),
-    row("relative-without-base-url", "PurgeRequest",
-        obj("/about/").under(AKAMAI_BASE_URL=None), NoBaseURLConfigured),
-    row("unknown-action", "PurgeRequest", obj("/a", options={"action": "obliterate"}),
-        InvalidPurgeOptions),
-    row("edgerc-argument-missing-file", "PurgeRequest",
-        obj("/a", edgerc="/nonexistent/akamai.edgerc"), EdgercError),
-    row("tags-on-ccu-v2", "PurgeRequest",
-        obj("news", options={"type": "tag"}).under(AKAMAI_CCU_API="v2"), InvalidPurgeOptions),
+    row(
+        "relative-without-base-url",
+        "PurgeRequest",
+        obj("/about/").under(AKAMAI_BASE_URL=None),
+        NoBaseURLConfigured,
+    ),
+    row(
+        "unknown-action",
+        "PurgeRequest",
+        obj("/a", options={"action": "obliterate"}),
+        InvalidPurgeOptions,
+    ),
+    row(
+        "edgerc-argument-missing-file",
+        "PurgeRequest",
+        obj("/a", edgerc="/nonexistent/akamai.edgerc"),
+        EdgercError,
+    ),
+    row(
+        "tags-on-ccu-v2",
+        "PurgeRequest",
+        obj("news", options={"type": "tag"}).under(AKAMAI_CCU_API="v2"),
+        InvalidPurgeOptions,
+    ),
     # purge_request
     row("signal-none", "purge_request", obj(None), InvalidURL),
     row("signal-unknown-kwarg", "purge_request", obj("/a", netwrok="staging"), TypeError),
     row("signal-dict-sender", "purge_request", obj({"url": "/a"}), UnsupportedPurgeObject),
     row("signal-model-without-url", "purge_request", obj(A_NOTE), UnsupportedPurgeObject),
     row("signal-nul-char", "purge_request", obj("https://www.example.com/a\x00b"), InvalidURL),
-    row("signal-unknown-network", "purge_request", obj("/a", network="moon"),
-        InvalidPurgeOptions),
+    row("signal-unknown-network", "purge_request", obj("/a", network="moon"), InvalidPurgeOptions),
     row("signal-cpcode-negative", "purge_request", obj([-1], type="cpcode"), InvalidCPCode),
-    row("signal-relative-without-base-url", "purge_request",
-        obj(["/a", "/b"]).under(AKAMAI_BASE_URL=None), NoBaseURLConfigured),
+    row(
+        "signal-relative-without-base-url",
+        "purge_request",
+        obj(["/a", "/b"]).under(AKAMAI_BASE_URL=None),
+        NoBaseURLConfigured,
+    ),
     # queue_purge_request
     row("queue-none", "queue_purge_request", obj(None), InvalidURL),
-    row("queue-javascript-scheme", "queue_purge_request", obj("javascript:alert(1)"),
-        InvalidURL),
-    row("queue-nbsp-whitespace", "queue_purge_request",
-        obj("https://www.example.com/a\u00a0b"), InvalidURL),
+    row("queue-javascript-scheme", "queue_purge_request", obj("javascript:alert(1)"), InvalidURL),
+    row(
+        "queue-nbsp-whitespace",
+        "queue_purge_request",
+        obj("https://www.example.com/a\u00a0b"),
+        InvalidURL,
+    ),
     row("queue-number-in-url-purge", "queue_purge_request", obj(["/a", 3.5]), InvalidURL),
     row("queue-unknown-kwarg", "queue_purge_request", obj("/a", actoin="delete"), TypeError),
     row("queue-dict-sender", "queue_purge_request", obj({"/a": 1}), UnsupportedPurgeObject),
-    row("queue-queryset-without-url", "queue_purge_request", obj(NOTES),
-        UnsupportedPurgeObject),
+    row("queue-queryset-without-url", "queue_purge_request", obj(NOTES), UnsupportedPurgeObject),
     row("queue-tag-star", "queue_purge_request", obj("*", type="tag"), InvalidTag),
     row("queue-oversized-url", "queue_purge_request", obj(HUGE_URL), ObjectTooLarge),
-    row("queue-unknown-type", "queue_purge_request", obj("/a", type="page"),
-        InvalidPurgeOptions),
+    row("queue-unknown-type", "queue_purge_request", obj("/a", type="page"), InvalidPurgeOptions),
     # PurgeRequestTask.delay
     row("delay-none", "delay", obj(None), InvalidURL),
     row("delay-ftp-scheme", "delay", obj("ftp://www.example.com/file"), InvalidURL),
@@ -217,74 +259,167 @@ TABLE = [
     row("delay-cpcode-abc", "delay", obj("abc", type="cpcode"), InvalidCPCode),
     row("delay-unknown-action", "delay", obj("/a", action="obliterate"), InvalidPurgeOptions),
     row("delay-oversized-url", "delay", obj(HUGE_URL), ObjectTooLarge),
-    row("delay-relative-without-base-url", "delay",
-        obj("/a").under(AKAMAI_BASE_URL=None), NoBaseURLConfigured),
+    row(
+        "delay-relative-without-base-url",
+        "delay",
+        obj("/a").under(AKAMAI_BASE_URL=None),
+        NoBaseURLConfigured,
+    ),
     # manage.py akamai_purge, through call_command
-    row("command-non-utf8-line", "command", argv("--file", FILE, file=b"/ok\n/caf\xe9\n"),
-        Exit(2, ", line 2: not UTF-8 text.")),
-    row("command-ftp-in-file", "command", argv("--file", FILE, file=b"ftp://x.example/y\n"),
-        Exit(2, "only http and https")),
-    row("command-bell-char-on-stdin", "command",
-        argv("-", stdin="https://www.example.com/a\x07b\n"), Exit(2, "stdin, line 1:")),
-    row("command-tab-in-argument", "command", argv("https://www.example.com/a\tb"),
-        Exit(2, "argument 1:")),
+    row(
+        "command-non-utf8-line",
+        "command",
+        argv("--file", FILE, file=b"/ok\n/caf\xe9\n"),
+        Exit(2, ", line 2: not UTF-8 text."),
+    ),
+    row(
+        "command-ftp-in-file",
+        "command",
+        argv("--file", FILE, file=b"ftp://x.example/y\n"),
+        Exit(2, "only http and https"),
+    ),
+    row(
+        "command-bell-char-on-stdin",
+        "command",
+        argv("-", stdin="https://www.example.com/a\x07b\n"),
+        Exit(2, "stdin, line 1:"),
+    ),
+    row(
+        "command-tab-in-argument",
+        "command",
+        argv("https://www.example.com/a\tb"),
+        Exit(2, "argument 1:"),
+    ),
     row("command-missing-host", "command", argv("https://"), Exit(2, "no host")),
     row("command-tag-star", "command", argv("--tag", "bad*"), Exit(2, "--tag value 1:")),
     row("command-cpcode-zero", "command", argv("--cpcode", "0"), Exit(2, "--cpcode value 1:")),
     row("command-cpcode-negative", "command", argv("--cpcode", "-1"), Exit(2, "positive")),
-    row("command-cpcode-abc", "command", argv("--type", "cpcode", "abc"),
-        Exit(2, "argument 1:")),
+    row("command-cpcode-abc", "command", argv("--type", "cpcode", "abc"), Exit(2, "argument 1:")),
     row("command-oversized-url", "command", argv(HUGE_URL), Exit(2, "cannot fit")),
-    row("command-relative-without-base-url", "command",
-        argv("-", stdin="/a\n").under(AKAMAI_BASE_URL=None), Exit(2, "AKAMAI_BASE_URL")),
-    row("command-nothing-to-purge", "command", argv("--file", FILE, file=b"# only\n\n"),
-        Exit(2, "Nothing to purge")),
+    row(
+        "command-relative-without-base-url",
+        "command",
+        argv("-", stdin="/a\n").under(AKAMAI_BASE_URL=None),
+        Exit(2, "AKAMAI_BASE_URL"),
+    ),
+    row(
+        "command-nothing-to-purge",
+        "command",
+        argv("--file", FILE, file=b"# only\n\n"),
+        Exit(2, "Nothing to purge"),
+    ),
     # manage.py akamai_purge as the shell runs it: argparse's own exit status
-    row("manage.py-unknown-network", "manage.py", argv("--network", "moon", "/a"),
-        Exit(2, "invalid choice: 'moon'")),
-    row("manage.py-unknown-action", "manage.py", argv("--action", "obliterate", "/a"),
-        Exit(2, "invalid choice: 'obliterate'")),
-    row("manage.py-javascript-scheme", "manage.py", argv("javascript:alert(1)"),
-        Exit(2, "only http and https")),
+    row(
+        "manage.py-unknown-network",
+        "manage.py",
+        argv("--network", "moon", "/a"),
+        Exit(2, "invalid choice: 'moon'"),
+    ),
+    row(
+        "manage.py-unknown-action",
+        "manage.py",
+        argv("--action", "obliterate", "/a"),
+        Exit(2, "invalid choice: 'obliterate'"),
+    ),
+    row(
+        "manage.py-javascript-scheme",
+        "manage.py",
+        argv("javascript:alert(1)"),
+        Exit(2, "only http and https"),
+    ),
     # the admin's "Purge URLs" page
-    row("admin-javascript-scheme", "admin", form(urls="javascript:alert(1)"),
-        FormError("urls", "Line 1:")),
+    row(
+        "admin-javascript-scheme",
+        "admin",
+        form(urls="javascript:alert(1)"),
+        FormError("urls", "Line 1:"),
+    ),
     row("admin-missing-host", "admin", form(urls="/ok\nhttp://"), FormError("urls", "Line 2:")),
-    row("admin-control-char", "admin", form(urls="https://www.example.com/a\x01b"),
-        FormError("urls", "control character")),
-    row("admin-relative-without-base-url", "admin",
-        form(urls="/a").under(AKAMAI_BASE_URL=None), FormError("urls", "AKAMAI_BASE_URL")),
+    row(
+        "admin-control-char",
+        "admin",
+        form(urls="https://www.example.com/a\x01b"),
+        FormError("urls", "control character"),
+    ),
+    row(
+        "admin-relative-without-base-url",
+        "admin",
+        form(urls="/a").under(AKAMAI_BASE_URL=None),
+        FormError("urls", "AKAMAI_BASE_URL"),
+    ),
     row("admin-tag-129-chars", "admin", form(tags="t" * 129), FormError("tags", "129")),
     row("admin-tag-star", "admin", form(tags="ok *"), FormError("tags", "Line 1:")),
     row("admin-cpcode-negative", "admin", form(cpcodes="-1"), FormError("cpcodes", "-1")),
     row("admin-cpcode-abc", "admin", form(cpcodes="12 abc"), FormError("cpcodes", "abc")),
-    row("admin-unknown-action", "admin", form(urls="/a", action="obliterate"),
-        FormError("action", "obliterate")),
-    row("admin-unknown-network", "admin", form(urls="/a", network="moon"),
-        FormError("network", "moon")),
+    row(
+        "admin-unknown-action",
+        "admin",
+        form(urls="/a", action="obliterate"),
+        FormError("action", "obliterate"),
+    ),
+    row(
+        "admin-unknown-network",
+        "admin",
+        form(urls="/a", network="moon"),
+        FormError("network", "moon"),
+    ),
     row("admin-oversized-url", "admin", form(urls=HUGE_URL), AdminMessage("Nothing was purged")),
     # settings: the system check's id, and the exception PurgeRequest raises (see bad_setting)
-    *bad_setting("no-credentials", NO_CREDENTIALS, "django_akamai.W001",
-                 NoAkamaiUsernameProvidedException),
-    *bad_setting("http-to-remote-host", {"AKAMAI_CCU_HOST": "http://akab-x.purge.akamaiapis.net"},
-                 "django_akamai.E006", InvalidHostError),
-    *bad_setting("v2-http-to-remote-host", {"AKAMAI_CCU_API": "v2",
-                                            "AKAMAI_CCUAPI_BASE_URL": "http://api.ccu.akamai.com"},
-                 "django_akamai.E006", InvalidHostError),
-    *bad_setting("path-in-host", {"AKAMAI_CCU_HOST": "akab-x.purge.akamaiapis.net/ccu/v3"},
-                 "django_akamai.E004", InvalidHostError),
-    *bad_setting("missing-password", {**NO_CREDENTIALS, "AKAMAI_CCUAPI_USERNAME": "ccu-user"},
-                 "django_akamai.E004", NoAkamaiPasswordProvidedException),
-    *bad_setting("unknown-api", {"AKAMAI_CCU_API": "v9"}, "django_akamai.E004",
-                 InvalidPurgeOptions),
-    *bad_setting("edgerc-missing-section", NO_CREDENTIALS, "django_akamai.E002", EdgercError,
-                 edgerc=EDGERC_OTHER_SECTION),
-    *bad_setting("unknown-network-option", {"AKAMAI_PURGE_OPTIONS": {"network": "moon"}},
-                 "django_akamai.E005", InvalidPurgeOptions),
-    *bad_setting("base-url-with-path", {"AKAMAI_BASE_URL": "https://www.example.com/blog"},
-                 "django_akamai.E007", AkamaiConfigurationError),
-    row("check-negative-history-bound", "check", configured(AKAMAI_HISTORY_MAX_OBJECTS=-1),
-        "django_akamai.E009"),
+    *bad_setting(
+        "no-credentials", NO_CREDENTIALS, "django_akamai.W001", NoAkamaiUsernameProvidedException
+    ),
+    *bad_setting(
+        "http-to-remote-host",
+        {"AKAMAI_CCU_HOST": "http://akab-x.purge.akamaiapis.net"},
+        "django_akamai.E006",
+        InvalidHostError,
+    ),
+    *bad_setting(
+        "v2-http-to-remote-host",
+        {"AKAMAI_CCU_API": "v2", "AKAMAI_CCUAPI_BASE_URL": "http://api.ccu.akamai.com"},
+        "django_akamai.E006",
+        InvalidHostError,
+    ),
+    *bad_setting(
+        "path-in-host",
+        {"AKAMAI_CCU_HOST": "akab-x.purge.akamaiapis.net/ccu/v3"},
+        "django_akamai.E004",
+        InvalidHostError,
+    ),
+    *bad_setting(
+        "missing-password",
+        {**NO_CREDENTIALS, "AKAMAI_CCUAPI_USERNAME": "ccu-user"},
+        "django_akamai.E004",
+        NoAkamaiPasswordProvidedException,
+    ),
+    *bad_setting(
+        "unknown-api", {"AKAMAI_CCU_API": "v9"}, "django_akamai.E004", InvalidPurgeOptions
+    ),
+    *bad_setting(
+        "edgerc-missing-section",
+        NO_CREDENTIALS,
+        "django_akamai.E002",
+        EdgercError,
+        edgerc=EDGERC_OTHER_SECTION,
+    ),
+    *bad_setting(
+        "unknown-network-option",
+        {"AKAMAI_PURGE_OPTIONS": {"network": "moon"}},
+        "django_akamai.E005",
+        InvalidPurgeOptions,
+    ),
+    *bad_setting(
+        "base-url-with-path",
+        {"AKAMAI_BASE_URL": "https://www.example.com/blog"},
+        "django_akamai.E007",
+        AkamaiConfigurationError,
+    ),
+    row(
+        "check-negative-history-bound",
+        "check",
+        configured(AKAMAI_HISTORY_MAX_OBJECTS=-1),
+        "django_akamai.E009",
+    ),
 ]
 
 
@@ -300,8 +435,7 @@ def send_purge_request(given: In) -> None:
 PYTHON_DOORS = {
     "PurgeRequest": send_purge_request,
     "purge_request": lambda given: purge_request.send(given.target(), **given.kwargs),
-    "queue_purge_request": lambda given: queue_purge_request.send(given.target(),
-                                                                  **given.kwargs),
+    "queue_purge_request": lambda given: queue_purge_request.send(given.target(), **given.kwargs),
     "delay": lambda given: PurgeRequestTask.delay(given.target(), **given.kwargs),
 }
 
@@ -310,8 +444,13 @@ PYTHON_DOORS = {
 def door_context(akamai_emulator, memory_app, settings, tmp_path, capsys):
     """Everything a row needs; the broker's queue starts empty."""
     published(memory_app)  # drop anything an earlier test left on the in-memory transport
-    return {"emu": akamai_emulator, "app": memory_app, "settings": settings,
-            "tmp_path": tmp_path, "capsys": capsys}
+    return {
+        "emu": akamai_emulator,
+        "app": memory_app,
+        "settings": settings,
+        "tmp_path": tmp_path,
+        "capsys": capsys,
+    }
 
 
 def prepare(given: In, ctx: dict[str, Any]) -> In:

@@ -16,8 +16,14 @@ def reference_minimum(objects, max_bytes):
     count, current = 0, []
     for obj in objects:
         candidate = current + [obj]
-        if len(json.dumps({"objects": candidate}, separators=(",", ":"),
-                          ensure_ascii=False).encode()) <= max_bytes:
+        if (
+            len(
+                json.dumps(
+                    {"objects": candidate}, separators=(",", ":"), ensure_ascii=False
+                ).encode()
+            )
+            <= max_bytes
+        ):
             current = candidate
         else:
             count += 1
@@ -28,8 +34,7 @@ def reference_minimum(objects, max_bytes):
 @settings(max_examples=200, deadline=None)
 @given(st.lists(urls, max_size=300), st.integers(min_value=500, max_value=5000))
 def test_packing_sends_everything_once_in_order_within_limit(objects, max_bytes):
-    fitting = [o for o in objects
-               if len(encode_body({"objects": [o]})) <= max_bytes]
+    fitting = [o for o in objects if len(encode_body({"objects": [o]})) <= max_bytes]
     batches = split_batches(fitting, max_bytes=max_bytes)
     assert [o for batch in batches for o in batch] == fitting
     for batch in batches:

@@ -16,21 +16,25 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver") or (
-    "/usr/bin/chromedriver" if os.path.exists("/usr/bin/chromedriver") else None)
+    "/usr/bin/chromedriver" if os.path.exists("/usr/bin/chromedriver") else None
+)
 PASSWORD = "browser-test-password"
 
 
 def _require_browser():
-    missing = [name for name, path in (("chromium", CHROMIUM),
-                                       ("chromedriver", CHROMEDRIVER)) if not path]
+    missing = [
+        name for name, path in (("chromium", CHROMIUM), ("chromedriver", CHROMEDRIVER)) if not path
+    ]
     try:
         import selenium  # noqa: F401
     except ImportError:
         missing.append("the selenium package")
     if not missing:
         return
-    reason = (f"browser tests need {', '.join(missing)} (apt-get install chromium "
-              "chromium-driver; pip install selenium)")
+    reason = (
+        f"browser tests need {', '.join(missing)} (apt-get install chromium "
+        "chromium-driver; pip install selenium)"
+    )
     if os.environ.get("AKAMAI_TEST_REQUIRE_BROWSER") == "1":
         pytest.fail(reason + "; AKAMAI_TEST_REQUIRE_BROWSER=1 forbids skipping")
     pytest.skip(reason)
@@ -44,10 +48,18 @@ def browser(tmp_path_factory):
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--window-size=1280,1000",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,1000",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+    ):
         options.add_argument(flag)
     # An explicit driver path: Selenium Manager never downloads anything.
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
@@ -71,8 +83,11 @@ def make_staff(username, *codenames):
     from django.contrib.auth.models import Permission, User
 
     user = User.objects.create_user(username, password=PASSWORD, is_staff=True)
-    user.user_permissions.add(*Permission.objects.filter(
-        codename__in=("view_article", "change_article", "delete_article", *codenames)))
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            codename__in=("view_article", "change_article", "delete_article", *codenames)
+        )
+    )
     return user
 
 
@@ -129,8 +144,10 @@ def test_purge_page_in_the_browser(browser_session, live_server, akamai_emulator
     shown = messages(driver)
     screenshot(driver, "admin-purge-page.png")
     by_type = {p.type: p for p in emu.purges}
-    assert list(by_type["url"].objects) == ["https://www.example.com/browser/one/",
-                                            "https://www.example.com/two/"]
+    assert list(by_type["url"].objects) == [
+        "https://www.example.com/browser/one/",
+        "https://www.example.com/two/",
+    ]
     assert list(by_type["tag"].objects) == ["browser-tag"]
     assert {(p.action, p.network) for p in emu.purges} == {("invalidate", "staging")}
     url_message = next(text for cls, text in shown if "URL(s)" in text)
@@ -159,20 +176,22 @@ def test_purge_action_in_the_browser(browser_session, live_server, akamai_emulat
     driver.get(f"{live_server.url}/admin/testapp/article/")
     for article in articles[:2]:
         driver.find_element(
-            By.CSS_SELECTOR, f"input[name=_selected_action][value='{article.pk}']").click()
+            By.CSS_SELECTOR, f"input[name=_selected_action][value='{article.pk}']"
+        ).click()
     Select(driver.find_element(By.NAME, "action")).select_by_value("purge_from_akamai")
     driver.find_element(By.CSS_SELECTOR, "button[name=index]").click()
 
     shown = messages(driver)
     screenshot(driver, "admin-purge-action.png")
     [purge] = emu.purges
-    assert sorted(purge.objects) == ["https://www.example.com/articles/story-0/",
-                                     "https://www.example.com/articles/story-1/"]
+    assert sorted(purge.objects) == [
+        "https://www.example.com/articles/story-0/",
+        "https://www.example.com/articles/story-1/",
+    ]
     assert any(purge.purge_id in text for _, text in shown)
 
 
-def test_staff_without_the_permission_is_refused(browser_session, live_server,
-                                                 akamai_emulator):
+def test_staff_without_the_permission_is_refused(browser_session, live_server, akamai_emulator):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
@@ -185,8 +204,9 @@ def test_staff_without_the_permission_is_refused(browser_session, live_server,
 
     assert not driver.find_elements(By.LINK_TEXT, "Purge URLs")
     driver.get(f"{live_server.url}/admin/testapp/article/")
-    values = [o.get_attribute("value")
-              for o in Select(driver.find_element(By.NAME, "action")).options]
+    values = [
+        o.get_attribute("value") for o in Select(driver.find_element(By.NAME, "action")).options
+    ]
     assert "delete_selected" in values and "purge_from_akamai" not in values
 
     driver.get(f"{live_server.url}/admin/django_akamai/purgepage/")

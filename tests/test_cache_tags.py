@@ -25,8 +25,7 @@ def three():
 def test_list_page_carries_exactly_its_objects_tags_and_the_list_tag(client, three):
     response = client.get("/tagged/articles/")
     assert response.status_code == 200
-    assert header_tags(response) == ["testapp.article"] + [
-        f"testapp.article.{a.pk}" for a in three]
+    assert header_tags(response) == ["testapp.article"] + [f"testapp.article.{a.pk}" for a in three]
 
 
 def test_detail_page_from_decorator_with_callable(client, three):
@@ -69,8 +68,7 @@ def test_at_most_128_tags_invalid_ones_dropped_with_warnings(client, caplog):
     assert "t128" in messages and "t199" in messages
 
 
-def test_prefix_applies_to_responses_and_purges_alike(client, settings, three,
-                                                      akamai_emulator):
+def test_prefix_applies_to_responses_and_purges_alike(client, settings, three, akamai_emulator):
     settings.AKAMAI_CACHE_TAG_PREFIX = "site1-"
     response = client.get("/tagged/embed/one/")
     assert header_tags(response) == [f"site1-testapp.article.{three[0].pk}", "site1-sidebar"]
@@ -123,7 +121,8 @@ def test_invalid_tag_refused_before_sending_and_named(akamai_emulator):
 
 @pytest.mark.django_db(transaction=True)
 def test_saving_one_shown_object_purges_exactly_its_tags_once_after_commit(
-        client, settings, akamai_emulator):
+    client, settings, akamai_emulator
+):
     from django.db import transaction
 
     settings.AKAMAI_PURGE_MODELS = {"testapp.Article": {"cache_tags": True}}
@@ -151,8 +150,10 @@ def test_deleting_an_object_purges_its_tag_and_the_list_tag(settings, akamai_emu
     akamai_emulator.reset()
     article.delete()
     [purge] = akamai_emulator.purges
-    assert (purge.type, list(purge.objects)) == ("tag", [f"testapp.article.{pk}",
-                                                         "testapp.article"])
+    assert (purge.type, list(purge.objects)) == (
+        "tag",
+        [f"testapp.article.{pk}", "testapp.article"],
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -161,8 +162,7 @@ def test_tag_purges_through_both_signals(eager_celery, akamai_emulator):
 
     article = Article.objects.create(slug="sig")
     purge_request.send(article, type="tag")
-    queue_purge_request.send(Article.objects.filter(pk=article.pk), type="tag",
-                             action="invalidate")
+    queue_purge_request.send(Article.objects.filter(pk=article.pk), type="tag", action="invalidate")
     assert [(p.type, p.action, list(p.objects)) for p in akamai_emulator.purges] == [
         ("tag", "delete", [f"testapp.article.{article.pk}"]),
         ("tag", "invalidate", [f"testapp.article.{article.pk}"]),
@@ -179,5 +179,7 @@ def test_tag_purges_through_the_task_and_the_command(eager_celery, akamai_emulat
     assert PurgeRequestTask.delay([article, "homepage"], type="tag").get() == 2
     call_command("akamai_purge", "--tag", "blog.article", "--tag", "homepage", "--quiet")
     assert [list(p.objects) for p in akamai_emulator.purges] == [
-        [f"testapp.article.{article.pk}", "homepage"], ["blog.article", "homepage"]]
+        [f"testapp.article.{article.pk}", "homepage"],
+        ["blog.article", "homepage"],
+    ]
     assert {p.type for p in akamai_emulator.purges} == {"tag"}

@@ -41,7 +41,7 @@ def test_a_good_configuration_passes(v3):
 
 
 def test_w001_no_credentials(settings):
-    message, = akamai_messages()
+    (message,) = akamai_messages()
     assert message.id == "django_akamai.W001"
     assert message.level == checks.WARNING
     assert "AKAMAI_CCU_HOST" in message.hint and "edgerc" in message.hint
@@ -50,7 +50,7 @@ def test_w001_no_credentials(settings):
 def test_w002_both_apis_without_saying_which(v3):
     v3.AKAMAI_CCUAPI_USERNAME = "user"
     v3.AKAMAI_CCUAPI_PASSWORD = "v2-password-secret"
-    message, = akamai_messages()
+    (message,) = akamai_messages()
     assert message.id == "django_akamai.W002"
     assert "Fast Purge v3 is used" in message.msg
     assert "AKAMAI_CCU_API" in message.hint
@@ -65,23 +65,25 @@ def test_e001_edgerc_missing(settings, tmp_path):
 
 def test_e001_edgerc_not_parsable(settings, tmp_path):
     settings.AKAMAI_EDGERC_FILENAME = write_edgerc(tmp_path / "rc", "host = x\n")
-    message, = akamai_messages()
+    (message,) = akamai_messages()
     assert message.id == "django_akamai.E001"
     assert "MissingSectionHeaderError" in message.msg
 
 
 def test_e001_default_edgerc_in_home_is_read(settings, isolated_home):
-    (isolated_home / ".edgerc").write_text("[CCU]\nhost = h.purge.akamaiapis.net\n"
-                                           "client_token = t\nclient_secret = s\n"
-                                           "access_token = a\nmax_body = lots\n")
-    message, = akamai_messages()
+    (isolated_home / ".edgerc").write_text(
+        "[CCU]\nhost = h.purge.akamaiapis.net\n"
+        "client_token = t\nclient_secret = s\n"
+        "access_token = a\nmax_body = lots\n"
+    )
+    (message,) = akamai_messages()
     assert message.id == "django_akamai.E001"
     assert "max_body" in message.msg
 
 
 def test_e002_edgerc_section_missing(settings, tmp_path):
     settings.AKAMAI_EDGERC_FILENAME = write_edgerc(tmp_path / "rc", "[default]\nhost = x\n")
-    message, = akamai_messages()
+    (message,) = akamai_messages()
     assert message.id == "django_akamai.E002"
     assert "[CCU]" in message.msg and "default" in message.msg
     settings.AKAMAI_EDGERC_CCU_SECTION = "default"
@@ -90,9 +92,11 @@ def test_e002_edgerc_section_missing(settings, tmp_path):
 
 def test_e003_edgerc_key_missing_never_shows_values(settings, tmp_path):
     settings.AKAMAI_EDGERC_FILENAME = write_edgerc(
-        tmp_path / "rc", "[CCU]\nhost = akab-h.purge.akamaiapis.net\nclient-token = tok\n"
-                         f"access_token = {SECRETS[1]}\n")
-    message, = akamai_messages()
+        tmp_path / "rc",
+        "[CCU]\nhost = akab-h.purge.akamaiapis.net\nclient-token = tok\n"
+        f"access_token = {SECRETS[1]}\n",
+    )
+    (message,) = akamai_messages()
     assert message.id == "django_akamai.E003"
     assert "client_secret" in message.msg
     assert SECRETS[1] not in message.msg + message.hint
@@ -100,20 +104,25 @@ def test_e003_edgerc_key_missing_never_shows_values(settings, tmp_path):
 
 def test_a_good_edgerc_passes(settings, tmp_path):
     settings.AKAMAI_EDGERC_FILENAME = write_edgerc(
-        tmp_path / "rc", "[CCU]\nhost = akab-h.purge.akamaiapis.net/\nclient_token = t\n"
-                         "client_secret = s\naccess_token = a\n")
+        tmp_path / "rc",
+        "[CCU]\nhost = akab-h.purge.akamaiapis.net/\nclient_token = t\n"
+        "client_secret = s\naccess_token = a\n",
+    )
     assert akamai_messages() == []
 
 
-@pytest.mark.parametrize("changes, words", [
-    ({"AKAMAI_CCU_ACCESS_TOKEN": None}, "AKAMAI_CCU_ACCESS_TOKEN"),
-    ({"AKAMAI_CCU_HOST": "akab-h.purge.akamaiapis.net/some/path"}, "path"),
-    ({"AKAMAI_CCU_API": "v9"}, "AKAMAI_CCU_API"),
-])
+@pytest.mark.parametrize(
+    "changes, words",
+    [
+        ({"AKAMAI_CCU_ACCESS_TOKEN": None}, "AKAMAI_CCU_ACCESS_TOKEN"),
+        ({"AKAMAI_CCU_HOST": "akab-h.purge.akamaiapis.net/some/path"}, "path"),
+        ({"AKAMAI_CCU_API": "v9"}, "AKAMAI_CCU_API"),
+    ],
+)
 def test_e004_bad_credentials_settings(v3, changes, words):
     for name, value in changes.items():
         setattr(v3, name, value)
-    message, = akamai_messages()
+    (message,) = akamai_messages()
     assert message.id == "django_akamai.E004"
     assert words in message.msg
     for secret in SECRETS:
@@ -122,20 +131,23 @@ def test_e004_bad_credentials_settings(v3, changes, words):
 
 def test_e004_v2_username_without_password(settings):
     settings.AKAMAI_CCUAPI_USERNAME = "ccu-user"
-    message, = akamai_messages()
+    (message,) = akamai_messages()
     assert message.id == "django_akamai.E004"
     assert "password" in message.msg
 
 
-@pytest.mark.parametrize("options, word", [
-    ({"network": "moon"}, "network"),
-    ({"action": "obliterate"}, "action"),
-    ({"type": "page"}, "type"),
-    ({"colour": "red"}, "colour"),
-])
+@pytest.mark.parametrize(
+    "options, word",
+    [
+        ({"network": "moon"}, "network"),
+        ({"action": "obliterate"}, "action"),
+        ({"type": "page"}, "type"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
 def test_e005_unknown_option(v3, options, word):
     v3.AKAMAI_PURGE_OPTIONS = options
-    message, = akamai_messages()
+    (message,) = akamai_messages()
     assert message.id == "django_akamai.E005"
     assert word in message.msg
 
@@ -144,7 +156,7 @@ def test_e005_unknown_option_on_an_admin(v3, monkeypatch):
     from tests.testapp.admin import ArticleAdmin
 
     monkeypatch.setattr(ArticleAdmin, "akamai_purge_options", {"network": "moon"})
-    message, = akamai_messages()
+    (message,) = akamai_messages()
     assert message.id == "django_akamai.E005"
     assert message.obj is ArticleAdmin
 
@@ -155,15 +167,17 @@ def test_e006_plain_http_to_a_remote_host(v3, setting):
     if setting == "AKAMAI_CCUAPI_BASE_URL":
         v3.AKAMAI_CCUAPI_USERNAME, v3.AKAMAI_CCUAPI_PASSWORD = "u", "p"
         v3.AKAMAI_CCU_API = "v2"
-    message, = akamai_messages()
+    (message,) = akamai_messages()
     assert message.id == "django_akamai.E006"
     assert "https://akab-h.purge.akamaiapis.net" in message.hint
 
 
 def test_e006_plain_http_in_the_edgerc(settings, tmp_path):
     settings.AKAMAI_EDGERC_FILENAME = write_edgerc(
-        tmp_path / "rc", "[CCU]\nhost = http://10.1.2.3:8080\nclient_token = t\n"
-                         "client_secret = s\naccess_token = a\n")
+        tmp_path / "rc",
+        "[CCU]\nhost = http://10.1.2.3:8080\nclient_token = t\n"
+        "client_secret = s\naccess_token = a\n",
+    )
     assert ids() == ["django_akamai.E006"]
 
 
@@ -174,7 +188,7 @@ def test_plain_http_to_loopback_is_fine(v3):
 
 def test_e007_malformed_base_url(v3):
     v3.AKAMAI_BASE_URL = "www.example.com"
-    message, = akamai_messages()
+    (message,) = akamai_messages()
     assert message.id == "django_akamai.E007"
 
 
@@ -189,10 +203,12 @@ def test_w003_relative_urls_without_base_url(v3):
 
 def test_w003_for_automatic_purging_of_paths(v3):
     v3.AKAMAI_BASE_URL = None
-    v3.AKAMAI_PURGE_MODELS = {"testapp.Page": {"urls": ["/pages/"]}, "testapp.Note":
-                              {"tags": ["notes"]}}
+    v3.AKAMAI_PURGE_MODELS = {
+        "testapp.Page": {"urls": ["/pages/"]},
+        "testapp.Note": {"tags": ["notes"]},
+    }
     messages = [m for m in akamai_messages() if m.obj not in _admins()]
-    message, = messages  # Page's own URLs are absolute, its extra 'urls' are paths
+    (message,) = messages  # Page's own URLs are absolute, its extra 'urls' are paths
     assert message.id == "django_akamai.W003"
     assert "testapp.Page" in message.msg and "'urls'" in message.msg
 
@@ -203,22 +219,24 @@ def _admins():
     return (ArticleAdmin, NoteAdmin, PageAdmin)
 
 
-@pytest.mark.parametrize("name, value", [("AKAMAI_PURGE_MODELS_QUEUE", True),
-                                         ("AKAMAI_CELERY_QUEUE", "purges")])
+@pytest.mark.parametrize(
+    "name, value", [("AKAMAI_PURGE_MODELS_QUEUE", True), ("AKAMAI_CELERY_QUEUE", "purges")]
+)
 def test_e008_celery_queueing_without_celery(v3, monkeypatch, name, value):
     setattr(v3, name, value)
     assert akamai_messages() == []  # Celery is installed here
     monkeypatch.setitem(sys.modules, "celery", None)  # as if it were not
-    message, = akamai_messages()
+    (message,) = akamai_messages()
     assert message.id == "django_akamai.E008"
     assert name in message.msg and "django-akamai[celery]" in message.hint
 
 
-@pytest.mark.parametrize("name, value", [("AKAMAI_HISTORY_MAX_OBJECTS", -1),
-                                         ("AKAMAI_HISTORY_RETENTION_DAYS", "ninety")])
+@pytest.mark.parametrize(
+    "name, value", [("AKAMAI_HISTORY_MAX_OBJECTS", -1), ("AKAMAI_HISTORY_RETENTION_DAYS", "ninety")]
+)
 def test_e009_history_settings(v3, name, value):
     setattr(v3, name, value)
-    message, = akamai_messages()
+    (message,) = akamai_messages()
     assert message.id == "django_akamai.E009"
     assert name in message.msg
 

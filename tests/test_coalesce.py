@@ -163,8 +163,9 @@ def test_bad_input_raises_at_once_inside_a_transaction(akamai_emulator):
     assert sent(akamai_emulator) == [f"{BASE}/fine"]
 
 
-def test_failure_after_commit_is_logged_and_other_hooks_still_run(akamai_emulator, akamai_logs,
-                                                                    settings):
+def test_failure_after_commit_is_logged_and_other_hooks_still_run(
+    akamai_emulator, akamai_logs, settings
+):
     settings.AKAMAI_MAX_RETRIES = 0
     akamai_emulator.configure(allowed_hosts=["www.example.com"])
     ran = []
@@ -174,8 +175,11 @@ def test_failure_after_commit_is_logged_and_other_hooks_still_run(akamai_emulato
     assert ran == [True]
     assert sent(akamai_emulator) == []  # Akamai refuses the whole request
     assert akamai_emulator.counters["refused"] == {403: 1}
-    [record] = [r for r in akamai_logs.records if r.levelno == logging.ERROR
-                and "after the commit" in r.getMessage()]
+    [record] = [
+        r
+        for r in akamai_logs.records
+        if r.levelno == logging.ERROR and "after the commit" in r.getMessage()
+    ]
     assert "elsewhere.example.org/refused" in record.exc_text
 
 
@@ -190,8 +194,11 @@ def test_each_database_has_its_own_transaction(akamai_emulator):
         purge_request.send("/plain-on-other", using="other")
         purge_request.send("/plain-on-default")  # no transaction on "default": at once
         assert sent(emu) == [f"{BASE}/plain-on-default"]
-    assert sent(emu) == [f"{BASE}/plain-on-default", f"{BASE}/articles/on-other/",
-                         f"{BASE}/plain-on-other"]
+    assert sent(emu) == [
+        f"{BASE}/plain-on-default",
+        f"{BASE}/articles/on-other/",
+        f"{BASE}/plain-on-other",
+    ]
     assert emu.counters["requests"] == 2
 
 
@@ -219,7 +226,8 @@ def test_a_queryset_waits_for_its_own_database(akamai_emulator):
 
 @pytest.mark.django_db(transaction=False)
 def test_under_a_test_case_transaction_callbacks_capture_the_purge(
-        akamai_emulator, django_capture_on_commit_callbacks):
+    akamai_emulator, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         purge_request.send("/a")
         purge_request.send("/b")
@@ -234,7 +242,8 @@ programs = st.recursive(
     st.lists(st.integers(0, 30).map(lambda i: f"/p{i}"), max_size=3),
     lambda inner: st.lists(
         st.one_of(st.integers(0, 30).map(lambda i: f"/p{i}"), st.tuples(inner, st.booleans())),
-        max_size=4),
+        max_size=4,
+    ),
     max_leaves=12,
 )
 
@@ -264,8 +273,9 @@ def expected_paths(steps):
     return list(dict.fromkeys(paths))
 
 
-@hsettings(max_examples=60, deadline=None,
-           suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hsettings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(transactions=st.lists(st.tuples(programs, st.booleans()), min_size=1, max_size=3))
 def test_any_nesting_purges_exactly_what_committed(akamai_emulator, transactions):
     emu = akamai_emulator

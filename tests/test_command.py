@@ -37,8 +37,10 @@ def test_urls_as_arguments(akamai_emulator):
     emu = akamai_emulator
     code, out, err = run("/news/", "https://www.example.com/sport/")
     assert code == 0, err
-    assert emu.accepted_objects() == ["https://www.example.com/news/",
-                                      "https://www.example.com/sport/"]
+    assert emu.accepted_objects() == [
+        "https://www.example.com/news/",
+        "https://www.example.com/sport/",
+    ]
     [purge] = emu.purges
     assert (purge.action, purge.type, purge.network) == ("delete", "url", "production")
     assert "Akamai accepted 2 URL(s) in 1 request(s) (delete, production)." in out
@@ -50,20 +52,24 @@ def test_file_with_comments_blank_lines_action_and_network(akamai_emulator, tmp_
     emu = akamai_emulator
     listing = tmp_path / "urls.txt"
     listing.write_text("# what changed today\n/a\n\n   /b  \nhttps://www.example.com/c?x=1\n")
-    code, out, err = run("--file", str(listing), "--action", "invalidate",
-                         "--network", "staging")
+    code, out, err = run("--file", str(listing), "--action", "invalidate", "--network", "staging")
     assert code == 0, err
     [purge] = emu.purges
     assert (purge.action, purge.network) == ("invalidate", "staging")
-    assert list(purge.objects) == ["https://www.example.com/a", "https://www.example.com/b",
-                                   "https://www.example.com/c?x=1"]
+    assert list(purge.objects) == [
+        "https://www.example.com/a",
+        "https://www.example.com/b",
+        "https://www.example.com/c?x=1",
+    ]
 
 
 def test_stdin_with_a_dash_argument(akamai_emulator):
     code, out, err = run("-", stdin="/one\n/two\n")
     assert code == 0, err
-    assert akamai_emulator.accepted_objects() == ["https://www.example.com/one",
-                                                  "https://www.example.com/two"]
+    assert akamai_emulator.accepted_objects() == [
+        "https://www.example.com/one",
+        "https://www.example.com/two",
+    ]
 
 
 def test_stdin_with_file_dash_read_once(akamai_emulator):
@@ -75,12 +81,14 @@ def test_stdin_with_file_dash_read_once(akamai_emulator):
 
 def test_tags_and_cpcodes_go_in_their_own_requests(akamai_emulator):
     emu = akamai_emulator
-    code, out, err = run("--tag", "news", "--tag", "sport,weather", "--cpcode", "12345",
-                         "/page")
+    code, out, err = run("--tag", "news", "--tag", "sport,weather", "--cpcode", "12345", "/page")
     assert code == 0, err
     by_type = {p.type: list(p.objects) for p in emu.purges}
-    assert by_type == {"url": ["https://www.example.com/page"],
-                       "tag": ["news", "sport", "weather"], "cpcode": [12345]}
+    assert by_type == {
+        "url": ["https://www.example.com/page"],
+        "tag": ["news", "sport", "weather"],
+        "cpcode": [12345],
+    }
     assert "Akamai accepted 3 cache tag(s) in 1 request(s)" in out
     assert "Akamai accepted 1 CP code(s) in 1 request(s)" in out
 
@@ -242,8 +250,14 @@ def test_ccu_v2_purge_and_dry_run(akamai_emulator_v2):
     emu = akamai_emulator_v2
     code, out, err = run("--dry-run", "/v2")
     assert code == 0, err
-    assert bodies(out) == [{"objects": ["https://www.example.com/v2"], "action": "remove",
-                            "type": "arl", "domain": "production"}]
+    assert bodies(out) == [
+        {
+            "objects": ["https://www.example.com/v2"],
+            "action": "remove",
+            "type": "arl",
+            "domain": "production",
+        }
+    ]
     assert f"POST {emu.base_url}/ccu/v2/queues/default" in out
     code, out, err = run("/v2")
     assert code == 0, err

@@ -20,29 +20,39 @@ ROOT = Path(__file__).resolve().parent.parent
 def command_env(emu):
     creds = emu.credentials
     env = dict(os.environ)
-    env.update({
-        "PYTHONPATH": str(ROOT),
-        "AKAMAI_CCU_HOST": creds.host,
-        "AKAMAI_CCU_CLIENT_TOKEN": creds.client_token,
-        "AKAMAI_CCU_CLIENT_SECRET": creds.client_secret,
-        "AKAMAI_CCU_ACCESS_TOKEN": creds.access_token,
-        "COLUMNS": "100",
-    })
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "AKAMAI_CCU_HOST": creds.host,
+            "AKAMAI_CCU_CLIENT_TOKEN": creds.client_token,
+            "AKAMAI_CCU_CLIENT_SECRET": creds.client_secret,
+            "AKAMAI_CCU_ACCESS_TOKEN": creds.access_token,
+            "COLUMNS": "100",
+        }
+    )
     env.pop("DJANGO_SETTINGS_MODULE", None)
     return env
 
 
 def command(*args):
-    return [sys.executable, "-m", "django", "akamai_purge", "--settings",
-            "tests.command_settings", *args]
+    return [
+        sys.executable,
+        "-m",
+        "django",
+        "akamai_purge",
+        "--settings",
+        "tests.command_settings",
+        *args,
+    ]
 
 
 def run_in_pty(argv, env, timeout=60.0):
     """Run with stdin, stdout and stderr on a pseudo-terminal; return (status, output)."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env,
-                            cwd=ROOT, close_fds=True)
+    proc = subprocess.Popen(
+        argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT, close_fds=True
+    )
     os.close(slave)
     chunks = []
     deadline = time.monotonic() + timeout
@@ -92,8 +102,15 @@ def test_quiet_on_a_terminal_has_no_bar(akamai_emulator):
 
 
 def test_plain_lines_through_a_pipe_and_stdin(akamai_emulator):
-    proc = subprocess.run(command("-"), input="\n".join(urls(700)), capture_output=True,
-                          text=True, env=command_env(akamai_emulator), cwd=ROOT, timeout=60)
+    proc = subprocess.run(
+        command("-"),
+        input="\n".join(urls(700)),
+        capture_output=True,
+        text=True,
+        env=command_env(akamai_emulator),
+        cwd=ROOT,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "\r" not in proc.stdout + proc.stderr
     assert "Purging" not in proc.stderr
@@ -104,8 +121,14 @@ def test_plain_lines_through_a_pipe_and_stdin(akamai_emulator):
 
 def test_exit_status_1_when_akamai_refuses(akamai_emulator):
     akamai_emulator.configure(allowed_hosts=["www.example.com"])
-    proc = subprocess.run(command("https://elsewhere.example.net/x"), capture_output=True,
-                          text=True, env=command_env(akamai_emulator), cwd=ROOT, timeout=60)
+    proc = subprocess.run(
+        command("https://elsewhere.example.net/x"),
+        capture_output=True,
+        text=True,
+        env=command_env(akamai_emulator),
+        cwd=ROOT,
+        timeout=60,
+    )
     assert proc.returncode == 1
     assert "HTTP 403" in proc.stderr
     assert "https://elsewhere.example.net/x" in proc.stderr
@@ -114,8 +137,15 @@ def test_exit_status_1_when_akamai_refuses(akamai_emulator):
 
 @pytest.mark.parametrize("text, line", [("/ok\n\nnot a url\n", 3), ("mailto:x@y\n", 1)])
 def test_exit_status_2_names_the_bad_stdin_line(akamai_emulator, text, line):
-    proc = subprocess.run(command("--file", "-"), input=text, capture_output=True, text=True,
-                          env=command_env(akamai_emulator), cwd=ROOT, timeout=60)
+    proc = subprocess.run(
+        command("--file", "-"),
+        input=text,
+        capture_output=True,
+        text=True,
+        env=command_env(akamai_emulator),
+        cwd=ROOT,
+        timeout=60,
+    )
     assert proc.returncode == 2
     assert f"stdin, line {line}:" in proc.stderr
     assert akamai_emulator.counters["requests"] == 0

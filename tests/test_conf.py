@@ -19,8 +19,13 @@ PASSWORD = "pa55-WORD-xyz"
 
 
 def write_edgerc(path, section="CCU", **values):
-    entries = {"host": "akab-rc.purge.akamaiapis.net", "client_token": "akab-rc-client",
-               "client_secret": SECRET, "access_token": ACCESS, **values}
+    entries = {
+        "host": "akab-rc.purge.akamaiapis.net",
+        "client_token": "akab-rc-client",
+        "client_secret": SECRET,
+        "access_token": ACCESS,
+        **values,
+    }
     lines = [f"[{section}]"] + [f"{k} = {v}" for k, v in entries.items() if v is not None]
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -67,8 +72,9 @@ def test_v3_from_settings_wins_over_edgerc(settings, isolated_home):
     pr = PurgeRequest()
     assert pr.api == "v3"
     assert pr.ccu_base_url == "https://akab-settings.purge.akamaiapis.net"
-    args = PurgeRequest(host="akab-args.purge.akamaiapis.net", client_token="a",
-                        client_secret="b", access_token="c")
+    args = PurgeRequest(
+        host="akab-args.purge.akamaiapis.net", client_token="a", client_secret="b", access_token="c"
+    )
     assert args.ccu_base_url == "https://akab-args.purge.akamaiapis.net"
 
 
@@ -82,8 +88,10 @@ def test_v3_from_default_edgerc(isolated_home):
 
 def test_edgerc_dash_keys_and_custom_section(settings, tmp_path):
     path = tmp_path / "rc"
-    path.write_text("[default]\nhost = x\n\n[purge]\nhost = akab-p.purge.akamaiapis.net\n"
-                    f"client-token = ct\nclient-secret = {SECRET}\naccess-token = {ACCESS}\n")
+    path.write_text(
+        "[default]\nhost = x\n\n[purge]\nhost = akab-p.purge.akamaiapis.net\n"
+        f"client-token = ct\nclient-secret = {SECRET}\naccess-token = {ACCESS}\n"
+    )
     settings.AKAMAI_EDGERC_FILENAME = str(path)
     settings.AKAMAI_EDGERC_CCU_SECTION = "purge"
     assert PurgeRequest().ccu_base_url == "https://akab-p.purge.akamaiapis.net"
@@ -126,8 +134,7 @@ def test_incomplete_v3_settings_name_the_missing_ones(settings):
         ("bad-host", "plain http"),
     ],
 )
-def test_edgerc_errors_name_file_and_section_never_the_secret(settings, tmp_path, case,
-                                                                fragment):
+def test_edgerc_errors_name_file_and_section_never_the_secret(settings, tmp_path, case, fragment):
     path = tmp_path / "edgerc"
     if case == "missing-section":
         write_edgerc(path, section="default")
@@ -204,8 +211,12 @@ def test_plain_http_v2_base_url_refused_off_loopback():
 
 
 def test_reprs_never_show_secrets(settings):
-    v3 = PurgeRequest(host="akab-x.purge.akamaiapis.net", client_token="ct",
-                      client_secret=SECRET, access_token=ACCESS)
+    v3 = PurgeRequest(
+        host="akab-x.purge.akamaiapis.net",
+        client_token="ct",
+        client_secret=SECRET,
+        access_token=ACCESS,
+    )
     v2 = PurgeRequest(username="u", password=PASSWORD)
     for obj in (v3, v3.credentials, v2, v2.credentials):
         assert_no_secret(repr(obj))
@@ -219,17 +230,28 @@ def test_refusals_survive_pickle_and_celery_json_with_their_attributes():
 
     from django_akamai.exceptions import PurgeRequestFailed, PurgeRetriesExhausted
 
-    failed = PurgeRequestFailed(403, ["https://x.example/"], title="unauthorized arl",
-                                detail="no", support_id="S1", api="v3")
+    failed = PurgeRequestFailed(
+        403,
+        ["https://x.example/"],
+        title="unauthorized arl",
+        detail="no",
+        support_id="S1",
+        api="v3",
+    )
     exhausted = PurgeRetriesExhausted("HTTP 503", ["/a"], status=503, api="v3")
     backend = Backend(app=__import__("celery").Celery(set_as_current=False), serializer="json")
     for original in (failed, exhausted):
-        for copy in (pickle.loads(pickle.dumps(original)),
-                     backend.exception_to_python(backend.prepare_exception(original, "json"))):
+        for copy in (
+            pickle.loads(pickle.dumps(original)),
+            backend.exception_to_python(backend.prepare_exception(original, "json")),
+        ):
             assert type(copy) is type(original)
             assert str(copy) == str(original)
-            assert (copy.status, copy.objects, copy.api) == (original.status, original.objects,
-                                                             original.api)
+            assert (copy.status, copy.objects, copy.api) == (
+                original.status,
+                original.objects,
+                original.api,
+            )
 
 
 def test_retry_backoff_first_retry_quick_then_exponential():

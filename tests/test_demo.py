@@ -10,8 +10,14 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "example"
 
 def test_demo_purges_through_every_door_and_shows_the_table():
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "demo_site.settings"}
-    done = subprocess.run([sys.executable, "manage.py", "demo"], cwd=EXAMPLE, env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "demo"],
+        cwd=EXAMPLE,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "4 request(s) accepted, 7 object(s) purged." in out

@@ -27,7 +27,11 @@ def test_an_accepted_request_is_recorded(akamai_emulator):
     assert record.status == "accepted"
     assert record.http_status == 201
     assert (record.api, record.action, record.network, record.object_type) == (
-        "v3", "invalidate", "staging", "url")
+        "v3",
+        "invalidate",
+        "staging",
+        "url",
+    )
     assert record.object_count == 2
     assert record.object_list == ["https://www.example.com/a", "https://www.example.com/b"]
     assert not record.objects_truncated
@@ -91,7 +95,9 @@ def test_tags_and_cpcodes_are_recorded(akamai_emulator):
     PurgeRequest(options={"type": "tag"}, urls=["t1", "t2"]).purge()
     PurgeRequest(options={"type": "cpcode"}, urls=[123]).purge()
     assert sorted((r.object_type, r.objects_text) for r in PurgeRecord.objects.all()) == [
-        ("cpcode", "123"), ("tag", "t1\nt2")]
+        ("cpcode", "123"),
+        ("tag", "t1\nt2"),
+    ]
 
 
 def test_the_setting_turns_it_off(akamai_emulator, settings):
@@ -118,7 +124,8 @@ def test_bounded_objects():
 
 
 def test_a_missing_table_never_fails_the_purge_nor_the_callers_transaction(
-        akamai_emulator, caplog, monkeypatch):
+    akamai_emulator, caplog, monkeypatch
+):
     monkeypatch.setattr(history, "_warned", False)
     caplog.set_level(logging.WARNING, logger="django_akamai.history")
     with transaction.atomic():
@@ -138,8 +145,7 @@ def test_a_missing_table_never_fails_the_purge_nor_the_callers_transaction(
     assert "Purge history not recorded" in caplog.text and "migrate" in caplog.text
 
 
-def test_an_unexpected_recording_error_is_logged_not_raised(akamai_emulator, monkeypatch,
-                                                              caplog):
+def test_an_unexpected_recording_error_is_logged_not_raised(akamai_emulator, monkeypatch, caplog):
     def broken(*args, **kwargs):
         raise ValueError("disk on fire")
 
@@ -158,10 +164,16 @@ def test_an_unexpected_recording_error_is_logged_not_raised(akamai_emulator, mon
 
 
 def make_record(days_old, **fields):
-    defaults = {"created_at": timezone.now() - timedelta(days=days_old), "api": "v3",
-                "action": "delete", "network": "production", "object_type": "url",
-                "object_count": 1, "objects_text": f"https://www.example.com/{days_old}",
-                "status": "accepted"}
+    defaults = {
+        "created_at": timezone.now() - timedelta(days=days_old),
+        "api": "v3",
+        "action": "delete",
+        "network": "production",
+        "object_type": "url",
+        "object_count": 1,
+        "objects_text": f"https://www.example.com/{days_old}",
+        "status": "accepted",
+    }
     return PurgeRecord.objects.create(**{**defaults, **fields})
 
 
@@ -182,7 +194,8 @@ def test_prune_uses_the_retention_setting(settings):
 def test_prune_days_option_and_dry_run(settings):
     make_record(1), make_record(10), make_record(100)
     assert "2 purge record(s) older than 5 day(s) would be deleted (dry run)." in prune(
-        "--days", "5", "--dry-run")
+        "--days", "5", "--dry-run"
+    )
     assert PurgeRecord.objects.count() == 3
     prune("--days", "5")
     assert PurgeRecord.objects.count() == 1

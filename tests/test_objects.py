@@ -15,8 +15,12 @@ from django_akamai.objects import normalise, normalise_url, parse_options
 from django_akamai.purge import PurgeRequest
 from tests.testapp.models import Article, Note, Page
 
-V3 = {"host": "akab-test.purge.akamaiapis.net", "client_token": "akab-ct",
-      "client_secret": "s3cr3t-value", "access_token": "akab-at-value"}
+V3 = {
+    "host": "akab-test.purge.akamaiapis.net",
+    "client_token": "akab-ct",
+    "client_secret": "s3cr3t-value",
+    "access_token": "akab-at-value",
+}
 
 
 def v3_request(**kwargs):
@@ -45,16 +49,25 @@ def test_urls_normalised_as_cache_keys(given, expected):
 
 def test_relative_path_is_purged_on_every_configured_host():
     bases = ["https://www.example.com", "https://m.example.com"]
-    assert normalise_url("/a/", bases) == ["https://www.example.com/a/",
-                                           "https://m.example.com/a/"]
+    assert normalise_url("/a/", bases) == ["https://www.example.com/a/", "https://m.example.com/a/"]
 
 
 def test_add_deduplicates_in_order(settings):
     pr = v3_request()
-    added = pr.add(["https://www.example.com/b", "/a", "https://www.example.com/b#x",
-                    "https://WWW.example.com/a", "/c"])
-    assert pr.urls == ["https://www.example.com/b", "https://www.example.com/a",
-                       "https://www.example.com/c"]
+    added = pr.add(
+        [
+            "https://www.example.com/b",
+            "/a",
+            "https://www.example.com/b#x",
+            "https://WWW.example.com/a",
+            "/c",
+        ]
+    )
+    assert pr.urls == [
+        "https://www.example.com/b",
+        "https://www.example.com/a",
+        "https://www.example.com/c",
+    ]
     assert added == 3
     assert pr.add("/a") == 0
     assert len(pr.urls) == 3
@@ -168,10 +181,20 @@ def test_valid_tags(tag):
 
 @pytest.mark.parametrize(
     "tag, fragment",
-    [("", "empty"), ("x" * 129, "129 characters"), ("has space", "not allow"),
-     ("star*", "not allow"), ("at@", "not allow"), ("colon:", "not allow"),
-     ("<angle>", "not allow"), ("{brace}", "not allow"), ("back\\slash", "not allow"),
-     ("ünicode", "not allow"), (7, "int"), (None, "NoneType")],
+    [
+        ("", "empty"),
+        ("x" * 129, "129 characters"),
+        ("has space", "not allow"),
+        ("star*", "not allow"),
+        ("at@", "not allow"),
+        ("colon:", "not allow"),
+        ("<angle>", "not allow"),
+        ("{brace}", "not allow"),
+        ("back\\slash", "not allow"),
+        ("ünicode", "not allow"),
+        (7, "int"),
+        (None, "NoneType"),
+    ],
 )
 def test_invalid_tags(tag, fragment):
     pr = v3_request(options={"type": "tag"})
@@ -210,9 +233,13 @@ def test_options_map_between_api_words(options, expected):
 
 @pytest.mark.parametrize(
     "options, fragment",
-    [({"action": "purge"}, "purge"), ({"type": "page"}, "page"), ({"domain": "prod"}, "prod"),
-     ({"netwrok": "staging"}, "netwrok"), ({"domain": "staging", "network": "production"},
-                                           "one of them")],
+    [
+        ({"action": "purge"}, "purge"),
+        ({"type": "page"}, "page"),
+        ({"domain": "prod"}, "prod"),
+        ({"netwrok": "staging"}, "netwrok"),
+        ({"domain": "staging", "network": "production"}, "one of them"),
+    ],
 )
 def test_bad_options_fail_at_construction(options, fragment):
     with pytest.raises(InvalidPurgeOptions, match=fragment):

@@ -32,8 +32,7 @@ def mixed_urls(n, seed=7):
 def test_original_readme_example_on_v2(akamai_emulator):
     emu = akamai_emulator
     creds = emu.credentials
-    pr = PurgeRequest(username=creds.username, password=creds.password,
-                      ccu_base_url=emu.base_url)
+    pr = PurgeRequest(username=creds.username, password=creds.password, ccu_base_url=emu.base_url)
     pr.add("http://www.example.com/url-1.html")
     pr.add("http://www.example.com/url-2.html")
     req = pr.purge()
@@ -43,8 +42,10 @@ def test_original_readme_example_on_v2(akamai_emulator):
     assert pr.urls == []
     [purge] = emu.purges
     assert purge.api == "v2"
-    assert list(purge.objects) == ["http://www.example.com/url-1.html",
-                                   "http://www.example.com/url-2.html"]
+    assert list(purge.objects) == [
+        "http://www.example.com/url-1.html",
+        "http://www.example.com/url-2.html",
+    ]
     assert (purge.action, purge.type, purge.network) == ("remove", "arl", "production")
 
     status = pr.check_purge_status(req["progressUri"])
@@ -96,10 +97,16 @@ def test_same_flow_on_v3(akamai_emulator):
     assert result["httpStatus"] == 201 and result["purgeId"]
     assert pr.urls == []
     [purge] = emu.purges
-    assert (purge.api, purge.action, purge.type, purge.network) == ("v3", "delete", "url",
-                                                                     "production")
-    assert list(purge.objects) == ["http://www.example.com/url-1.html",
-                                   "https://www.example.com/url-2.html"]
+    assert (purge.api, purge.action, purge.type, purge.network) == (
+        "v3",
+        "delete",
+        "url",
+        "production",
+    )
+    assert list(purge.objects) == [
+        "http://www.example.com/url-1.html",
+        "https://www.example.com/url-2.html",
+    ]
     assert purge.purge_id == result["purgeId"]
     with pytest.raises(StatusNotAvailable, match="estimatedSeconds"):
         pr.check_purge_status("/ccu/v2/purges/x")
@@ -109,8 +116,9 @@ def test_same_flow_on_v3(akamai_emulator):
 
 @pytest.mark.parametrize("action", ["invalidate", "delete"])
 @pytest.mark.parametrize("network", ["production", "staging"])
-@pytest.mark.parametrize("object_type, objects", [("url", ["/a"]), ("cpcode", [1234]),
-                                                  ("tag", ["article-1"])])
+@pytest.mark.parametrize(
+    "object_type, objects", [("url", ["/a"]), ("cpcode", [1234]), ("tag", ["article-1"])]
+)
 def test_v3_every_endpoint(akamai_emulator, action, network, object_type, objects):
     pr = PurgeRequest(options={"action": action, "type": object_type, "network": network})
     pr.add(objects)
@@ -240,8 +248,9 @@ def test_permanent_refusal_raises_with_akamai_detail_and_keeps_objects(akamai_em
     assert "other.example.org" in error.detail
     assert error.support_id
     assert error.objects == ["https://other.example.org/x", "https://www.example.com/y"]
-    assert "403" in str(error) and "unauthorized arl" in str(error) and error.support_id in str(
-        error)
+    assert (
+        "403" in str(error) and "unauthorized arl" in str(error) and error.support_id in str(error)
+    )
     assert pr.urls == error.objects
 
 
@@ -249,17 +258,23 @@ def test_purge_all_sends_the_other_batches_and_lists_every_failure(akamai_emulat
     emu = akamai_emulator
     emu.configure(allowed_hosts=["www.example.com"])
     pr = PurgeRequest()
-    pr.add(["/1", "/2", "https://bad.example.org/3", "/4", "/5", "https://bad.example.org/6",
-            "/7"])
+    pr.add(["/1", "/2", "https://bad.example.org/3", "/4", "/5", "https://bad.example.org/6", "/7"])
     with pytest.raises(PurgeIncomplete) as info:
         pr.purge_all(purge_batch_size=2)
     # Batches of two: [1, 2] accepted, [3, 4] and [5, 6] refused (one bad host each), [7].
-    failed = ["https://bad.example.org/3", "https://www.example.com/4",
-              "https://www.example.com/5", "https://bad.example.org/6"]
+    failed = [
+        "https://bad.example.org/3",
+        "https://www.example.com/4",
+        "https://www.example.com/5",
+        "https://bad.example.org/6",
+    ]
     assert info.value.failed_objects == failed
     assert pr.urls == failed, "refused objects stay queued, in order"
-    assert emu.accepted_objects() == ["https://www.example.com/1", "https://www.example.com/2",
-                                      "https://www.example.com/7"]
+    assert emu.accepted_objects() == [
+        "https://www.example.com/1",
+        "https://www.example.com/2",
+        "https://www.example.com/7",
+    ]
     assert len(info.value.results) == 2
     for url in failed:
         assert url in str(info.value)
@@ -268,8 +283,12 @@ def test_purge_all_sends_the_other_batches_and_lists_every_failure(akamai_emulat
 def test_wrong_secret_is_a_401_without_the_secret(akamai_emulator):
     creds = akamai_emulator.credentials
     wrong = "WRONG" + creds.client_secret[5:]
-    pr = PurgeRequest(host=creds.host, client_token=creds.client_token, client_secret=wrong,
-                      access_token=creds.access_token)
+    pr = PurgeRequest(
+        host=creds.host,
+        client_token=creds.client_token,
+        client_secret=wrong,
+        access_token=creds.access_token,
+    )
     pr.add("/a")
     with pytest.raises(PurgeRequestFailed) as info:
         pr.purge()
@@ -285,8 +304,9 @@ def test_logs_one_info_line_per_accepted_request_and_no_secret(akamai_emulator, 
     pr = PurgeRequest()
     pr.add([f"/log-{i}" for i in range(3)])
     results = pr.purge_all(purge_batch_size=1)
-    infos = [r for r in akamai_logs.records
-             if r.levelno == logging.INFO and r.name == "django_akamai"]
+    infos = [
+        r for r in akamai_logs.records if r.levelno == logging.INFO and r.name == "django_akamai"
+    ]
     assert len(infos) == 3
     for record, result in zip(infos, results, strict=True):
         assert result["purgeId"] in record.getMessage()
@@ -300,8 +320,9 @@ def test_logs_one_info_line_per_accepted_request_and_no_secret(akamai_emulator, 
 
 def test_v2_password_never_logged_or_shown(akamai_emulator, akamai_logs):
     creds = akamai_emulator.credentials
-    pr = PurgeRequest(username=creds.username, password="not-" + creds.password,
-                      ccu_base_url=creds.host)
+    pr = PurgeRequest(
+        username=creds.username, password="not-" + creds.password, ccu_base_url=creds.host
+    )
     pr.add("/a")
     with pytest.raises(PurgeRequestFailed) as info:
         pr.purge()

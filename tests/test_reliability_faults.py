@@ -38,8 +38,9 @@ def schedules(draw):
     refusals = draw(st.booleans())
     hosts = ALLOWED + ((REFUSED,) if refusals else ())
     count = draw(st.integers(1, 40))
-    entries = draw(st.lists(st.tuples(st.sampled_from(hosts), SLUG), min_size=count,
-                            max_size=count))
+    entries = draw(
+        st.lists(st.tuples(st.sampled_from(hosts), SLUG), min_size=count, max_size=count)
+    )
     limited = draw(st.booleans())
     return {
         "urls": [f"https://{host}/{i}/{slug}" for i, (host, slug) in enumerate(entries)],
@@ -59,8 +60,11 @@ def schedules(draw):
         "time_scale": draw(st.sampled_from([0.5, 1.0])),
         # Bursts: after which of our accepted requests the competing client drains the
         # bucket (0 = before we start, when our client has seen no rate-limit headers yet).
-        "drains": (sorted(set(draw(st.lists(st.integers(0, 5), min_size=1, max_size=4))))
-                   if limited else []),
+        "drains": (
+            sorted(set(draw(st.lists(st.integers(0, 5), min_size=1, max_size=4))))
+            if limited
+            else []
+        ),
     }
 
 
@@ -73,8 +77,9 @@ class CompetingClient:
         creds = emu.credentials
         self.url = emu.base_url + "/ccu/v3/invalidate/url/production"
         self.session = requests.Session()
-        self.session.auth = EdgeGridAuth(creds.client_token, creds.client_secret,
-                                         creds.access_token)
+        self.session.auth = EdgeGridAuth(
+            creds.client_token, creds.client_secret, creds.access_token
+        )
         self.sent = 0
         self.drains = 0
 
@@ -121,7 +126,7 @@ def fast_retries(settings):
 
 def refused_batches(urls: list[str], batch: int) -> list[list[str]]:
     """The contiguous batches purge_all() sends that hold a host Akamai refuses."""
-    chunks = [urls[i:i + batch] for i in range(0, len(urls), batch)]
+    chunks = [urls[i : i + batch] for i in range(0, len(urls), batch)]
     return [chunk for chunk in chunks if any(f"//{REFUSED}/" in url for url in chunk)]
 
 
@@ -129,8 +134,12 @@ def run_schedule(emu, schedule) -> dict:
     """Purge the schedule's URLs through its faults and bursts; check every property."""
     emu.restore_defaults()
     emu.reset()
-    emu.configure(allowed_hosts=[*ALLOWED, NOISE], rate_limits=schedule["rate_limits"],
-                  time_scale=schedule["time_scale"], **schedule["faults"])
+    emu.configure(
+        allowed_hosts=[*ALLOWED, NOISE],
+        rate_limits=schedule["rate_limits"],
+        time_scale=schedule["time_scale"],
+        **schedule["faults"],
+    )
 
     pr = PurgeRequest()
     pr.add(schedule["urls"])
@@ -183,8 +192,9 @@ def run_schedule(emu, schedule) -> dict:
 
     # Every request we sent is accounted for: accepted, refused, retried or rate limited.
     transport = pr.transport
-    assert transport.requests_sent == (len(results) + len(expected_failures)
-                                       + transport.retries + transport.rate_limited)
+    assert transport.requests_sent == (
+        len(results) + len(expected_failures) + transport.retries + transport.rate_limited
+    )
     # Pacing: the rate-limit headers keep 429s to at most one per burst from the competitor
     # (a drain before the start hits the first request, sent before any headers were seen).
     # A request accepted after the client had timed out on it took tokens the client never
@@ -193,17 +203,25 @@ def run_schedule(emu, schedule) -> dict:
     assert transport.rate_limited <= competitor.drains + accepted_late
     if schedule["rate_limits"] == "off":
         assert transport.rate_limited == 0
-    return {"rate_limited": transport.rate_limited, "retries": transport.retries,
-            "drains": competitor.drains, "accepted": accepted, "refused": refused}
+    return {
+        "rate_limited": transport.rate_limited,
+        "retries": transport.retries,
+        "drains": competitor.drains,
+        "accepted": accepted,
+        "refused": refused,
+    }
 
 
 @pytest.mark.slow
-@hypothesis_settings(max_examples=35, deadline=None,
-                     suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                            HealthCheck.too_slow])
+@hypothesis_settings(
+    max_examples=35,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(schedule=schedules())
 def test_fault_schedules_lose_nothing_and_raise_only_for_refusals(
-        akamai_emulator, fast_retries, schedule):
+    akamai_emulator, fast_retries, schedule
+):
     note(f"schedule: {schedule}")
     outcome = run_schedule(akamai_emulator, schedule)
     # Shown by --hypothesis-show-statistics: how much of each fault the examples met.
@@ -219,10 +237,19 @@ def test_bursts_and_faults_together_reach_the_client(akamai_emulator, fast_retri
     urls[7] = f"https://{REFUSED}/7/x"
     queued = [url.replace("é", "%C3%A9") for url in urls]
     schedule = {
-        "urls": urls, "batch": 4,
-        "faults": {"seed": 3, "fail_rate": 0.3, "drop_rate": 0.1, "slow_rate": 0.1,
-                   "slow_seconds": 0.3, "latency_ms": 0},
-        "rate_limits": "akamai", "time_scale": 0.5, "drains": [0, 2, 3, 5],
+        "urls": urls,
+        "batch": 4,
+        "faults": {
+            "seed": 3,
+            "fail_rate": 0.3,
+            "drop_rate": 0.1,
+            "slow_rate": 0.1,
+            "slow_seconds": 0.3,
+            "latency_ms": 0,
+        },
+        "rate_limits": "akamai",
+        "time_scale": 0.5,
+        "drains": [0, 2, 3, 5],
     }
     outcome = run_schedule(akamai_emulator, schedule)
     assert outcome["refused"] == queued[4:8]

@@ -61,8 +61,11 @@ USERNAME = "ccu-user-may-show"
 def leaks(text: str) -> list[str]:
     """Every secret (or part of one, or a Basic auth header) found in ``text``."""
     found = [secret for secret in SECRETS if secret in text]
-    found += [f"Basic {password}" for password in (PASSWORD, WRONG_PASSWORD)
-              if base64.b64encode(f"{USERNAME}:{password}".encode()).decode() in text]
+    found += [
+        f"Basic {password}"
+        for password in (PASSWORD, WRONG_PASSWORD)
+        if base64.b64encode(f"{USERNAME}:{password}".encode()).decode() in text
+    ]
     return found + ([MARK] if MARK in text else [])
 
 
@@ -75,8 +78,14 @@ def test_the_detector_finds_what_it_looks_for():
 
 @pytest.fixture(scope="module")
 def secret_emulator():
-    with Emulator(port=0, client_token=CLIENT_TOKEN, client_secret=CLIENT_SECRET,
-                  access_token=ACCESS_TOKEN, username=USERNAME, password=PASSWORD) as emu:
+    with Emulator(
+        port=0,
+        client_token=CLIENT_TOKEN,
+        client_secret=CLIENT_SECRET,
+        access_token=ACCESS_TOKEN,
+        username=USERNAME,
+        password=PASSWORD,
+    ) as emu:
         yield emu
 
 
@@ -187,23 +196,35 @@ def test_configuration_errors_never_show_a_secret(settings, tmp_path):
     edgerc = tmp_path / "edgerc"
     edgerc.write_text(f"client_secret = {CLIENT_SECRET}\n[CCU]\naccess_token = {ACCESS_TOKEN}\n")
     unparsable = pytest.raises(EdgercError, PurgeRequest, edgerc=str(edgerc)).value
-    both_apis = pytest.raises(AkamaiError, PurgeRequest, username=USERNAME, password=PASSWORD,
-                              host="akab-h.purge.akamaiapis.net",
-                              client_secret=CLIENT_SECRET).value
+    both_apis = pytest.raises(
+        AkamaiError,
+        PurgeRequest,
+        username=USERNAME,
+        password=PASSWORD,
+        host="akab-h.purge.akamaiapis.net",
+        client_secret=CLIENT_SECRET,
+    ).value
     settings.AKAMAI_CCU_CLIENT_SECRET = CLIENT_SECRET  # incomplete: no host, no client token
     settings.AKAMAI_CCU_ACCESS_TOKEN = ACCESS_TOKEN
     incomplete = pytest.raises(AkamaiError, PurgeRequest).value
     settings.AKAMAI_CCU_HOST = "http://akab-remote.purge.akamaiapis.net"
     settings.AKAMAI_CCU_CLIENT_TOKEN = CLIENT_TOKEN
     plain_http = pytest.raises(InvalidHostError, PurgeRequest).value
-    for exc, says in [(unparsable, "MissingSectionHeaderError"), (both_apis, "api='v3'"),
-                      (incomplete, "missing AKAMAI_CCU_HOST"), (plain_http, "plain http")]:
+    for exc, says in [
+        (unparsable, "MissingSectionHeaderError"),
+        (both_apis, "api='v3'"),
+        (incomplete, "missing AKAMAI_CCU_HOST"),
+        (plain_http, "plain http"),
+    ]:
         assert says in str(exc)
         assert leaks(everything_about(exc)) == []
 
 
-V2_BASE_URL_WITH_PASSWORD = (f"https://{USERNAME}:{PASSWORD}@api.ccu.akamai.com"
-                             "/ccu/v2/queues/default")
+V2_BASE_URL_WITH_PASSWORD = (
+    f"https://{USERNAME}:{PASSWORD}@api.ccu.akamai.com/ccu/v2/queues/default"
+)
+
+
 def test_a_password_in_the_v2_base_url_is_not_echoed(settings):
     settings.AKAMAI_CCUAPI_USERNAME, settings.AKAMAI_CCUAPI_PASSWORD = USERNAME, PASSWORD
     settings.AKAMAI_CCUAPI_BASE_URL = V2_BASE_URL_WITH_PASSWORD
@@ -215,8 +236,10 @@ def test_a_password_in_the_v2_base_url_is_not_echoed(settings):
 def test_a_percent_sign_in_an_edgerc_secret_is_a_plain_character(settings, tmp_path):
     # Read without configparser interpolation: nothing to fail on, nothing quoted.
     edgerc = tmp_path / "edgerc"
-    edgerc.write_text(f"[CCU]\nhost = akab-h.purge.akamaiapis.net\nclient_token = t\n"
-                      f"client_secret = cs%{CLIENT_SECRET}\naccess_token = {ACCESS_TOKEN}\n")
+    edgerc.write_text(
+        f"[CCU]\nhost = akab-h.purge.akamaiapis.net\nclient_token = t\n"
+        f"client_secret = cs%{CLIENT_SECRET}\naccess_token = {ACCESS_TOKEN}\n"
+    )
     settings.AKAMAI_EDGERC_FILENAME = str(edgerc)
     request = PurgeRequest()
     assert request.credentials.client_secret == f"cs%{CLIENT_SECRET}"
@@ -236,8 +259,10 @@ def test_task_messages_carry_no_secret(secret_emu, memory_app):
     messages = published(memory_app)
     assert len(messages) == 5  # delay, signal, on commit, the command's URLs and its tags
     for message in messages:
-        wire = message["raw"] + json.dumps([message["headers"], message["properties"]],
-                                           default=str).encode()
+        wire = (
+            message["raw"]
+            + json.dumps([message["headers"], message["properties"]], default=str).encode()
+        )
         assert leaks(wire.decode()) == []
     assert secret_emu.counters["requests"] == 0
 
@@ -251,13 +276,22 @@ def test_admin_pages_after_a_failed_purge_never_show_a_secret(secret_emu, settin
     purger.force_login(staff("purger", "purge_cache", "view_article", "change_article"))
     refused(settings, api)
     article = Article.objects.create(slug="refused")
-    posted = purger.post(PURGE_URL, {"urls": "/refused/", "tags": "" if api == "v2" else "t",
-                                     "action": "delete", "network": "production"})
+    posted = purger.post(
+        PURGE_URL,
+        {
+            "urls": "/refused/",
+            "tags": "" if api == "v2" else "t",
+            "action": "delete",
+            "network": "production",
+        },
+    )
     assert posted.status_code == 200
     assert any("HTTP 401" in text for text in messages_of(posted))
-    action = purger.post("/admin/testapp/article/", {"action": "purge_from_akamai",
-                                                     "_selected_action": [article.pk]},
-                         follow=True)
+    action = purger.post(
+        "/admin/testapp/article/",
+        {"action": "purge_from_akamai", "_selected_action": [article.pk]},
+        follow=True,
+    )
     assert any("HTTP 401" in text for text in messages_of(action))
     records = list(PurgeRecord.objects.all())
     assert records and {r.status for r in records} == {"failed"}
@@ -300,34 +334,68 @@ def check_output() -> tuple[str, list[str]]:
 
 
 V3_SECRETS = {"AKAMAI_CCU_CLIENT_SECRET": CLIENT_SECRET, "AKAMAI_CCU_ACCESS_TOKEN": ACCESS_TOKEN}
-V3_SETTINGS = {"AKAMAI_CCU_HOST": "akab-h.purge.akamaiapis.net",
-               "AKAMAI_CCU_CLIENT_TOKEN": CLIENT_TOKEN, **V3_SECRETS}
+V3_SETTINGS = {
+    "AKAMAI_CCU_HOST": "akab-h.purge.akamaiapis.net",
+    "AKAMAI_CCU_CLIENT_TOKEN": CLIENT_TOKEN,
+    **V3_SECRETS,
+}
 V2_SETTINGS = {"AKAMAI_CCUAPI_USERNAME": USERNAME, "AKAMAI_CCUAPI_PASSWORD": PASSWORD}
-EDGERC = (f"[CCU]\nhost = akab-h.purge.akamaiapis.net\nclient_secret = {CLIENT_SECRET}\n"
-          f"access_token = {ACCESS_TOKEN}\n")
+EDGERC = (
+    f"[CCU]\nhost = akab-h.purge.akamaiapis.net\nclient_secret = {CLIENT_SECRET}\n"
+    f"access_token = {ACCESS_TOKEN}\n"
+)
 
 
-@pytest.mark.parametrize("settings_given, edgerc, expected", [
-    pytest.param(V3_SECRETS, None, "django_akamai.E004", id="v3-incomplete"),
-    pytest.param({**V3_SETTINGS, "AKAMAI_CCU_HOST": "http://akab-h.purge.akamaiapis.net"}, None,
-                 "django_akamai.E006", id="v3-plain-http"),
-    pytest.param({**V3_SETTINGS, **V2_SETTINGS}, None, "django_akamai.W002", id="both-apis"),
-    pytest.param({**V2_SETTINGS, "AKAMAI_CCU_API": "v2",
-                  "AKAMAI_CCUAPI_BASE_URL": "http://api.ccu.akamai.com"}, None,
-                 "django_akamai.E006", id="v2-plain-http"),
-    pytest.param({}, EDGERC, "django_akamai.E003", id="edgerc-no-client-token"),
-    pytest.param({}, EDGERC + f"client_token = {CLIENT_TOKEN}\nmax_body = {CLIENT_SECRET}\n",
-                 "django_akamai.E001", id="edgerc-secret-as-max-body"),
-    pytest.param({}, f"client_secret = {CLIENT_SECRET}\n" + EDGERC, "django_akamai.E001",
-                 id="edgerc-secret-before-any-section"),
-    pytest.param({}, EDGERC.replace("[CCU]", "[other]"), "django_akamai.E002",
-                 id="edgerc-other-section"),
-    pytest.param({**V2_SETTINGS, "AKAMAI_CCU_API": "v2",
-                  "AKAMAI_CCUAPI_BASE_URL": V2_BASE_URL_WITH_PASSWORD}, None,
-                 "django_akamai.E004", id="v2-password-in-base-url"),
-])
-def test_manage_py_check_never_shows_a_secret(settings, tmp_path, settings_given, edgerc,
-                                              expected):
+@pytest.mark.parametrize(
+    "settings_given, edgerc, expected",
+    [
+        pytest.param(V3_SECRETS, None, "django_akamai.E004", id="v3-incomplete"),
+        pytest.param(
+            {**V3_SETTINGS, "AKAMAI_CCU_HOST": "http://akab-h.purge.akamaiapis.net"},
+            None,
+            "django_akamai.E006",
+            id="v3-plain-http",
+        ),
+        pytest.param({**V3_SETTINGS, **V2_SETTINGS}, None, "django_akamai.W002", id="both-apis"),
+        pytest.param(
+            {
+                **V2_SETTINGS,
+                "AKAMAI_CCU_API": "v2",
+                "AKAMAI_CCUAPI_BASE_URL": "http://api.ccu.akamai.com",
+            },
+            None,
+            "django_akamai.E006",
+            id="v2-plain-http",
+        ),
+        pytest.param({}, EDGERC, "django_akamai.E003", id="edgerc-no-client-token"),
+        pytest.param(
+            {},
+            EDGERC + f"client_token = {CLIENT_TOKEN}\nmax_body = {CLIENT_SECRET}\n",
+            "django_akamai.E001",
+            id="edgerc-secret-as-max-body",
+        ),
+        pytest.param(
+            {},
+            f"client_secret = {CLIENT_SECRET}\n" + EDGERC,
+            "django_akamai.E001",
+            id="edgerc-secret-before-any-section",
+        ),
+        pytest.param(
+            {}, EDGERC.replace("[CCU]", "[other]"), "django_akamai.E002", id="edgerc-other-section"
+        ),
+        pytest.param(
+            {
+                **V2_SETTINGS,
+                "AKAMAI_CCU_API": "v2",
+                "AKAMAI_CCUAPI_BASE_URL": V2_BASE_URL_WITH_PASSWORD,
+            },
+            None,
+            "django_akamai.E004",
+            id="v2-password-in-base-url",
+        ),
+    ],
+)
+def test_manage_py_check_never_shows_a_secret(settings, tmp_path, settings_given, edgerc, expected):
     for name, value in settings_given.items():
         setattr(settings, name, value)
     if edgerc is not None:
@@ -354,8 +422,13 @@ def test_a_real_worker_with_a_wrong_secret_leaks_nothing(broker, secret_emu, set
 
     raw = redis.Redis.from_url(broker.url)
     queue = settings.AKAMAI_CELERY_QUEUE = unique_queue()
-    worker = Worker(broker, secret_emu, queue, tmp_path / "worker.log",
-                    AKAMAI_TEST_CCU_CLIENT_SECRET=WRONG_SECRET)
+    worker = Worker(
+        broker,
+        secret_emu,
+        queue,
+        tmp_path / "worker.log",
+        AKAMAI_TEST_CCU_CLIENT_SECRET=WRONG_SECRET,
+    )
     try:
         result = PurgeRequestTask.delay(["/worker/"])
         [stored] = raw.lrange(queue, 0, -1)  # the message as the broker holds it

@@ -29,10 +29,14 @@ SENDERS = {
     "url": (lambda arts: "https://www.example.com/news/", [f"{BASE}/news/"]),
     "url list": (lambda arts: ["/a/", "/b/", "/a/"], [f"{BASE}/a/", f"{BASE}/b/"]),
     "instance": (lambda arts: arts[0], [f"{BASE}/articles/one/"]),
-    "queryset": (lambda arts: Article.objects.order_by("pk"),
-                 [f"{BASE}/articles/{s}/" for s in ("one", "two", "three")]),
-    "mixed list": (lambda arts: [arts[1], "/x/", Article.objects.filter(slug="three")],
-                   [f"{BASE}/articles/two/", f"{BASE}/x/", f"{BASE}/articles/three/"]),
+    "queryset": (
+        lambda arts: Article.objects.order_by("pk"),
+        [f"{BASE}/articles/{s}/" for s in ("one", "two", "three")],
+    ),
+    "mixed list": (
+        lambda arts: [arts[1], "/x/", Article.objects.filter(slug="three")],
+        [f"{BASE}/articles/two/", f"{BASE}/x/", f"{BASE}/articles/three/"],
+    ),
 }
 
 
@@ -80,8 +84,9 @@ def test_default_options_come_from_the_settings(akamai_emulator, settings):
 def test_the_original_v2_api(akamai_emulator_v2, articles):
     purge_request.send(Page.objects.create(path="/page/"))
     purge_request.send(articles[0], action="invalidate", domain="staging")
-    shapes = [(p.api, p.action, p.type, p.network, list(p.objects))
-              for p in akamai_emulator_v2.purges]
+    shapes = [
+        (p.api, p.action, p.type, p.network, list(p.objects)) for p in akamai_emulator_v2.purges
+    ]
     assert shapes == [
         ("v2", "remove", "arl", "production", [f"{BASE}/page/"]),
         ("v2", "invalidate", "arl", "staging", [f"{BASE}/articles/one/"]),
@@ -138,8 +143,9 @@ def _import_signals(prelude: str) -> subprocess.CompletedProcess:
         print("queue:", hasattr(s, "queue_purge_request"), "purge:", hasattr(s, "purge_request"))
     """)
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_queue_purge_request_exists_with_celery():

@@ -18,14 +18,16 @@ CASES = json.loads((DATA / "edgegrid-testcases.json").read_text())
 
 
 def transport():
-    return FastPurgeTransport(EdgeGridCredentials(
-        host=TESTDATA["base_url"].rstrip("/"),
-        client_token=TESTDATA["client_token"],
-        client_secret=TESTDATA["client_secret"],
-        access_token=TESTDATA["access_token"],
-        max_body=TESTDATA["max_body"],
-        headers_to_sign=tuple(TESTDATA["headers_to_sign"]),
-    ))
+    return FastPurgeTransport(
+        EdgeGridCredentials(
+            host=TESTDATA["base_url"].rstrip("/"),
+            client_token=TESTDATA["client_token"],
+            client_secret=TESTDATA["client_secret"],
+            access_token=TESTDATA["access_token"],
+            max_body=TESTDATA["max_body"],
+            headers_to_sign=tuple(TESTDATA["headers_to_sign"]),
+        )
+    )
 
 
 def prepared(case):
@@ -34,13 +36,16 @@ def prepared(case):
     for header in request.get("headers", []):
         headers.update(header)
     return requests.Request(
-        request["method"], TESTDATA["base_url"].rstrip("/") + request["path"],
-        headers=headers, data=request.get("data"),
+        request["method"],
+        TESTDATA["base_url"].rstrip("/") + request["path"],
+        headers=headers,
+        data=request.get("data"),
     ).prepare()
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if "failsWithMessage" not in c],
-                         ids=lambda c: c["testName"])
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if "failsWithMessage" not in c], ids=lambda c: c["testName"]
+)
 def test_vector_reproduced(case):
     auth = transport().session.auth
     header = auth.ah.make_auth_header(prepared(case), TESTDATA["timestamp"], TESTDATA["nonce"])

@@ -26,8 +26,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 BASE = "https://www.example.com"
 
 
-
-
 def published(app, queue="celery"):
     """Every message waiting in ``queue``, decoded from the JSON on the wire."""
     messages = []
@@ -36,11 +34,16 @@ def published(app, queue="celery"):
         while (message := channel.basic_get(queue)) is not None:
             assert message.content_type == "application/json"
             args, kwargs, _embed = json.loads(message.body)
-            messages.append({"args": args, "kwargs": kwargs, "headers": message.headers,
-                             "properties": message.properties, "raw": message.body})
+            messages.append(
+                {
+                    "args": args,
+                    "kwargs": kwargs,
+                    "headers": message.headers,
+                    "properties": message.properties,
+                    "raw": message.body,
+                }
+            )
     return messages
-
-
 
 
 # --- what goes on the wire ---------------------------------------------------------------
@@ -48,11 +51,15 @@ def published(app, queue="celery"):
 
 SENDERS = {
     "url": (lambda: "/news/", [f"{BASE}/news/"]),
-    "url list": (lambda: ["/a/", "https://www.example.com/b/", "/a/"],
-                 [f"{BASE}/a/", f"{BASE}/b/"]),
+    "url list": (
+        lambda: ["/a/", "https://www.example.com/b/", "/a/"],
+        [f"{BASE}/a/", f"{BASE}/b/"],
+    ),
     "instance": (lambda: Article.objects.get(slug="one"), [f"{BASE}/articles/one/"]),
-    "queryset": (lambda: Article.objects.order_by("pk"),
-                 [f"{BASE}/articles/one/", f"{BASE}/articles/two/"]),
+    "queryset": (
+        lambda: Article.objects.order_by("pk"),
+        [f"{BASE}/articles/one/", f"{BASE}/articles/two/"],
+    ),
 }
 
 
@@ -70,8 +77,11 @@ def test_messages_carry_urls_and_options_only(memory_app, akamai_emulator, kind,
     [message] = published(memory_app)
     assert message["headers"]["task"] == "django_akamai.tasks.purge_objects"
     assert message["args"] == [expected]
-    assert message["kwargs"]["options"] == {"action": "invalidate", "type": "url",
-                                            "network": "staging"}
+    assert message["kwargs"]["options"] == {
+        "action": "invalidate",
+        "type": "url",
+        "network": "staging",
+    }
     creds = akamai_emulator.credentials
     wire = message["raw"] + json.dumps(message["headers"]).encode()
     for secret in (creds.client_secret, creds.access_token, creds.client_token, creds.password):
@@ -163,8 +173,9 @@ def test_delay_itself_is_immediate_like_celerys(memory_app, akamai_emulator):
 
 
 def test_the_task_returns_the_number_purged(memory_app, akamai_emulator):
-    outcome = purge_objects.apply(args=([f"{BASE}/a", f"{BASE}/b"],),
-                                  kwargs={"options": {"action": "invalidate"}})
+    outcome = purge_objects.apply(
+        args=([f"{BASE}/a", f"{BASE}/b"],), kwargs={"options": {"action": "invalidate"}}
+    )
     assert outcome.successful() and outcome.get() == 2
     [purge] = akamai_emulator.purges
     assert purge.action == "invalidate" and list(purge.objects) == [f"{BASE}/a", f"{BASE}/b"]
@@ -190,8 +201,9 @@ def retries_seen():
     task_retry.disconnect(record)
 
 
-def test_a_retry_does_not_resend_what_akamai_accepted(memory_app, akamai_emulator, settings,
-                                                        retries_seen):
+def test_a_retry_does_not_resend_what_akamai_accepted(
+    memory_app, akamai_emulator, settings, retries_seen
+):
     emu = akamai_emulator
     settings.AKAMAI_MAX_RETRIES = 0  # the client gives up at once; the task retries
     settings.AKAMAI_MAX_BODY_BYTES = 300  # several requests in one task
@@ -217,8 +229,9 @@ def test_a_retry_does_not_resend_what_akamai_accepted(memory_app, akamai_emulato
     assert sum(emu.counters["faults"].values()) == 1
 
 
-def test_rate_limits_are_waited_out_not_failures(memory_app, akamai_emulator, settings,
-                                                  retries_seen):
+def test_rate_limits_are_waited_out_not_failures(
+    memory_app, akamai_emulator, settings, retries_seen
+):
     emu = akamai_emulator
     settings.AKAMAI_MAX_RETRIES = 0
     settings.AKAMAI_CELERY_MAX_RETRIES = 0  # any failure would fail the task
@@ -231,8 +244,9 @@ def test_rate_limits_are_waited_out_not_failures(memory_app, akamai_emulator, se
     assert retries_seen == []
 
 
-def test_transient_failures_retry_up_to_the_limit(memory_app, akamai_emulator, settings,
-                                                  retries_seen):
+def test_transient_failures_retry_up_to_the_limit(
+    memory_app, akamai_emulator, settings, retries_seen
+):
     settings.AKAMAI_MAX_RETRIES = 0
     settings.AKAMAI_CELERY_MAX_RETRIES = 2
     akamai_emulator.configure(fail_rate=1.0)

@@ -86,8 +86,10 @@ SENDERS = {
     "url": (lambda: "/news/", [f"{BASE}/news/"]),
     "url list": (lambda: ["/a/", "/b/", "/a/"], [f"{BASE}/a/", f"{BASE}/b/"]),
     "instance": (lambda: Article.objects.get(slug="one"), [f"{BASE}/articles/one/"]),
-    "queryset": (lambda: Article.objects.order_by("pk"),
-                 [f"{BASE}/articles/one/", f"{BASE}/articles/two/"]),
+    "queryset": (
+        lambda: Article.objects.order_by("pk"),
+        [f"{BASE}/articles/one/", f"{BASE}/articles/two/"],
+    ),
 }
 
 
@@ -200,13 +202,17 @@ def test_refused_objects_fail_while_unsent_ones_are_retried(emu, worker):
     # Four objects, one request each (30 kB apiece). The 2nd is refused (403) and the 3rd
     # meets a transient failure: the task fails with the refusal, and a new task purges the
     # 3rd and 4th.
-    emu.configure(allowed_hosts=["www.example.com"], fail_rate=0.5,
-                  seed=_seed_for([False, False, True, False, False]))
+    emu.configure(
+        allowed_hosts=["www.example.com"],
+        fail_rate=0.5,
+        seed=_seed_for([False, False, True, False, False]),
+    )
     fine = [f"{BASE}/{i}/{'f' * 30_000}" for i in range(3)]
     refused = f"https://elsewhere.example.org/{'r' * 30_000}"
     # Straight to the registered task: PurgeRequestTask would give each object its own task.
-    result = purge_objects.apply_async(args=([fine[0], refused, fine[1], fine[2]],),
-                                       queue=worker.queue)
+    result = purge_objects.apply_async(
+        args=([fine[0], refused, fine[1], fine[2]],), queue=worker.queue
+    )
     with pytest.raises(Exception, match="unauthorized arl"):
         result.get(timeout=TIMEOUT)
     wait_for(lambda: len(emu.accepted_objects()) == 3)
@@ -218,8 +224,9 @@ def test_refused_objects_fail_while_unsent_ones_are_retried(emu, worker):
 # --- a worker killed mid-task -------------------------------------------------------------
 
 
-def test_a_worker_killed_mid_task_loses_nothing(broker, producer, akamai_emulator_server,
-                                                tmp_path, settings):
+def test_a_worker_killed_mid_task_loses_nothing(
+    broker, producer, akamai_emulator_server, tmp_path, settings
+):
     emu = akamai_emulator_server
     emu.restore_defaults()
     emu.reset()
@@ -259,8 +266,9 @@ def _children(pid: int) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
-def test_a_pool_process_killed_mid_task_loses_nothing(broker, producer, akamai_emulator_server,
-                                                      tmp_path, settings):
+def test_a_pool_process_killed_mid_task_loses_nothing(
+    broker, producer, akamai_emulator_server, tmp_path, settings
+):
     # Only the process running the task dies (as under the OOM killer); the worker survives,
     # and reject_on_worker_lost puts the message back instead of failing the task.
     emu = akamai_emulator_server
@@ -268,8 +276,9 @@ def test_a_pool_process_killed_mid_task_loses_nothing(broker, producer, akamai_e
     emu.reset()
     queue = unique_queue()
     settings.AKAMAI_CELERY_QUEUE = queue
-    worker = Worker(broker, emu, queue, tmp_path / "worker.log", pool="prefork",
-                    AKAMAI_TEST_READ_TIMEOUT="30").start()
+    worker = Worker(
+        broker, emu, queue, tmp_path / "worker.log", pool="prefork", AKAMAI_TEST_READ_TIMEOUT="30"
+    ).start()
     try:
         [child] = wait_for(lambda: _children(worker.process.pid))
         emu.configure(slow_rate=1.0, slow_seconds=5)

@@ -4,8 +4,7 @@ from .base import HttpTransport, RetryPolicy
 from .ccu_v2 import CcuV2Transport
 from .fast_purge import FastPurgeTransport
 
-__all__ = ["CcuV2Transport", "FastPurgeTransport", "HttpTransport", "RetryPolicy",
-           "transport_for"]
+__all__ = ["CcuV2Transport", "FastPurgeTransport", "HttpTransport", "RetryPolicy", "transport_for"]
 
 
 def transport_for(credentials, **kwargs) -> HttpTransport:

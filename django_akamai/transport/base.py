@@ -31,8 +31,14 @@ USER_AGENT = f"django-akamai/{__version__} python-requests/{requests.__version__
 class RetryPolicy:
     """Exponential backoff with jitter for transient failures, inside an overall deadline."""
 
-    def __init__(self, max_retries: int = 8, backoff: float = 0.5, backoff_max: float = 30.0,
-                 deadline: float = 600.0, rng: random.Random | None = None):
+    def __init__(
+        self,
+        max_retries: int = 8,
+        backoff: float = 0.5,
+        backoff_max: float = 30.0,
+        deadline: float = 600.0,
+        rng: random.Random | None = None,
+    ):
         self.max_retries = max_retries
         self.backoff = backoff
         self.backoff_max = backoff_max
@@ -58,13 +64,25 @@ def problem_fields(response: requests.Response) -> dict[str, Any]:
         body = response.json()
     except ValueError:
         text = (response.text or "").strip()
-        return {"title": response.reason or "", "detail": text[:300], "support_id": "",
-                "body": text[:300]}
+        return {
+            "title": response.reason or "",
+            "detail": text[:300],
+            "support_id": "",
+            "body": text[:300],
+        }
     if not isinstance(body, dict):
-        return {"title": response.reason or "", "detail": str(body)[:300], "support_id": "",
-                "body": body}
-    return {"title": str(body.get("title", "") or ""), "detail": str(body.get("detail", "") or ""),
-            "support_id": str(body.get("supportId", "") or ""), "body": body}
+        return {
+            "title": response.reason or "",
+            "detail": str(body)[:300],
+            "support_id": "",
+            "body": body,
+        }
+    return {
+        "title": str(body.get("title", "") or ""),
+        "detail": str(body.get("detail", "") or ""),
+        "support_id": str(body.get("supportId", "") or ""),
+        "body": body,
+    }
 
 
 class HttpTransport:
@@ -101,12 +119,21 @@ class HttpTransport:
     def close(self) -> None:
         self.session.close()
 
-    def _wait(self, seconds: float, deadline: float, reason: str, objects: Sequence[Any],
-              status: int | None = None) -> None:
+    def _wait(
+        self,
+        seconds: float,
+        deadline: float,
+        reason: str,
+        objects: Sequence[Any],
+        status: int | None = None,
+    ) -> None:
         if self._clock() + seconds > deadline:
-            raise PurgeRetriesExhausted(f"{reason}; the next try would pass the "
-                                        f"{self.retry.deadline:.0f}s deadline",
-                                        objects, status=status, api=self.api)
+            raise PurgeRetriesExhausted(
+                f"{reason}; the next try would pass the {self.retry.deadline:.0f}s deadline",
+                objects,
+                status=status,
+                api=self.api,
+            )
         if seconds > 0:
             self._sleep(seconds)
 
@@ -126,16 +153,29 @@ class HttpTransport:
         failures = 0
         limited_streak = 0
         while True:
-            self._wait(self.pacer.delay(object_type, len(objects)), deadline,
-                       "waiting for rate-limit tokens", objects)
+            self._wait(
+                self.pacer.delay(object_type, len(objects)),
+                deadline,
+                "waiting for rate-limit tokens",
+                objects,
+            )
             reason: str
             status: int | None = None
             try:
                 self.requests_sent += 1
-                response = self.session.request(method, url, data=body, headers=headers,
-                                                timeout=self.timeouts, allow_redirects=False)
-            except (requests.ConnectionError, requests.Timeout,
-                    requests.exceptions.ChunkedEncodingError) as exc:
+                response = self.session.request(
+                    method,
+                    url,
+                    data=body,
+                    headers=headers,
+                    timeout=self.timeouts,
+                    allow_redirects=False,
+                )
+            except (
+                requests.ConnectionError,
+                requests.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+            ) as exc:
                 reason = f"{type(exc).__name__} talking to {self.base_url}"
             else:
                 self.last_response = response
@@ -149,26 +189,41 @@ class HttpTransport:
                     self.rate_limited += 1
                     limited_streak += 1
                     # Without usable headers, back off harder on each consecutive 429.
-                    fallback = min(self.retry.backoff_max, 0.05 * 2 ** limited_streak)
-                    wait = max(self.pacer.delay(object_type, len(objects)),
-                               _retry_after(response), fallback)
-                    logger.warning("Akamai %s rate limit (429) for %d object(s); waiting %.2fs "
-                                   "for tokens", self.api, len(objects), wait)
+                    fallback = min(self.retry.backoff_max, 0.05 * 2**limited_streak)
+                    wait = max(
+                        self.pacer.delay(object_type, len(objects)),
+                        _retry_after(response),
+                        fallback,
+                    )
+                    logger.warning(
+                        "Akamai %s rate limit (429) for %d object(s); waiting %.2fs for tokens",
+                        self.api,
+                        len(objects),
+                        wait,
+                    )
                     self._wait(wait, deadline, "rate limited (429)", objects, status)
                     continue
                 if status not in TRANSIENT_STATUSES:
-                    raise PurgeRequestFailed(status, objects, api=self.api,
-                                             **problem_fields(response))
+                    raise PurgeRequestFailed(
+                        status, objects, api=self.api, **problem_fields(response)
+                    )
                 reason = f"HTTP {status} {problem_fields(response)['title']}".strip()
             failures += 1
             if failures > self.retry.max_retries:
-                raise PurgeRetriesExhausted(f"{reason}; {failures} failed tries", objects,
-                                            status=status, api=self.api)
+                raise PurgeRetriesExhausted(
+                    f"{reason}; {failures} failed tries", objects, status=status, api=self.api
+                )
             delay = self.retry.backoff_for(failures)
             self.retries += 1
-            logger.warning("Akamai %s request for %d object(s) failed (%s); retry %d of %d in "
-                           "%.2fs", self.api, len(objects), reason, failures,
-                           self.retry.max_retries, delay)
+            logger.warning(
+                "Akamai %s request for %d object(s) failed (%s); retry %d of %d in %.2fs",
+                self.api,
+                len(objects),
+                reason,
+                failures,
+                self.retry.max_retries,
+                delay,
+            )
             self._wait(delay, deadline, reason, objects, status)
 
 

@@ -17,8 +17,9 @@ class CcuV2Transport(HttpTransport):
     api = "v2"
 
     def __init__(self, credentials: BasicCredentials, **kwargs: Any):
-        super().__init__(credentials.base_url, (credentials.username, credentials.password),
-                         **kwargs)
+        super().__init__(
+            credentials.base_url, (credentials.username, credentials.password), **kwargs
+        )
 
     @staticmethod
     def envelope(options: PurgeOptions) -> int:
@@ -26,8 +27,9 @@ class CcuV2Transport(HttpTransport):
 
     def send_purge(self, objects: Sequence[Any], options: PurgeOptions) -> dict[str, Any]:
         body = encode_body({"objects": list(objects), **options.v2()})
-        response = self.request("POST", QUEUE_PATH, body=body, objects=objects,
-                                object_type=options.type)
+        response = self.request(
+            "POST", QUEUE_PATH, body=body, objects=objects, object_type=options.type
+        )
         return response.json()
 
     def purge_status(self, progress_uri: str) -> dict[str, Any]:

@@ -52,6 +52,11 @@ class FastPurgeTransport(HttpTransport):
 
     def send_purge(self, objects: Sequence[Any], options: PurgeOptions) -> dict[str, Any]:
         path = f"/ccu/v3/{options.action}/{options.type}/{options.network}"
-        response = self.request("POST", path, body=encode_body({"objects": list(objects)}),
-                                objects=objects, object_type=options.type)
+        response = self.request(
+            "POST",
+            path,
+            body=encode_body({"objects": list(objects)}),
+            objects=objects,
+            object_type=options.type,
+        )
         return response.json()

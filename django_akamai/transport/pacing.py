@@ -69,13 +69,17 @@ class RateLimitPacer:
             self._requests = _Bucket(
                 size=_number(headers, "X-Ratelimit-Limit"),
                 rate=_number(headers, "X-Ratelimit-Limit-Per-Second"),
-                remaining=remaining, seen_at=now)
+                remaining=remaining,
+                seen_at=now,
+            )
         remaining_objects = _number(headers, "X-Ratelimit-Remaining-Objects")
         if object_type and remaining_objects is not None:
             self._objects[object_type] = _Bucket(
                 size=_number(headers, "X-Ratelimit-Limit-Objects"),
                 rate=_number(headers, "X-Ratelimit-Limit-Per-Second-Objects"),
-                remaining=remaining_objects, seen_at=now)
+                remaining=remaining_objects,
+                seen_at=now,
+            )
 
     def max_objects(self, object_type: str) -> int:
         """The most objects one request of this type can ever carry (its bucket size)."""

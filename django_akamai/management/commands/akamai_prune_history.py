@@ -11,25 +11,36 @@ from ... import conf, history
 
 
 class Command(BaseCommand):
-    help = ("Delete purge history records older than AKAMAI_HISTORY_RETENTION_DAYS "
-            "(default 90), or --days. Run it daily, e.g. from cron.")
+    help = (
+        "Delete purge history records older than AKAMAI_HISTORY_RETENTION_DAYS "
+        "(default 90), or --days. Run it daily, e.g. from cron."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--days", type=float, default=None,
-                            help="keep this many days instead of AKAMAI_HISTORY_RETENTION_DAYS")
-        parser.add_argument("--dry-run", action="store_true",
-                            help="only count the records that would be deleted")
-        parser.add_argument("--database", default=None,
-                            help=f"database alias (default: the router's choice, usually "
-                                 f"{DEFAULT_DB_ALIAS!r})")
+        parser.add_argument(
+            "--days",
+            type=float,
+            default=None,
+            help="keep this many days instead of AKAMAI_HISTORY_RETENTION_DAYS",
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="only count the records that would be deleted"
+        )
+        parser.add_argument(
+            "--database",
+            default=None,
+            help=f"database alias (default: the router's choice, usually {DEFAULT_DB_ALIAS!r})",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         days = options["days"]
         if days is None:
             days = conf.get_setting("AKAMAI_HISTORY_RETENTION_DAYS")
             if days is None:
-                self.stdout.write("AKAMAI_HISTORY_RETENTION_DAYS is None: the history is kept "
-                                  "forever; pass --days to prune anyway. Nothing deleted.")
+                self.stdout.write(
+                    "AKAMAI_HISTORY_RETENTION_DAYS is None: the history is kept "
+                    "forever; pass --days to prune anyway. Nothing deleted."
+                )
                 return
         if isinstance(days, bool) or not isinstance(days, (int, float)) or days < 0:
             raise CommandError(f"The retention must be a number of days >= 0, not {days!r}.")

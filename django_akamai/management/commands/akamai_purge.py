@@ -37,9 +37,15 @@ def command_actor() -> str:
         return "command"
 
 
-def planned_requests(objects: list[Any], options: Any, *, api: str, base_url: str,
-                     max_body_bytes: int, max_objects: int | None = None) \
-        -> list[tuple[str, bytes, int]]:
+def planned_requests(
+    objects: list[Any],
+    options: Any,
+    *,
+    api: str,
+    base_url: str,
+    max_body_bytes: int,
+    max_objects: int | None = None,
+) -> list[tuple[str, bytes, int]]:
     """The requests a purge would send: (URL, exact body, number of objects) each.
 
     Packs exactly as ``PurgeRequest.purge_all()`` does, so a dry run shows the real bodies.
@@ -52,8 +58,9 @@ def planned_requests(objects: list[Any], options: Any, *, api: str, base_url: st
         extra = {}
         url = f"{base_url}/ccu/v3/{options.action}/{options.type}/{options.network}"
         limit = max_objects or DEFAULT_BUCKET_SIZES.get(options.type, 10_000)
-    batches = split_batches(objects, max_bytes=max_body_bytes, max_objects=limit,
-                            envelope=envelope_size(extra or None))
+    batches = split_batches(
+        objects, max_bytes=max_body_bytes, max_objects=limit, envelope=envelope_size(extra or None)
+    )
     return [(url, encode_body({"objects": batch, **extra}), len(batch)) for batch in batches]
 
 
@@ -78,37 +85,78 @@ class _BarStream:
 
 
 class Command(BaseCommand):
-    help = ("Purge URLs, cache tags or CP codes from Akamai. URLs come as arguments, or one "
-            "per line from --file PATH or '-' (stdin); relative paths are joined to "
-            "AKAMAI_BASE_URL.")
+    help = (
+        "Purge URLs, cache tags or CP codes from Akamai. URLs come as arguments, or one "
+        "per line from --file PATH or '-' (stdin); relative paths are joined to "
+        "AKAMAI_BASE_URL."
+    )
     # Lets tests (and callers of call_command) hand in a stdin stream.
     stealth_options = ("stdin",)
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("objects", nargs="*", metavar="URL",
-                            help="URLs or paths to purge ('-' reads them from stdin). With "
-                                 "--type, cache tags or CP codes instead.")
-        parser.add_argument("--file", "-f", action="append", default=[], metavar="PATH",
-                            help="read objects one per line ('-' for stdin); blank lines and "
-                                 "lines starting with # are skipped. May be repeated.")
-        parser.add_argument("--type", choices=["url", "tag", "cpcode"], default="url",
-                            help="what the arguments and --file lines are (default: url)")
-        parser.add_argument("--tag", action="append", default=[], metavar="TAG",
-                            help="a cache tag to purge; may be repeated")
-        parser.add_argument("--cpcode", action="append", default=[], metavar="CPCODE",
-                            help="a CP code to purge; may be repeated")
-        parser.add_argument("--action", choices=["invalidate", "delete"],
-                            help="invalidate (revalidate with the origin) or delete; default "
-                                 "from AKAMAI_PURGE_OPTIONS")
-        parser.add_argument("--network", choices=["production", "staging"],
-                            help="default from AKAMAI_PURGE_OPTIONS (production)")
-        parser.add_argument("--queue", action="store_true",
-                            help="enqueue through Celery (django_akamai.tasks) instead of "
-                                 "sending now")
-        parser.add_argument("--dry-run", action="store_true",
-                            help="print the request bodies that would be sent; send nothing")
-        parser.add_argument("--quiet", "-q", action="store_true",
-                            help="no progress output (errors and the summary are still shown)")
+        parser.add_argument(
+            "objects",
+            nargs="*",
+            metavar="URL",
+            help="URLs or paths to purge ('-' reads them from stdin). With "
+            "--type, cache tags or CP codes instead.",
+        )
+        parser.add_argument(
+            "--file",
+            "-f",
+            action="append",
+            default=[],
+            metavar="PATH",
+            help="read objects one per line ('-' for stdin); blank lines and "
+            "lines starting with # are skipped. May be repeated.",
+        )
+        parser.add_argument(
+            "--type",
+            choices=["url", "tag", "cpcode"],
+            default="url",
+            help="what the arguments and --file lines are (default: url)",
+        )
+        parser.add_argument(
+            "--tag",
+            action="append",
+            default=[],
+            metavar="TAG",
+            help="a cache tag to purge; may be repeated",
+        )
+        parser.add_argument(
+            "--cpcode",
+            action="append",
+            default=[],
+            metavar="CPCODE",
+            help="a CP code to purge; may be repeated",
+        )
+        parser.add_argument(
+            "--action",
+            choices=["invalidate", "delete"],
+            help="invalidate (revalidate with the origin) or delete; default "
+            "from AKAMAI_PURGE_OPTIONS",
+        )
+        parser.add_argument(
+            "--network",
+            choices=["production", "staging"],
+            help="default from AKAMAI_PURGE_OPTIONS (production)",
+        )
+        parser.add_argument(
+            "--queue",
+            action="store_true",
+            help="enqueue through Celery (django_akamai.tasks) instead of sending now",
+        )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="print the request bodies that would be sent; send nothing",
+        )
+        parser.add_argument(
+            "--quiet",
+            "-q",
+            action="store_true",
+            help="no progress output (errors and the summary are still shown)",
+        )
 
     # --- input ---------------------------------------------------------------------------
 
@@ -139,8 +187,9 @@ class Command(BaseCommand):
             with open(path, "rb") as handle:
                 return self._decode(handle, path)
         except OSError as exc:
-            raise CommandError(f"Cannot read {path}: {exc.strerror or exc}.",
-                               returncode=EXIT_BAD_INPUT) from None
+            raise CommandError(
+                f"Cannot read {path}: {exc.strerror or exc}.", returncode=EXIT_BAD_INPUT
+            ) from None
 
     def _collect(self, options: dict[str, Any]) -> dict[str, list[Any]]:
         """Every object by type, validated; all bad lines reported together."""
@@ -172,8 +221,7 @@ class Command(BaseCommand):
             shown = errors[:MAX_ERRORS_SHOWN]
             more = len(errors) - len(shown)
             text = "\n".join(shown) + (f"\n... and {more} more." if more > 0 else "")
-            raise CommandError(f"Bad input, nothing was sent:\n{text}",
-                               returncode=EXIT_BAD_INPUT)
+            raise CommandError(f"Bad input, nothing was sent:\n{text}", returncode=EXIT_BAD_INPUT)
         # De-duplicated here so the counts reported match what is sent.
         return {t: list(dict.fromkeys(objects)) for t, objects in by_type.items() if objects}
 
@@ -192,8 +240,15 @@ class Command(BaseCommand):
         except ImportError:  # the 'progress' extra is optional
             tqdm = None
         if tqdm is not None and self.stderr.isatty():
-            bar = tqdm(total=total, unit="obj", desc="Purging", file=_BarStream(self.stderr),
-                       dynamic_ncols=True, mininterval=0.1, leave=True)
+            bar = tqdm(
+                total=total,
+                unit="obj",
+                desc="Purging",
+                file=_BarStream(self.stderr),
+                dynamic_ncols=True,
+                mininterval=0.1,
+                leave=True,
+            )
             refused = 0
 
             def on_bar(accepted: bool, objects: list[Any], outcome: Any) -> None:
@@ -216,12 +271,14 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"Request {sent}: accepted {len(objects)} object(s) [{done}/{total}], "
                     f"purgeId {result.get('purgeId', '?')}, estimated seconds "
-                    f"{result.get('estimatedSeconds', '?')}")
+                    f"{result.get('estimatedSeconds', '?')}"
+                )
             else:
                 status = getattr(outcome, "status", None)
                 self.stdout.write(
                     f"Request {sent}: refused {len(objects)} object(s) [{done}/{total}]"
-                    + (f", HTTP {status}" if status else ""))
+                    + (f", HTTP {status}" if status else "")
+                )
 
         return on_line, None
 
@@ -239,8 +296,9 @@ class Command(BaseCommand):
         warned = False
         for object_type, items in groups.items():
             try:
-                pr = PurgeRequest(options=self._options_for(object_type, options),
-                                  actor=command_actor())
+                pr = PurgeRequest(
+                    options=self._options_for(object_type, options), actor=command_actor()
+                )
             except AkamaiConfigurationError as exc:
                 if str(exc) != conf.NO_CREDENTIALS_MESSAGE:
                     raise
@@ -248,47 +306,64 @@ class Command(BaseCommand):
                 if not warned:
                     self.stderr.write("No credentials configured: planning for Fast Purge v3.")
                     warned = True
-                plan_options = parse_options(self._options_for(object_type, options),
-                                             conf.get_setting("AKAMAI_PURGE_OPTIONS"))
+                plan_options = parse_options(
+                    self._options_for(object_type, options),
+                    conf.get_setting("AKAMAI_PURGE_OPTIONS"),
+                )
                 plan = planned_requests(
-                    list(dict.fromkeys(items)), plan_options, api="v3", base_url="https://<host>",
-                    max_body_bytes=int(conf.get_setting("AKAMAI_MAX_BODY_BYTES")))
+                    list(dict.fromkeys(items)),
+                    plan_options,
+                    api="v3",
+                    base_url="https://<host>",
+                    max_body_bytes=int(conf.get_setting("AKAMAI_MAX_BODY_BYTES")),
+                )
             else:
                 pr.add(items)
                 plan = planned_requests(
-                    pr.urls, pr.purge_options, api=pr.api, base_url=pr.ccu_base_url,
+                    pr.urls,
+                    pr.purge_options,
+                    api=pr.api,
+                    base_url=pr.ccu_base_url,
                     max_body_bytes=pr.max_body_bytes,
-                    max_objects=pr.transport.pacer.max_objects(object_type))
+                    max_objects=pr.transport.pacer.max_objects(object_type),
+                )
             for url, body, n in plan:
                 count += 1
                 objects += n
                 self.stdout.write(f"POST {url} ({n} object(s), {len(body)} bytes)")
                 self.stdout.write(body.decode("utf-8"))
-        self.stdout.write(f"Dry run: {count} request(s) for {objects} object(s) would be "
-                          "sent; nothing was sent.")
+        self.stdout.write(
+            f"Dry run: {count} request(s) for {objects} object(s) would be sent; nothing was sent."
+        )
 
     def _queue(self, groups: dict[str, list[Any]], options: dict[str, Any]) -> None:
         try:
             from ...tasks import PurgeRequestTask
         except ImportError as exc:  # Celery is an optional extra
-            raise CommandError(f"--queue needs Celery (pip install 'django-akamai[celery]'): "
-                               f"{exc}", returncode=EXIT_BAD_INPUT) from None
+            raise CommandError(
+                f"--queue needs Celery (pip install 'django-akamai[celery]'): {exc}",
+                returncode=EXIT_BAD_INPUT,
+            ) from None
         for object_type, items in groups.items():
             # The task splits the objects into one Celery task per Akamai request.
             results = PurgeRequestTask.apply_async(
-                (items,), {"options": self._options_for(object_type, options),
-                           "actor": command_actor()})
+                (items,),
+                {"options": self._options_for(object_type, options), "actor": command_actor()},
+            )
             ids = [r.id for r in getattr(results, "results", []) if getattr(r, "id", None)]
-            self._say(f"Queued {len(items)} {operations.TYPE_NOUNS[object_type]}(s) in "
-                      f"{len(ids)} task(s)" + (f": {', '.join(ids)}." if ids else "."),
-                      options)
+            self._say(
+                f"Queued {len(items)} {operations.TYPE_NOUNS[object_type]}(s) in "
+                f"{len(ids)} task(s)" + (f": {', '.join(ids)}." if ids else "."),
+                options,
+            )
 
     def _send(self, groups: dict[str, list[Any]], options: dict[str, Any]) -> None:
         # Build every request first: a configuration error stops before anything is sent.
         requests = []
         for object_type, items in groups.items():
-            pr = PurgeRequest(options=self._options_for(object_type, options),
-                              actor=command_actor())
+            pr = PurgeRequest(
+                options=self._options_for(object_type, options), actor=command_actor()
+            )
             pr.add(items)
             requests.append(pr)
         total = sum(len(pr.urls) for pr in requests)
@@ -321,8 +396,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         groups = self._collect(options)
         if not groups:
-            raise CommandError("Nothing to purge: give URLs, --file PATH (or '-' for stdin), "
-                               "--tag or --cpcode.", returncode=EXIT_BAD_INPUT)
+            raise CommandError(
+                "Nothing to purge: give URLs, --file PATH (or '-' for stdin), --tag or --cpcode.",
+                returncode=EXIT_BAD_INPUT,
+            )
         try:
             if options["dry_run"]:
                 self._dry_run(groups, options)

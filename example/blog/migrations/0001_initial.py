@@ -8,8 +8,12 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="Post",
             fields=[
-                ("id", models.AutoField(auto_created=True, primary_key=True, serialize=False,
-                                        verbose_name="ID")),
+                (
+                    "id",
+                    models.AutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
                 ("slug", models.SlugField(unique=True)),
                 ("title", models.CharField(max_length=200)),
             ],

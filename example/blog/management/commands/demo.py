@@ -49,11 +49,15 @@ class Command(BaseCommand):
             pr = PurgeRequest(actor="demo")
             pr.add(post)
             result = pr.purge()
-            self.stdout.write(f"  {post.get_absolute_url()} -> purgeId {result['purgeId']}, "
-                              f"about {result['estimatedSeconds']} s")
+            self.stdout.write(
+                f"  {post.get_absolute_url()} -> purgeId {result['purgeId']}, "
+                f"about {result['estimatedSeconds']} s"
+            )
 
-            self.step("Change the slug; purge the old and the new address with the "
-                      "purge_request signal, after the transaction commits")
+            self.step(
+                "Change the slug; purge the old and the new address with the "
+                "purge_request signal, after the transaction commits"
+            )
             from django_akamai.signals import purge_request
 
             with transaction.atomic():
@@ -69,12 +73,16 @@ class Command(BaseCommand):
             except ImportError:
                 self.stdout.write("  (Celery is not installed: queue_purge_request skipped)")
             else:
-                self.step("Queue a purge through Celery with queue_purge_request "
-                          "(the demo runs tasks in-process)")
+                self.step(
+                    "Queue a purge through Celery with queue_purge_request "
+                    "(the demo runs tasks in-process)"
+                )
                 queue_purge_request.send(Post.objects.all(), action="delete")
 
-            self.step("Declare automatic purging (AKAMAI_PURGE_MODELS) and rename the post: "
-                      "its old and new address and the list page go out after the commit")
+            self.step(
+                "Declare automatic purging (AKAMAI_PURGE_MODELS) and rename the post: "
+                "its old and new address and the list page go out after the commit"
+            )
             with override_settings(AKAMAI_PURGE_MODELS={"blog.Post": {"urls": ["/posts/"]}}):
                 with transaction.atomic():
                     post.slug = "hello-again"
@@ -82,12 +90,24 @@ class Command(BaseCommand):
                     post.save()
 
             self.step("What the emulator accepted")
-            rows = [[str(i), p.api, p.action, p.type, p.network,
-                     ", ".join(map(str, p.objects)), p.purge_id]
-                    for i, p in enumerate(emu.purges, 1)]
-            self.stdout.write(table(rows, ["#", "API", "action", "type", "network", "objects",
-                                           "purgeId"]))
+            rows = [
+                [
+                    str(i),
+                    p.api,
+                    p.action,
+                    p.type,
+                    p.network,
+                    ", ".join(map(str, p.objects)),
+                    p.purge_id,
+                ]
+                for i, p in enumerate(emu.purges, 1)
+            ]
+            self.stdout.write(
+                table(rows, ["#", "API", "action", "type", "network", "objects", "purgeId"])
+            )
             counters = emu.counters
-            self.stdout.write(f"{counters['accepted']} request(s) accepted, "
-                              f"{counters['objects_accepted']} object(s) purged.")
+            self.stdout.write(
+                f"{counters['accepted']} request(s) accepted, "
+                f"{counters['objects_accepted']} object(s) purged."
+            )
         self.stdout.write("Emulator stopped.")
