@@ -21,7 +21,6 @@ here, at start-up, with an id and a hint. Nothing here touches the network or th
 
 from __future__ import annotations
 
-import configparser
 import importlib.util
 import os
 import sys
@@ -32,7 +31,12 @@ from urllib.parse import urlsplit
 from django.core.checks import CheckMessage, Error, Warning, register
 
 from . import conf
-from .exceptions import AkamaiConfigurationError, InvalidPurgeOptions
+from .exceptions import (
+    AkamaiConfigurationError,
+    EdgercError,
+    InvalidPurgeOptions,
+    PlainHttpHostError,
+)
 from .objects import parse_options
 
 TAG = "django_akamai"
@@ -44,7 +48,6 @@ _V3 = (
     "AKAMAI_CCU_ACCESS_TOKEN",
 )
 _V2 = ("AKAMAI_CCUAPI_USERNAME", "AKAMAI_CCUAPI_PASSWORD")
-_EDGERC_KEYS = ("host", "client_token", "client_secret", "access_token")
 
 CREDENTIALS_HINT = (
     "Set AKAMAI_CCU_HOST, AKAMAI_CCU_CLIENT_TOKEN, AKAMAI_CCU_CLIENT_SECRET and "
@@ -66,6 +69,11 @@ def _plain_http(value: Any) -> str | None:
     return None if conf.is_loopback(host) else (host or value)
 
 
+_HTTP_HINT = (
+    "Use https:// (or the bare host name); plain http is only for the emulator on 127.0.0.1."
+)
+
+
 def _http_error(setting: str, host: str) -> Error:
     return Error(
         f"{setting} sends purge requests over plain http to {host}, which is not a loopback "
@@ -76,54 +84,33 @@ def _http_error(setting: str, host: str) -> Error:
     )
 
 
+_EDGERC_PROBLEMS = {
+    "unreadable": (
+        "django_akamai.E001",
+        "Set AKAMAI_EDGERC_FILENAME to your .edgerc, fix its permissions or its INI syntax "
+        "([section] lines, then key = value lines), or use the AKAMAI_CCU_* settings.",
+    ),
+    "section": (
+        "django_akamai.E002",
+        "Set AKAMAI_EDGERC_CCU_SECTION to the section holding your Fast Purge API client.",
+    ),
+    "key": (
+        "django_akamai.E003",
+        "Copy the missing keys from the API client's credentials in Akamai Control Center.",
+    ),
+}
+
+
 def _edgerc(path: str, section: str) -> Iterator[CheckMessage]:
-    """E001/E002/E003/E006 for the edgerc file that will be used."""
-    where = f"edgerc file {path}"
-    if not os.path.isfile(path) or not os.access(path, os.R_OK):
-        yield Error(
-            f"Cannot read the {where}: it does not exist or is not readable.",
-            hint="Set AKAMAI_EDGERC_FILENAME to your .edgerc, fix its permissions, or "
-            "use the AKAMAI_CCU_* settings.",
-            id="django_akamai.E001",
-        )
-        return
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.optionxform = lambda name: name.replace("-", "_")  # type: ignore[method-assign]
-    try:
-        parser.read(path, encoding="utf-8")
-    except (configparser.Error, UnicodeDecodeError) as exc:
-        line = getattr(exc, "lineno", None)
-        yield Error(
-            f"Cannot parse the {where}: {type(exc).__name__}"
-            + (f" at line {line}." if line else "."),
-            hint="An edgerc file is INI: [section] lines, then key = value lines.",
-            id="django_akamai.E001",
-        )
-        return
-    if not parser.has_section(section):
-        found = ", ".join(parser.sections()) or "none"
-        yield Error(
-            f"The {where} has no section [{section}] (sections found: {found}).",
-            hint="Set AKAMAI_EDGERC_CCU_SECTION to the section holding your Fast Purge API client.",
-            id="django_akamai.E002",
-        )
-        return
-    missing = [key for key in _EDGERC_KEYS if not parser.get(section, key, fallback="").strip()]
-    if missing:
-        yield Error(
-            f"Section [{section}] of the {where} lacks {', '.join(missing)}.",
-            hint="Copy the missing keys from the API client's credentials in Akamai "
-            "Control Center.",
-            id="django_akamai.E003",
-        )
-        return
-    host = _plain_http(parser.get(section, "host"))
-    if host:
-        yield _http_error(f"The 'host' in [{section}] of the {where}", host)
-        return
+    """E001/E002/E003/E006 for the edgerc file that will be used, as conf.load_edgerc reads it."""
     try:
         conf.load_edgerc(path, section)
-    except AkamaiConfigurationError as exc:  # e.g. max_body not a number, a bad host
+    except EdgercError as exc:
+        check_id, hint = _EDGERC_PROBLEMS[exc.problem]
+        yield Error(str(exc), hint=hint, id=check_id)
+    except PlainHttpHostError as exc:
+        yield Error(str(exc), hint=_HTTP_HINT, id="django_akamai.E006")
+    except AkamaiConfigurationError as exc:  # e.g. a host with a path
         yield Error(str(exc), hint="Fix the edgerc file.", id="django_akamai.E001")
 
 

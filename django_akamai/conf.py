@@ -20,6 +20,7 @@ from .exceptions import (
     InvalidPurgeOptions,
     NoAkamaiPasswordProvidedException,
     NoAkamaiUsernameProvidedException,
+    PlainHttpHostError,
 )
 
 DEFAULTS: dict[str, Any] = {
@@ -126,7 +127,7 @@ def normalise_api_host(value: Any, where: str) -> str:
             "the host name, e.g. 'akab-xxxx.purge.akamaiapis.net'."
         )
     if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise InvalidHostError(
+        raise PlainHttpHostError(
             f"{where}: plain http is only allowed to loopback hosts "
             f"(the emulator); use https://{parts.netloc} for {parts.hostname}."
         )
@@ -256,7 +257,7 @@ def load_edgerc(filename: str | None = None, section: str | None = None) -> Edge
         )
     try:
         rc = EdgeRc(path)
-    except configparser.Error as exc:
+    except (configparser.Error, UnicodeDecodeError) as exc:
         # configparser messages quote line numbers and section names, not values.
         raise EdgercError(
             f"Cannot parse the {where}: {type(exc).__name__} at line {getattr(exc, 'lineno', '?')}."
@@ -265,7 +266,8 @@ def load_edgerc(filename: str | None = None, section: str | None = None) -> Edge
         found = ", ".join(rc.sections()) or "none"
         raise EdgercError(
             f"The {where} has no section [{section}] (sections found: {found}). "
-            "Set AKAMAI_EDGERC_CCU_SECTION to the right one."
+            "Set AKAMAI_EDGERC_CCU_SECTION to the right one.",
+            problem="section",
         )
     names = {key: f"'{key}' key" for key in _V3_SETTINGS}
     # raw=True: a '%' in a secret is a character, not configparser interpolation (which would
@@ -273,7 +275,7 @@ def load_edgerc(filename: str | None = None, section: str | None = None) -> Edge
     values = {key: rc.get(section, key, raw=True) for key in _V3_SETTINGS}
     missing = [names[key] for key in _V3_SETTINGS if not values[key]]
     if missing:
-        raise EdgercError(f"The {where} lacks {', '.join(missing)}.")
+        raise EdgercError(f"The {where} lacks {', '.join(missing)}.", problem="key")
     try:
         max_body = rc.getint(section, "max_body", raw=True)
     except ValueError:

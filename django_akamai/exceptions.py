@@ -33,11 +33,23 @@ class NoAkamaiPasswordProvidedException(AkamaiConfigurationError):
 
 
 class EdgercError(AkamaiConfigurationError):
-    """The edgerc file cannot be read, or lacks the section or a key."""
+    """The edgerc file cannot be read, or lacks the section or a key.
+
+    ``problem`` says which: ``"unreadable"`` (missing, unreadable, unparsable, a bad value),
+    ``"section"`` or ``"key"``; the system checks report each under its own id.
+    """
+
+    def __init__(self, message: str, problem: str = "unreadable"):
+        super().__init__(message)
+        self.problem = problem
 
 
 class InvalidHostError(AkamaiConfigurationError):
     """An API host or base URL that cannot be used (bad scheme, path, plain http off loopback)."""
+
+
+class PlainHttpHostError(InvalidHostError):
+    """Plain ``http://`` to an API host that is not loopback: secrets would cross unencrypted."""
 
 
 class NoBaseURLConfigured(AkamaiConfigurationError):

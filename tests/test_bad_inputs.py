@@ -31,6 +31,7 @@ from django_akamai.exceptions import (
     NoAkamaiUsernameProvidedException,
     NoBaseURLConfigured,
     ObjectTooLarge,
+    PlainHttpHostError,
     UnsupportedPurgeObject,
 )
 from django_akamai.management.commands.akamai_purge import Command
@@ -64,7 +65,6 @@ EDGERC_OTHER_SECTION = (
     "[default]\nhost = akab-h.purge.akamaiapis.net\nclient_token = t\n"
     "client_secret = s\naccess_token = a\n"
 )
-# edgegrid-python reads the edgerc with configparser's interpolation: a lone '%' is an error.
 
 
 # --- the table's vocabulary ------------------------------------------------------------------
@@ -372,13 +372,13 @@ TABLE = [
         "http-to-remote-host",
         {"AKAMAI_CCU_HOST": "http://akab-x.purge.akamaiapis.net"},
         "django_akamai.E006",
-        InvalidHostError,
+        PlainHttpHostError,
     ),
     *bad_setting(
         "v2-http-to-remote-host",
         {"AKAMAI_CCU_API": "v2", "AKAMAI_CCUAPI_BASE_URL": "http://api.ccu.akamai.com"},
         "django_akamai.E006",
-        InvalidHostError,
+        PlainHttpHostError,
     ),
     *bad_setting(
         "path-in-host",
