@@ -22,6 +22,14 @@ TEST_REQUIRES = [
     "tox>=4.11",
     "selenium>=4.11",
 ]
+# The integrations: Wagtail (whose frontend cache needs django-tasks), and Django's Tasks
+# framework with the database-backed queue and its db_worker, on SQLite and PostgreSQL.
+INTEGRATION_TEST_REQUIRES = [
+    "wagtail>=7.0",
+    "django-tasks>=0.9",
+    "django-tasks-db>=0.12",
+    "psycopg[binary]>=3.1",
+]
 
 setup(
     name="django-akamai",
@@ -44,7 +52,12 @@ setup(
     extras_require={
         "celery": ["celery>=5.3"],
         "progress": ["tqdm>=4.60"],
-        "test": TEST_REQUIRES + ["celery[redis]>=5.3", "tqdm>=4.60"],
+        # Django 6.0+ has django.tasks built in; on Django 5.2 this is its backport.
+        "tasks": ["django-tasks>=0.9"],
+        "wagtail": ["wagtail>=7.0"],
+        "test": TEST_REQUIRES
+        + INTEGRATION_TEST_REQUIRES
+        + ["celery[redis]>=5.3", "tqdm>=4.60"],
     },
     classifiers=[
         "Development Status :: 5 - Production/Stable",
@@ -54,6 +67,7 @@ setup(
         "Framework :: Django :: 6.0",
         "Framework :: Django :: 6.1",
         "Framework :: Celery",
+        "Framework :: Wagtail",
         "Intended Audience :: Developers",
         "License :: OSI Approved :: MIT License",
         "Operating System :: OS Independent",
