@@ -122,10 +122,23 @@ def test_backend_settings_are_checked_when_wagtail_builds_the_backend():
 
     from django_akamai.contrib.wagtail import AkamaiBackend
 
-    with pytest.raises(ImproperlyConfigured, match="CLIENT_SECRET.*AKAMAI_CCU_CLIENT_SECRET"):
+    with pytest.raises(ImproperlyConfigured, match="CLIENT_SECRET.*AKAMAI_CCU_CLIENT_SECRET") as e:
         AkamaiBackend({"CLIENT_SECRET": "s3cr3t"})
+    assert "s3cr3t" not in str(e.value) + repr(e.value.args)
     with pytest.raises(ImproperlyConfigured, match="Unknown action"):
         AkamaiBackend({"ACTION": "flush"})
+
+
+def test_system_check_reports_a_bad_backend_setting(settings):
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    settings.WAGTAILFRONTENDCACHE = {
+        "akamai": {"BACKEND": "django_akamai.contrib.wagtail.AkamaiBackend", "NETWROK": "staging"},
+        "other": {"BACKEND": "wagtail.contrib.frontend_cache.backends.HTTPBackend"},
+    }
+    with pytest.raises(SystemCheckError, match=r"django_akamai_wagtail.E001.*'akamai'.*NETWROK"):
+        call_command("check")
 
 
 # --- cache tags --------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The optional Wagtail app: connects the move and dependents handlers, loads the tag hook."""
+"""The optional Wagtail app: connects the move and dependents handlers, loads the tag hook,
+registers the backends' system check."""
 
 from django.apps import AppConfig
 
@@ -9,6 +10,10 @@ class AkamaiWagtailConfig(AppConfig):
     verbose_name = "Akamai for Wagtail"
 
     def ready(self) -> None:
+        from django.core import checks
+
+        from .checks import check_backends
         from .signal_handlers import connect
 
         connect()
+        checks.register(check_backends)
