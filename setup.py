@@ -21,6 +21,7 @@ TEST_REQUIRES = [
     "ruff>=0.6",
     "tox>=4.11",
     "selenium>=4.11",
+    "psycopg[binary]>=3.1",
 ]
 
 setup(
