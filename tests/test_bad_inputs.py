@@ -257,9 +257,7 @@ TABLE = [
     row("signal-options-a-list", "purge_request", obj("/a", options=["x"]), InvalidPurgeOptions),
     row("signal-options-a-string", "purge_request", obj("/a", options="x"), InvalidPurgeOptions),
     row("signal-nested-5000-deep", "purge_request", obj(DEEP), InvalidPurgeObject),
-    row(
-        "signal-lone-surrogate", "purge_request", obj(["/ok", "/caf\udce9"]), InvalidURL
-    ),
+    row("signal-lone-surrogate", "purge_request", obj(["/ok", "/caf\udce9"]), InvalidURL),
     # queue_purge_request
     row("queue-none", "queue_purge_request", obj(None), NotAURL),
     row("queue-javascript-scheme", "queue_purge_request", obj("javascript:alert(1)"), InvalidURL),

@@ -1,8 +1,8 @@
 """Normalising and validating what to purge: no network, nothing sent."""
 
-import pytest
-
 import pickle
+
+import pytest
 
 from django_akamai.exceptions import (
     InvalidCPCode,
