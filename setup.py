@@ -38,6 +38,14 @@ DOCS_REQUIRES = [
     "sphinx>=7.2",
     "furo>=2024.1",
 ]
+# The integrations: Wagtail (whose frontend cache needs django-tasks), and Django's Tasks
+# framework with the database-backed queue and its db_worker, on SQLite and PostgreSQL.
+INTEGRATION_TEST_REQUIRES = [
+    "wagtail>=7.0",
+    "django-tasks>=0.9",
+    "django-tasks-db>=0.12",
+    "psycopg[binary]>=3.1",
+]
 
 setup(
     name="django-akamai",
@@ -63,7 +71,10 @@ setup(
     extras_require={
         "celery": ["celery>=5.3"],
         "progress": ["tqdm>=4.60"],
-        "test": TEST_REQUIRES,
+        # Django 6.0+ has django.tasks built in; on Django 5.2 this is its backport.
+        "tasks": ["django-tasks>=0.9"],
+        "wagtail": ["wagtail>=7.0"],
+        "test": TEST_REQUIRES + INTEGRATION_TEST_REQUIRES,
         "dev": DEV_REQUIRES,
         "docs": DOCS_REQUIRES,
     },
@@ -75,6 +86,7 @@ setup(
         "Framework :: Django :: 6.0",
         "Framework :: Django :: 6.1",
         "Framework :: Celery",
+        "Framework :: Wagtail",
         "Intended Audience :: Developers",
         "Operating System :: OS Independent",
         "Programming Language :: Python :: 3",
