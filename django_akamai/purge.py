@@ -18,14 +18,20 @@ from urllib.parse import urlsplit
 from . import conf, events, plan
 from .batching import check_fits, count_fitting
 from .exceptions import (
+    NoAkamaiPasswordProvidedException,
+    NoAkamaiUsernameProvidedException,
     PurgeIncomplete,
     PurgeRequestFailed,
     PurgeRetriesExhausted,
     StatusNotAvailable,
 )
+from .objects import options_mapping
 from .transport import CcuV2Transport, RetryPolicy, transport_for
 
 logger = logging.getLogger("django_akamai")
+
+# The original defined its two exceptions here; code that imports them from here keeps working.
+__all__ = ["NoAkamaiPasswordProvidedException", "NoAkamaiUsernameProvidedException", "PurgeRequest"]
 
 #: CCU v2 took at most this many objects a request; the original's default batch size.
 V2_BATCH_SIZE = CcuV2Transport.default_max_objects
@@ -72,7 +78,7 @@ class PurgeRequest:
             edgerc_section=edgerc_section,
             api=api,
         )
-        self.options = dict(options or {})
+        self.options = options_mapping(options)
         self.purge_options = plan.parse(options)
         if self.api == "v2":
             self.purge_options.v2()  # CCU v2 has no tags: fail now, not at send time
@@ -273,7 +279,9 @@ class PurgeRequest:
                 results.append(self._send(start, count))
             except PurgeRetriesExhausted:
                 if failures:
-                    raise PurgeIncomplete(failures, results) from None
+                    refused = {obj for failure in failures for obj in failure.objects}
+                    unsent = [obj for obj in self.urls if obj not in refused]
+                    raise PurgeIncomplete(failures, results, unsent) from None
                 raise
             except PurgeRequestFailed as exc:
                 logger.error("%s", exc)
