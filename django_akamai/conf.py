@@ -62,6 +62,7 @@ DEFAULTS: dict[str, Any] = {
     "AKAMAI_CELERY_RETRY_DELAY": 120,
     "AKAMAI_CELERY_MAX_RETRIES": 5,
     "AKAMAI_CELERY_TASK_OPTIONS": None,
+    "AKAMAI_TASKS_OPTIONS": None,
     # Automatic purging on model changes (django_akamai.autopurge): which models purge what,
     # and whether they queue through Celery by default.
     "AKAMAI_PURGE_MODELS": None,

@@ -53,6 +53,7 @@ MODES: dict[str, str | None] = {
     "background": None,
     "worker": None,
     "celery": "django_akamai.tasks.kick_delivery",
+    "tasks": "django_akamai.contrib.django_tasks.kick_delivery",
 }
 
 #: When another process holds the lease, look again this often (it may die mid-delivery).

@@ -104,24 +104,29 @@ class Processes:
         """Run every task that is due, then exit (what a running db_worker does, once)."""
         return self.django("db_worker", "--batch", "--no-startup-delay", "--no-reload")
 
-    def task_counts(self) -> dict[str, int]:
-        """``{"task path:STATUS": count}`` of django-tasks-db's results, read directly from the
-        database (Wagtail's reference-index tasks left out: they are not what is tested)."""
-        sql = (
-            "SELECT task_path, status, COUNT(*) FROM django_tasks_database_dbtaskresult "
-            "WHERE task_path NOT LIKE 'wagtail.tasks.%' GROUP BY task_path, status"
-        )
+    def query(self, sql: str) -> list[tuple]:
+        """Rows of ``sql`` on this database, read directly (no Django, no subprocess)."""
         name = self.env["AKAMAI_TEST_DB_NAME"]
         if self.env["AKAMAI_TEST_DB_ENGINE"] == "sqlite":
             import sqlite3
 
             with closing(sqlite3.connect(name)) as connection:
-                rows = connection.execute(sql).fetchall()
-        else:
-            import psycopg
+                return connection.execute(sql).fetchall()
+        import psycopg
 
-            with psycopg.connect(
-                host="127.0.0.1", port=5432, user="postgres", dbname=name
-            ) as connection:
-                rows = connection.execute(sql).fetchall()
+        with psycopg.connect(host="127.0.0.1", port=5432, user="postgres", dbname=name) as conn:
+            return conn.execute(sql).fetchall()
+
+    def task_counts(self) -> dict[str, int]:
+        """``{"task path:STATUS": count}`` of django-tasks-db's results (Wagtail's
+        reference-index tasks left out: they are not what is tested)."""
+        rows = self.query(
+            "SELECT task_path, status, COUNT(*) FROM django_tasks_database_dbtaskresult "
+            "WHERE task_path NOT LIKE 'wagtail.tasks.%' GROUP BY task_path, status"
+        )
         return {f"{path}:{status}": count for path, status, count in rows}
+
+    def pending_intents(self) -> int:
+        """Purge intents recorded and not yet delivered (or failed)."""
+        [(count,)] = self.query("SELECT COUNT(*) FROM django_akamai_purgeintent")
+        return count

@@ -2,7 +2,8 @@
 
 ``setup`` creates the tables (without migrations) and the two-site page tree of
 ``conftest.site_tree``; ``publish SLUG`` publishes that page, as an editor's click does
-(Wagtail enqueues its purge task). One process per step: each starts Django and Wagtail.
+(Wagtail enqueues its purge task); ``purge URL...`` purges URLs in a transaction and waits
+for the kick after the commit. One process per step: each starts Django and Wagtail.
 """
 
 import sys
@@ -20,6 +21,15 @@ def main(argv: list[str]) -> None:
 
         call_command("migrate", run_syncdb=True, verbosity=0)
         build_site_tree()
+    elif step == "purge":
+        from django.db import transaction
+
+        from django_akamai import delivery
+        from django_akamai.purging import request_purge
+
+        with transaction.atomic():
+            request_purge(args, options={"action": "invalidate"})
+        delivery.wait_idle(30)  # the kick after the commit (a queued task, or a delivery)
     elif step == "publish":
         from wagtail.models import Page
 

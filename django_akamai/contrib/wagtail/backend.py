@@ -3,9 +3,11 @@
 Wagtail decides what changed (a published, unpublished or deleted page's URLs, grouped by
 hostname and filtered by each backend's ``HOSTNAMES``) and calls ``purge_batch(urls)``,
 from a django-tasks task since Wagtail 6.4. This backend never talks to Akamai itself: every
-purge goes through :meth:`AkamaiBackend._record`, the one door into django-akamai, so it is
-commit-safe (sent after the page's transaction commits, dropped on rollback) and coalesced
-with everything else purged in the same transaction.
+purge goes through :meth:`AkamaiBackend._record`, the one door into django-akamai's pipeline,
+which records it as purge intents in the database (in the page's transaction, if any: a
+rollback drops them). The deliverer sends them after the commit, as ``AKAMAI_DELIVERY``
+says, packed with everything else pending, paced per account, retried until Akamai takes
+them; a publish never waits on Akamai.
 
 Settings (all optional)::
 
@@ -121,13 +123,14 @@ class AkamaiBackend(BaseBackend):
             return
         from django.db import router
 
-        from ...purging import request_purge
+        from ... import intents, plan
         from .pages import page_model
 
-        # Pages are written on Page's database: that transaction is the one to wait for.
-        request_purge(
-            objects,
-            options={**self.options, "type": object_type},
+        # Recorded as purge intents, in the transaction that changed the pages when there is
+        # one (Page's database): a rollback drops them, a commit keeps them; delivery happens
+        # after the commit, elsewhere, so a publish never waits on Akamai.
+        intents.record(
+            plan.plan(objects, {**self.options, "type": object_type}),
             using=router.db_for_write(page_model()),
             actor=ACTOR,
         )
