@@ -105,7 +105,8 @@ def test_the_task_reenqueues_itself_while_intents_back_off(tasks_mode, akamai_em
     [intent] = PurgeIntent.objects.all()
     assert intent.attempts == 1 and intent.next_attempt_at is not None
     [retry] = enqueued
-    assert retry.task.run_after == intent.next_attempt_at
+    # Not before the intent falls due (later only if this machine was slow to get here).
+    assert retry.task.run_after is not None and retry.task.run_after >= intent.next_attempt_at
     assert akamai_emulator.purges == []
 
     # The worker runs the retry once it is due (here: made due), and it is delivered once.
