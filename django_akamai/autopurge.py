@@ -230,7 +230,8 @@ def _post_delete(
     config = _active.get(sender)
     before = instance.__dict__.pop(_BEFORE_DELETE, None)
     if config is not None and before is not None:
-        config.purge(*before, using)
+        urls, tags = before
+        config.purge(urls, tags, using)
 
 
 _RECEIVERS = (

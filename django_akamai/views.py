@@ -37,7 +37,7 @@ def admin_actor(request: HttpRequest) -> str:
 
 
 def purge_and_report(
-    request: HttpRequest, groups: dict[str, list[Any]], options: dict[str, Any] | None = None
+    request: HttpRequest, groups: dict[str, Any], options: dict[str, Any] | None = None
 ) -> list[operations.Outcome]:
     """Purge each group of objects (by type) now and say how it went in admin messages.
 
