@@ -122,7 +122,7 @@ def test_worker_mode_sends_nothing_from_the_site_and_akamai_worker_packs_it_all(
         out, err = worker.communicate(timeout=60)
     assert worker.returncode == 0, err
     assert "akamai_worker stopped" in out
-    # 200 saves in 200 transactions: the fewest requests their bodies fit in, not 200.
+    # 100 saves in 100 transactions: the fewest requests their bodies fit in, not 100.
     assert emu.counters["requests"] == greedy_minimum(URLS)
     assert sorted(emu.accepted_objects()) == sorted(URLS)
 
