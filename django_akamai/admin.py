@@ -37,7 +37,7 @@ def purge_from_akamai(modeladmin: Any, request: HttpRequest, queryset: QuerySet)
     objects = get_objects(request, queryset) if get_objects else queryset
     options = dict(getattr(modeladmin, "akamai_purge_options", None) or {})
     object_type = options.pop("type", "url")
-    purge_and_report(request, {object_type: objects}, options)
+    purge_and_report(request, {object_type: objects}, options, planned=False)
 
 
 class AkamaiPurgeAdminMixin:
