@@ -14,7 +14,7 @@ import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, overload
 from urllib.parse import urlsplit
 
 from django.views.decorators.debug import sensitive_variables
@@ -72,6 +72,13 @@ DEFAULTS: dict[str, Any] = {
     # and whether they queue through Celery by default.
     "AKAMAI_PURGE_MODELS": None,
     "AKAMAI_PURGE_MODELS_QUEUE": False,
+    # The purge pipeline (django_akamai.delivery): where recorded purge intents are sent from
+    # ("background", "worker" or "celery"), how long a short-lived process waits at exit for
+    # its own, and the backoff of an intent after a transient failure.
+    "AKAMAI_DELIVERY": "background",
+    "AKAMAI_DELIVERY_EXIT_WAIT": 10.0,
+    "AKAMAI_DELIVERY_RETRY_BACKOFF": 5.0,
+    "AKAMAI_DELIVERY_RETRY_BACKOFF_MAX": 300.0,
 }
 
 V2_DEFAULT_BASE_URL = DEFAULTS["AKAMAI_CCUAPI_BASE_URL"]
@@ -502,6 +509,14 @@ def _int_or_none(text: str | None) -> int | None:
     return None
 
 
+@overload
+def _v3_credentials(
+    args: dict[str, Any], edgerc: str | None, section: str | None, *, required: Literal[True]
+) -> EdgeGridCredentials: ...
+@overload
+def _v3_credentials(
+    args: dict[str, Any], edgerc: str | None, section: str | None, *, required: bool
+) -> EdgeGridCredentials | None: ...
 @sensitive_variables("args")
 def _v3_credentials(
     args: dict[str, Any], edgerc: str | None, section: str | None, *, required: bool

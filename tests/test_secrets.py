@@ -37,7 +37,7 @@ from django_akamai.exceptions import (
     PurgeIncomplete,
     PurgeRetriesExhausted,
 )
-from django_akamai.models import PurgeRecord
+from django_akamai.models import PurgeIntent, PurgeRecord
 from django_akamai.purge import PurgeRequest
 from django_akamai.signals import purge_request, queue_purge_request
 from django_akamai.tasks import PurgeRequestTask
@@ -188,7 +188,7 @@ def test_debug_logs_never_show_a_secret(secret_emu, settings, caplog):
 
     refused(settings, "v3")
     assert failed_purge().failures[0].status == 401  # logged at ERROR by purge_all()
-    with transaction.atomic():  # fails after the commit: logged with its traceback
+    with transaction.atomic():  # refused when delivered: logged with its traceback
         purge_request.send("/after-commit/")
     refused(settings, "v2")
     assert failed_purge().failures[0].status == 401
@@ -196,7 +196,7 @@ def test_debug_logs_never_show_a_secret(secret_emu, settings, caplog):
     names = {record.name for record in caplog.records}
     assert {"django_akamai", "akamai.edgegrid.edgegrid", "urllib3.connectionpool"} <= names
     assert "signed authorization header" in caplog.text
-    assert "Purging 1 object(s) after the commit" in caplog.text
+    assert "Akamai refused a purge request (not its objects)" in caplog.text
     assert "Traceback" in caplog.text
     assert leaks(caplog.text) == []
     # Handlers that serialise the record (JSON logs, error trackers) see its arguments too.
@@ -294,15 +294,18 @@ def test_a_percent_sign_in_an_edgerc_secret_is_a_plain_character(settings, tmp_p
 # --- task messages on the broker -------------------------------------------------------------
 
 
-def test_task_messages_carry_no_secret(secret_emu, memory_app):
+def test_task_messages_carry_no_secret(secret_emu, memory_app, settings):
+    settings.AKAMAI_DELIVERY = "worker"  # keep the intent to look at
     published(memory_app)  # start from an empty queue
     PurgeRequestTask.delay(["/delay/"], action="invalidate")
     queue_purge_request.send("/signal/", network="staging")
-    with transaction.atomic():
+    with transaction.atomic():  # recorded as a purge intent, not a task message
         PurgeRequestTask.delay_on_commit(Article.objects.create(slug="committed"))
+    [intent] = PurgeIntent.objects.all()
+    assert leaks(repr(vars(intent))) == []
     assert run("--queue", "--tag", "queued-tag", "/command/")[0] == 0
     messages = published(memory_app)
-    assert len(messages) == 5  # delay, signal, on commit, the command's URLs and its tags
+    assert len(messages) == 4  # delay, signal, the command's URLs and its tags
     for message in messages:
         wire = (
             message["raw"]

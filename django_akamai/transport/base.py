@@ -12,14 +12,16 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import requests
 from django.views.decorators.debug import sensitive_variables
 
 from .. import __version__
+from ..batching import MAX_BODY_BYTES, encode_body, envelope_size
 from ..exceptions import PurgeRequestFailed, PurgeRetriesExhausted
-from .pacing import RateLimitPacer
+from .pacing import DEFAULT_BUCKET_SIZES, RateLimitPacer
 
 logger = logging.getLogger("django_akamai")
 
@@ -170,10 +172,76 @@ def problem_fields(response: requests.Response) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class RequestLimits:
+    """How big one purge request may be: body bytes, the envelope's share, objects."""
+
+    max_body_bytes: int
+    envelope: int
+    max_objects: int
+
+
 class HttpTransport:
-    """One ``requests.Session`` with auth, timeouts, retries and pacing for one API client."""
+    """One ``requests.Session`` with auth, timeouts, retries and pacing for one API client.
+
+    The API's subclass owns what a request looks like (``purge_path``, ``purge_body``) and how
+    big it may be (``request_limits``): planning, dry runs and sending all ask it.
+    """
 
     api = ""
+    #: The most objects one request carries by default (None: only the bucket limits it).
+    default_max_objects: int | None = None
+
+    # --- what a purge request looks like (no I/O; usable without credentials) -------------
+
+    @classmethod
+    def extra_body_fields(cls, options: Any) -> dict[str, Any]:
+        """Fields the body carries besides ``objects``."""
+        return {}
+
+    @classmethod
+    def purge_path(cls, options: Any) -> str:
+        raise NotImplementedError
+
+    @classmethod
+    def purge_body(cls, objects: Sequence[Any], options: Any) -> bytes:
+        """The exact bytes sent for ``objects``."""
+        return encode_body({"objects": list(objects), **cls.extra_body_fields(options)})
+
+    @classmethod
+    def envelope(cls, options: Any) -> int:
+        """Bytes of a body with no objects."""
+        return envelope_size(cls.extra_body_fields(options) or None)
+
+    @classmethod
+    def request_limits_for(
+        cls,
+        options: Any,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        bucket_size: int | None = None,
+        batch_size: int | None = None,
+    ) -> RequestLimits:
+        """The limits of one request: the body limit, this API's envelope, and at most
+        ``batch_size`` (default: the API's own cap) objects, never more than the bucket holds
+        (a larger request could never be accepted)."""
+        bucket = bucket_size or DEFAULT_BUCKET_SIZES.get(options.type, 10_000)
+        cap = batch_size or cls.default_max_objects
+        return RequestLimits(
+            max_body_bytes=max_body_bytes,
+            envelope=cls.envelope(options),
+            max_objects=bucket if cap is None else min(cap, bucket),
+        )
+
+    def request_limits(
+        self, options: Any, max_body_bytes: int | None = None, batch_size: int | None = None
+    ) -> RequestLimits:
+        """``request_limits_for`` with the bucket size this transport has learned."""
+        return self.request_limits_for(
+            options,
+            self.max_body_bytes if max_body_bytes is None else max_body_bytes,
+            self.pacer.max_objects(options.type),
+            batch_size,
+        )
 
     def __init__(
         self,
@@ -184,8 +252,10 @@ class HttpTransport:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ):
         self.base_url = base_url
+        self.max_body_bytes = max_body_bytes
         self.timeouts = timeouts
         self.retry = retry or RetryPolicy()
         self.pacer = RateLimitPacer(clock)
@@ -203,6 +273,18 @@ class HttpTransport:
 
     def close(self) -> None:
         self.session.close()
+
+    def send_purge(self, objects: Sequence[Any], options: Any) -> dict[str, Any]:
+        """POST one purge request; Akamai's decoded answer (see ``accepted_result``)."""
+        path = self.purge_path(options)
+        response = self.request(
+            "POST",
+            path,
+            body=self.purge_body(objects, options),
+            objects=objects,
+            object_type=options.type,
+        )
+        return self.accepted_result(response, "POST", path, objects)
 
     def _wait(
         self,
@@ -280,7 +362,8 @@ class HttpTransport:
                 )
             else:
                 self.last_response = response
-                response.body_problem = read_body(response)
+                # Read here, where its errors are ours; what went wrong travels with it.
+                response.body_problem = read_body(response)  # type: ignore[attr-defined]
                 self.pacer.observe(response.headers, object_type)
                 status = response.status_code
                 if status < 300:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
 from typing import Any
 
 import requests
 
-from ..batching import encode_body, envelope_size
 from ..conf import BasicCredentials, Secret
 from ..objects import PurgeOptions
 from .base import HttpTransport
@@ -40,21 +38,20 @@ class BasicAuth(requests.auth.AuthBase):
 
 class CcuV2Transport(HttpTransport):
     api = "v2"
+    #: The original django-akamai sent at most 200 objects a CCU v2 request.
+    default_max_objects = 200
 
     def __init__(self, credentials: BasicCredentials, **kwargs: Any):
         auth = BasicAuth(credentials.username, credentials.password)
         super().__init__(credentials.base_url, auth, **kwargs)
 
-    @staticmethod
-    def envelope(options: PurgeOptions) -> int:
-        return envelope_size(options.v2())
+    @classmethod
+    def extra_body_fields(cls, options: PurgeOptions) -> dict[str, Any]:
+        return options.v2()
 
-    def send_purge(self, objects: Sequence[Any], options: PurgeOptions) -> dict[str, Any]:
-        body = encode_body({"objects": list(objects), **options.v2()})
-        response = self.request(
-            "POST", QUEUE_PATH, body=body, objects=objects, object_type=options.type
-        )
-        return self.accepted_result(response, "POST", QUEUE_PATH, objects)
+    @classmethod
+    def purge_path(cls, options: PurgeOptions) -> str:
+        return QUEUE_PATH
 
     def purge_status(self, progress_uri: str) -> dict[str, Any]:
         path = progress_uri if progress_uri.startswith("/") else "/" + progress_uri

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
 from typing import Any
 
 from akamai.edgegrid import EdgeGridAuth
 
-from ..batching import encode_body, envelope_size
 from ..conf import EdgeGridCredentials
 from ..objects import PurgeOptions
 from .base import HttpTransport
@@ -46,17 +44,6 @@ class FastPurgeTransport(HttpTransport):
         )
         super().__init__(credentials.host, auth, **kwargs)
 
-    @staticmethod
-    def envelope(options: PurgeOptions) -> int:
-        return envelope_size()
-
-    def send_purge(self, objects: Sequence[Any], options: PurgeOptions) -> dict[str, Any]:
-        path = f"/ccu/v3/{options.action}/{options.type}/{options.network}"
-        response = self.request(
-            "POST",
-            path,
-            body=encode_body({"objects": list(objects)}),
-            objects=objects,
-            object_type=options.type,
-        )
-        return self.accepted_result(response, "POST", path, objects)
+    @classmethod
+    def purge_path(cls, options: PurgeOptions) -> str:
+        return f"/ccu/v3/{options.action}/{options.type}/{options.network}"
