@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable
 from typing import Any, cast
 from urllib.parse import urlsplit
 
+from django.views.decorators.debug import sensitive_variables
+
 from . import conf, events, plan
 from .batching import check_fits, count_fitting
 from .exceptions import (
@@ -47,6 +49,7 @@ class PurgeRequest:
     (arguments, ``AKAMAI_CCU_*`` settings or an edgerc file) use Fast Purge v3.
     """
 
+    @sensitive_variables("password", "client_secret", "access_token")
     def __init__(
         self,
         username: str | None = None,
@@ -66,6 +69,11 @@ class PurgeRequest:
         on_request: RequestCallback | None = None,
         **transport_options: Any,
     ):
+        # Secrets from the first line: this frame's locals show on the debug page of any
+        # error raised below (with DEBUG = True, sensitive_variables hides nothing).
+        password, client_secret, access_token = map(
+            conf.hide, (password, client_secret, access_token)
+        )
         self.credentials = conf.resolve_credentials(
             username=username,
             password=password,
