@@ -109,7 +109,11 @@ class ModelPurge:
                 "the cache tags", "tag", lambda: [*object_tags(instance), model_tag(instance)]
             )
         elif self.own_url:
-            url = part("get_absolute_url()", "url", lambda: [instance.get_absolute_url()])
+            url = part(
+                "get_absolute_url()",
+                "url",
+                lambda: [instance.get_absolute_url()],  # type: ignore[attr-defined]
+            )
             if url and url[0]:  # an object with no public page (e.g. a draft) has nothing
                 urls.append(url[0])
         urls += part("the 'urls'", "url", lambda: _values(self.urls, instance))
@@ -276,7 +280,8 @@ def _post_delete(
     config = _active.get(sender)
     before = instance.__dict__.pop(_BEFORE_DELETE, None)
     if config is not None and before is not None:
-        config.purge(*before, using, instance)
+        urls, tags = before
+        config.purge(urls, tags, using, instance)
 
 
 # --- many-to-many changes ------------------------------------------------------------------

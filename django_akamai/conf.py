@@ -10,7 +10,7 @@ import configparser
 import ipaddress
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, overload
 from urllib.parse import urlsplit
 
 from .exceptions import (
@@ -307,6 +307,14 @@ def load_edgerc(filename: str | None = None, section: str | None = None) -> Edge
     )
 
 
+@overload
+def _v3_credentials(
+    args: dict[str, Any], edgerc: str | None, section: str | None, *, required: Literal[True]
+) -> EdgeGridCredentials: ...
+@overload
+def _v3_credentials(
+    args: dict[str, Any], edgerc: str | None, section: str | None, *, required: bool
+) -> EdgeGridCredentials | None: ...
 def _v3_credentials(
     args: dict[str, Any], edgerc: str | None, section: str | None, *, required: bool
 ) -> EdgeGridCredentials | None:

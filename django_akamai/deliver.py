@@ -422,7 +422,10 @@ def _round(
             .values_list("id", flat=True)
         )
         if left:
-            _back_to_pending(using, left, **({"next_attempt_at": wait_until} if wait_until else {}))
+            if wait_until is not None:
+                _back_to_pending(using, left, next_attempt_at=wait_until)
+            else:
+                _back_to_pending(using, left)
         if last_sender is not None:
             lease.save_bucket_state(bucket_state)
         lease.release()

@@ -71,7 +71,7 @@ def mode() -> str:
 
 def _in_memory(alias: str) -> bool:
     connection = connections[alias]
-    return connection.vendor == "sqlite" and connection.is_in_memory_db()
+    return connection.vendor == "sqlite" and connection.is_in_memory_db()  # type: ignore[attr-defined]
 
 
 def kick(alias: str) -> None:

@@ -144,7 +144,7 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
-def prune(days: int | None = None, *, using: str | None = None, dry_run: bool = False) -> int:
+def prune(days: float | None = None, *, using: str | None = None, dry_run: bool = False) -> int:
     """Delete records older than ``days`` (default ``AKAMAI_HISTORY_RETENTION_DAYS``).
 
     Returns how many were (or, with ``dry_run``, would be) deleted; 0 when retention is None.

@@ -159,7 +159,8 @@ def alias_of(objects: Any) -> str:
         if isinstance(obj, Model):
             return obj._state.db or router.db_for_write(type(obj), instance=obj)
         if isinstance(obj, QuerySet):
-            return obj._db or router.db_for_write(obj.model)
+            # _db: the alias given to using(), if any (QuerySet.db would pick a read replica).
+            return obj._db or router.db_for_write(obj.model)  # type: ignore[attr-defined]
     return DEFAULT_DB_ALIAS
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from . import conf, events, gate, plan
@@ -345,9 +345,9 @@ class PurgeRequest:
         """CCU v2: the status of a purge, from the ``progressUri`` of its result."""
         self._require_v2("check_purge_status()")
         path = urlsplit(progress_uri).path if "://" in progress_uri else progress_uri
-        return self.transport.purge_status(path)
+        return cast(CcuV2Transport, self.transport).purge_status(path)
 
     def check_queue_length(self) -> dict[str, Any]:
         """CCU v2: the length of the account's purge queue."""
         self._require_v2("check_queue_length()")
-        return self.transport.queue_length()
+        return cast(CcuV2Transport, self.transport).queue_length()

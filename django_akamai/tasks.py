@@ -155,7 +155,8 @@ def kick_delivery(alias: str) -> Callable[[], None]:
     Celery app; the delivery thread publishes, so a broker that is down delays delivery (the
     intents are in the database), never the request.
     """
-    task = deliver_intents._get_current_object()  # the Celery app current in this thread
+    # shared_task is a proxy: resolve it to the task of the Celery app current in this thread.
+    task = deliver_intents._get_current_object()  # type: ignore[attr-defined]
     options = _apply_options({})
     return lambda: task.apply_async(kwargs={"using": alias}, **options)
 

@@ -61,6 +61,8 @@ class Command(BaseCommand):
     )
     # Lets tests (and callers of call_command) hand in a stdin stream.
     stealth_options = ("stdin",)
+    # Standard input read once per run (execute() resets it): (lines, decoding errors).
+    _stdin: tuple[list[str], list[str]] | None = None
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -346,7 +348,7 @@ class Command(BaseCommand):
         raise CommandError(f"{missing} object(s) not purged.", returncode=EXIT_NOT_PURGED)
 
     def execute(self, *args: Any, **options: Any) -> Any:
-        self._stdin: tuple[list[str], list[str]] | None = None
+        self._stdin = None
         return super().execute(*args, **options)
 
     def handle(self, *args: Any, **options: Any) -> None:
