@@ -316,9 +316,11 @@ def _cleared_pks(instance: Model, sender: type[Model], reverse: bool) -> set[Any
         if not relation.many_to_many:
             continue
         if relation.auto_created:  # the reverse side: ``category.articles``
-            through, name, is_reverse = relation.through, relation.get_accessor_name(), True  # type: ignore[union-attr]
+            through = relation.through  # type: ignore[union-attr]
+            name, is_reverse = relation.get_accessor_name(), True  # type: ignore[union-attr]
         else:  # the forward side: ``article.categories``
-            through, name, is_reverse = relation.remote_relation.through, relation.name, False  # type: ignore[union-attr]
+            through = relation.remote_field.through  # type: ignore[union-attr]
+            name, is_reverse = relation.name, False
         if through is sender and is_reverse == reverse and name:
             return set(getattr(instance, name).values_list("pk", flat=True))
     return set()
@@ -363,7 +365,7 @@ def _connect_m2m() -> None:
 
     for model in apps.get_models():
         for relation in model._meta.local_many_to_many:
-            through = relation.remote_relation.through  # type: ignore[union-attr]
+            through = relation.remote_field.through
             if isinstance(through, type) and (declared(model) or declared(relation.related_model)):
                 _m2m_throughs.add(through)
                 m2m_changed.connect(
