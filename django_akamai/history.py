@@ -108,6 +108,8 @@ def record_accepted(
         purge_id=str(result.get("purgeId") or "")[:100],
         support_id=str(result.get("supportId") or "")[:100],
         estimated_seconds=float(estimated) if isinstance(estimated, (int, float)) else None,
+        # Accepted, but the answer was not Akamai's JSON (transport.accepted_result).
+        error=str(result.get("warning") or "")[:MAX_ERROR_CHARS],
     )
     _write(fields)
 

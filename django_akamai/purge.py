@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable
 from typing import Any, cast
 from urllib.parse import urlsplit
 
+from django.views.decorators.debug import sensitive_variables
+
 from . import conf, events, gate, plan
 from .batching import check_fits, count_fitting
 from .exceptions import (
@@ -42,8 +44,8 @@ V2_BATCH_SIZE = CcuV2Transport.default_max_objects
 PURGING_OFF_CREDENTIALS = conf.EdgeGridCredentials(
     host="https://purging-is-off.invalid",
     client_token="-",  # noqa: S106  (a placeholder, never sent anywhere)
-    client_secret="-",  # noqa: S106
-    access_token="-",  # noqa: S106
+    client_secret=conf.hide("-"),
+    access_token=conf.hide("-"),
     source="AKAMAI_PURGE_ENABLED = False",
 )
 
@@ -58,6 +60,7 @@ class PurgeRequest:
     (arguments, ``AKAMAI_CCU_*`` settings or an edgerc file) use Fast Purge v3.
     """
 
+    @sensitive_variables("password", "client_secret", "access_token")
     def __init__(
         self,
         username: str | None = None,
@@ -77,6 +80,11 @@ class PurgeRequest:
         on_request: RequestCallback | None = None,
         **transport_options: Any,
     ):
+        # Secrets from the first line: this frame's locals show on the debug page of any
+        # error raised below (with DEBUG = True, sensitive_variables hides nothing).
+        password, client_secret, access_token = map(
+            conf.hide, (password, client_secret, access_token)
+        )
         try:
             self.credentials = conf.resolve_credentials(
                 username=username,

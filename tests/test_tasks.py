@@ -19,6 +19,7 @@ from django_akamai.models import PurgeIntent
 from django_akamai.purge import PurgeRequest
 from django_akamai.signals import purge_request, queue_purge_request
 from django_akamai.tasks import PurgeRequestTask, PurgeResults, purge_objects
+from tests.rate_limits import refill_after_the_first_429
 from tests.reference import greedy_minimum
 from tests.testapp.models import Article
 
@@ -240,13 +241,12 @@ def test_rate_limits_are_waited_out_not_failures(
     emu = akamai_emulator
     settings.AKAMAI_MAX_RETRIES = 0
     settings.AKAMAI_CELERY_MAX_RETRIES = 0  # any failure would fail the task
-    emu.configure(time_scale=1e-9)  # no refill while the drain runs, however slow it is
-    drain = PurgeRequest()
-    drain.add(f"/drain-{i}" for i in range(10_000))  # empties the URL bucket
-    drain.purge_all()
-    # 2,000 URLs need 2 s of refill at 5x: the task's first try meets an empty bucket.
-    emu.configure(time_scale=5)
-    outcome = purge_objects.apply(args=([f"{BASE}/after-{i}" for i in range(2_000)],))
+    # No refill until the task's first try has met the empty bucket, however slow this is.
+    with refill_after_the_first_429(emu):
+        drain = PurgeRequest()
+        drain.add(f"/drain-{i}" for i in range(10_000))  # empties the URL bucket
+        drain.purge_all()
+        outcome = purge_objects.apply(args=([f"{BASE}/after-{i}" for i in range(2_000)],))
     assert outcome.successful() and outcome.get() == 2_000
     assert emu.counters["rate_limited"] >= 1
     assert retries_seen == []

@@ -37,8 +37,8 @@ class FastPurgeTransport(HttpTransport):
     def __init__(self, credentials: EdgeGridCredentials, **kwargs: Any):
         auth = EdgeGridAuth(
             client_token=credentials.client_token,
-            client_secret=credentials.client_secret,
-            access_token=credentials.access_token,
+            client_secret=credentials.client_secret.reveal(),
+            access_token=credentials.access_token.reveal(),
             headers_to_sign=credentials.headers_to_sign,
             max_body=credentials.max_body,
         )
