@@ -48,6 +48,23 @@ def test_a_publish_only_records_the_purge(site_tree, emulator_purges, settings):
     assert not PurgeIntent.objects.exists()
 
 
+def test_site_switches_apply_to_wagtail_purges(site_tree, emulator_purges, settings):
+    from django_akamai.gate import suspend_purges
+    from django_akamai.models import PurgeIntent
+
+    settings.AKAMAI_PURGE_ENABLED = False
+    site_tree.about.save_revision().publish()
+    assert emulator_purges() == [] and not PurgeIntent.objects.exists()
+
+    settings.AKAMAI_PURGE_ENABLED = True
+    with suspend_purges():  # a bulk job: everything once, at the end
+        site_tree.about.save_revision().publish()
+        site_tree.news.save_revision().publish()
+        assert emulator_purges() == []
+    [purge] = emulator_purges()
+    assert sorted(purge["objects"]) == [f"{BLOG}/news/", f"{WWW}/about/"]
+
+
 def test_publish_in_a_rolled_back_transaction_purges_nothing(site_tree, emulator_purges):
     with pytest.raises(RuntimeError), transaction.atomic():
         site_tree.about.save_revision().publish()
