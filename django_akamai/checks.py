@@ -17,7 +17,8 @@ here, at start-up, with an id and a hint. Nothing here touches the network or th
 ``django_akamai.E008``      Celery queueing configured but Celery not installed
 ``django_akamai.E009``      purge history settings malformed
 ``django_akamai.W004``      an ``AKAMAI_*`` setting django-akamai does not know (misspelt?)
-``django_akamai.E010``      AKAMAI_DELIVERY unknown, or "celery" without Celery installed
+``django_akamai.E010``      AKAMAI_DELIVERY unknown, "celery" without Celery, "tasks" without
+                            a Tasks framework (Django 5.2 without django-tasks)
 ``django_akamai.W005``      (--deploy) purge intents pending for longer than 10 minutes
 ``django_akamai.W006``      (--deploy) purge intents Akamai refused, kept as failed
 ==========================  ==============================================================
@@ -433,7 +434,23 @@ def check_delivery(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 id="django_akamai.E010",
             )
         ]
+    if value == "tasks" and tasks_framework_missing():
+        return [
+            Error(
+                "AKAMAI_DELIVERY is 'tasks' but Django's Tasks framework is not available "
+                "(Django 5.2 needs its backport, django-tasks).",
+                hint="pip install 'django-akamai[tasks]', or use 'background' or 'worker'.",
+                id="django_akamai.E010",
+            )
+        ]
     return []
+
+
+def tasks_framework_missing() -> bool:
+    """Neither ``django.tasks`` (Django 6.0+) nor the ``django-tasks`` backport is there."""
+    import django
+
+    return django.VERSION < (6, 0) and importlib.util.find_spec("django_tasks") is None
 
 
 #: Intents pending longer than this make ``check --deploy`` warn: no deliverer keeps up.

@@ -119,6 +119,24 @@ def test_the_task_reenqueues_itself_while_intents_back_off(tasks_mode, akamai_em
     assert enqueued == []
 
 
+def test_the_system_check_wants_a_tasks_framework(settings, monkeypatch):
+    import importlib.util
+
+    from django_akamai.checks import check_delivery
+
+    settings.AKAMAI_DELIVERY = "tasks"
+    assert check_delivery() == []
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "django_tasks" else find_spec(name, *a),
+    )
+    # Django 6.0+ has django.tasks; only Django 5.2 needs the backport.
+    expected = [] if django.VERSION >= (6, 0) else ["django_akamai.E010"]
+    assert [message.id for message in check_delivery()] == expected
+
+
 # --- django-tasks-db and db_worker, in real processes ------------------------------------
 
 
