@@ -5,7 +5,13 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from django_akamai.batching import MAX_BODY_BYTES, count_fitting, encode_body, split_batches
+from django_akamai.batching import (
+    MAX_BODY_BYTES,
+    count_fitting,
+    encode_body,
+    encoded_size,
+    split_batches,
+)
 
 path_chars = st.characters(blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp"))
 urls = st.builds(lambda p: "https://www.example.com/" + p, st.text(path_chars, max_size=400))
@@ -64,3 +70,9 @@ def test_multibyte_characters_are_counted_in_bytes():
     for batch in split_batches(objects):
         assert len(encode_body({"objects": batch})) <= MAX_BODY_BYTES
     assert len(split_batches(objects)) == reference_minimum(objects, MAX_BODY_BYTES)
+
+
+@given(st.one_of(st.text(), st.integers(min_value=1)))
+def test_encoded_size_is_the_bytes_the_body_encoder_writes(obj):
+    body = encode_body({"objects": [obj]})
+    assert encoded_size(obj) == len(body) - len(encode_body({"objects": []}))

@@ -1,14 +1,37 @@
-"""One small module per Akamai API on a shared HTTP layer (``base``)."""
+"""One small module per Akamai API on a shared HTTP layer (``base``).
+
+``transport_for()`` is the one way in: it builds the transport for a credentials object,
+over the process's shared session and bucket view for that account (see ``sharing``).
+"""
+
+from typing import Any
 
 from .base import HttpTransport, RetryPolicy
 from .ccu_v2 import CcuV2Transport
 from .fast_purge import FastPurgeTransport
+from .sharing import account_link, forget_accounts
 
-__all__ = ["CcuV2Transport", "FastPurgeTransport", "HttpTransport", "RetryPolicy", "transport_for"]
+__all__ = [
+    "CcuV2Transport",
+    "FastPurgeTransport",
+    "HttpTransport",
+    "RetryPolicy",
+    "forget_accounts",
+    "transport_for",
+]
 
 
-def transport_for(credentials, **kwargs) -> HttpTransport:
-    """The transport matching a credentials object from ``conf.resolve_credentials``."""
-    if credentials.api == "v2":
-        return CcuV2Transport(credentials, **kwargs)
-    return FastPurgeTransport(credentials, **kwargs)
+def transport_for(credentials: Any, **kwargs: Any) -> HttpTransport:
+    """The transport matching a credentials object from ``conf.resolve_credentials``.
+
+    It sends over the account's shared session and paces from its shared bucket view,
+    unless the caller brings its own ``session``, or its own ``clock`` (then the pacer is
+    private: its times only mean something against that clock).
+    """
+    cls = CcuV2Transport if credentials.api == "v2" else FastPurgeTransport
+    if "session" not in kwargs:
+        link = account_link(credentials, cls.make_auth)
+        kwargs["session"] = link.session
+        if "clock" not in kwargs:
+            kwargs.setdefault("pacer", link.pacer)
+    return cls(credentials, **kwargs)

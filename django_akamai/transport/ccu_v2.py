@@ -17,9 +17,11 @@ class CcuV2Transport(HttpTransport):
     api = "v2"
 
     def __init__(self, credentials: BasicCredentials, **kwargs: Any):
-        super().__init__(
-            credentials.base_url, (credentials.username, credentials.password), **kwargs
-        )
+        super().__init__(credentials.base_url, credentials, **kwargs)
+
+    @staticmethod
+    def make_auth(credentials: BasicCredentials) -> tuple[str, str]:
+        return (credentials.username, credentials.password)
 
     @staticmethod
     def envelope(options: PurgeOptions) -> int:

@@ -37,14 +37,17 @@ class FastPurgeTransport(HttpTransport):
     api = "v3"
 
     def __init__(self, credentials: EdgeGridCredentials, **kwargs: Any):
-        auth = EdgeGridAuth(
+        super().__init__(credentials.host, credentials, **kwargs)
+
+    @staticmethod
+    def make_auth(credentials: EdgeGridCredentials) -> EdgeGridAuth:
+        return EdgeGridAuth(
             client_token=credentials.client_token,
             client_secret=credentials.client_secret,
             access_token=credentials.access_token,
             headers_to_sign=credentials.headers_to_sign,
             max_body=credentials.max_body,
         )
-        super().__init__(credentials.host, auth, **kwargs)
 
     @staticmethod
     def envelope(options: PurgeOptions) -> int:
