@@ -175,6 +175,19 @@ def test_v2_options_recorded_in_v2_words(emu, v2):
     assert status["purgeStatus"] == "Done"
 
 
+def test_v2_queue_holds_10000_objects_then_507(emu, v2):
+    emu.configure(v2_estimate_seconds=3600)
+    url = emu.base_url + "/ccu/v2/queues/default"
+    for batch in range(50):
+        objects = [f"https://www.example.com/{batch}/{i}" for i in range(200)]
+        assert v2.post(url, json={"objects": objects}, timeout=10).status_code == 201
+    assert v2.get(url, timeout=10).json()["queueLength"] == 10_000
+    full = v2.post(url, json={"objects": ["https://www.example.com/one-more"]}, timeout=10)
+    problem = problem_of(full, 507)
+    assert "10000" in problem["detail"]
+    assert len(emu.purges) == 50
+
+
 def test_v2_refusals(emu, v2):
     url = emu.base_url + "/ccu/v2/queues/default"
     bad_auth = requests.post(
@@ -203,7 +216,7 @@ def test_v2_refusals(emu, v2):
     assert v2.post(url, json={"objects": ["x"], "type": "cpcode"}, timeout=10).status_code == 400
     unknown = v2.get(emu.base_url + "/ccu/v2/purges/no-such-id", timeout=10)
     assert unknown.status_code == 404
-    assert unknown.headers["Content-Type"] == "application/problem+json"
+    assert unknown.headers["Content-Type"] == "application/api-problem+json"
     assert v2.get(emu.base_url + "/ccu/v2/queues/emergency", timeout=10).status_code == 404
     emu.configure(allowed_hosts=["www.example.com"])
     forbidden = v2.post(url, json={"objects": ["https://other.example.org/x"]}, timeout=10)
@@ -217,10 +230,12 @@ def test_v2_refusals(emu, v2):
 
 
 def problem_of(response, status):
+    """The purge API's own refusal: Akamai's api-problem+json shape."""
     assert response.status_code == status, response.text
-    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.headers["Content-Type"] == "application/api-problem+json"
     problem = response.json()
-    assert set(problem) >= {"type", "title", "httpStatus", "detail", "supportId", "describedBy"}
+    assert set(problem) >= {"title", "httpStatus", "detail", "supportId", "describedBy"}
+    assert problem["describedBy"] == "https://techdocs.akamai.com/purge-cache/reference/api-errors"
     assert problem["httpStatus"] == status
     return problem
 
@@ -271,6 +286,13 @@ BAD_BODIES = [
     ("url", {"objects": ["ftp://www.example.com/a"]}, "bad URL"),
     ("url", {"objects": ["https://www.example.com/a b"]}, "bad URL"),
     ("url", {"objects": ["/a"]}, "bad URL"),
+    ("url", {"objects": ["https://www.example.com/caf\u00e9"]}, "bad URL"),
+    ("url", {"objects": ["https://b\u00fccher.example.de/a"]}, "bad URL"),
+    ("url", {"hostname": "www.example.com", "objects": ["/caf\u00e9"]}, "bad URL"),
+    ("url", {"objects": ["/L/512/6848/1h/www.example.com/caf\u00e9"]}, "bad URL"),
+    ("url", {"objects": ["/L/512/6848/1h/bad_host/a"]}, "bad URL hostname"),
+    ("url", {"objects": ["https://www.example.com/ok", "https://bad_host/a"]}, "bad URL hostname"),
+    ("url", '{"objects": ' + "[" * 20_000 + "]" * 20_000 + "}", "malformed JSON"),
     ("url", {"objects": ["https:///a"]}, "bad URL hostname"),
     ("url", {"objects": ["https://exa_mple.com/a"]}, "bad URL hostname"),
     ("url", {"objects": ["https://-bad.example.com/a"]}, "bad URL hostname"),
@@ -328,9 +350,74 @@ def test_403_for_hosts_outside_allowed_hosts(emu, v3):
     assert len(emu.purges) == 2
 
 
-def test_401_without_signature(emu):
+def test_401_without_signature_comes_from_the_gateway(emu):
     response = purge(requests, emu, {"objects": ["https://www.example.com/a"]})
-    assert problem_of(response, 401)["title"] == "Missing authorization"
+    assert response.status_code == 401
+    assert response.headers["Content-Type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["title"] == "Not authorized" and problem["status"] == 401
+    assert problem["type"].endswith("/pep-authn/deny")
+    assert "httpStatus" not in problem and "supportId" not in problem
+    assert "X-Ratelimit-Remaining" not in response.headers
+
+
+@pytest.mark.parametrize("action", ["invalidate", "delete"])
+@pytest.mark.parametrize("object_type", ["url", "cpcode", "tag"])
+def test_network_is_optional_and_means_production(emu, v3, action, object_type):
+    response = purge(v3, emu, {"objects": OBJECTS[object_type]}, f"/ccu/v3/{action}/{object_type}")
+    assert response.status_code == 201, response.text
+    [accepted] = emu.purges
+    assert (accepted.action, accepted.type, accepted.network) == (action, object_type, "production")
+
+
+ARLS = ["/L/512/6848/1h/www.example1.com/index.html", "/D/1/6848/1d/img.example.com/a.png?x=1"]
+
+
+def test_arls_are_accepted_alone_and_mixed_with_urls(emu, v3):
+    assert purge(v3, emu, {"objects": ARLS}).status_code == 201
+    mixed = {"objects": [ARLS[0], "https://www.example.com/a"]}
+    assert purge(v3, emu, mixed, "/ccu/v3/delete/url/staging").status_code == 201
+    assert emu.accepted_objects() == [*ARLS, ARLS[0], "https://www.example.com/a"]
+
+
+def test_arl_hosts_are_checked_against_allowed_hosts(emu, v3):
+    emu.configure(allowed_hosts=["www.example1.com"])
+    assert purge(v3, emu, {"objects": ARLS[:1]}).status_code == 201
+    assert problem_of(purge(v3, emu, {"objects": ARLS}), 403)["title"] == "unauthorized arl"
+
+
+def test_one_bad_object_refuses_the_whole_request(emu, v3):
+    body = {"objects": [f"https://www.example.com/{i}" for i in range(50)] + ["https://x/\u00e9"]}
+    assert problem_of(purge(v3, emu, body), 400)["title"] == "bad URL"
+    assert emu.purges == [] and emu.counters["objects_accepted"] == 0
+
+
+def test_413_comes_after_the_gateway(emu, v3):
+    # The gateway authenticates first: an unsigned oversized body is a 401, a signed one a 413.
+    body = json.dumps({"objects": ["https://www.example.com/" + "a" * 60_000]})
+    assert purge(requests, emu, body).status_code == 401
+    assert purge(v3, emu, body).status_code == 413
+
+
+def test_rate_limit_status_reports_without_taking_tokens(emu, v3):
+    emu.configure(time_scale=1e-9)  # buckets do not refill while the test runs
+    purge(v3, emu, {"objects": ["https://www.example.com/a", "https://www.example.com/b"]})
+    for object_type, limit in (("url", "10000"), ("cpcode", "300"), ("tag", "5000")):
+        response = v3.post(
+            emu.base_url + f"/ccu/v3/rate-limit-status/{object_type}", json={}, timeout=10
+        )
+        assert response.status_code == 201, response.text
+        assert response.json()["httpStatus"] == 201 and response.json()["supportId"]
+        assert response.headers["X-Ratelimit-Limit-Objects"] == limit
+        assert response.headers["X-Ratelimit-Remaining"] == "99"
+        assert "X-Ratelimit-Seconds-To-Refresh-Limit-Objects" in response.headers
+    url_status = v3.post(emu.base_url + "/ccu/v3/rate-limit-status/url", json={}, timeout=10)
+    assert url_status.headers["X-Ratelimit-Remaining-Objects"] == "9998"
+    assert len(emu.purges) == 1
+    unsigned = requests.post(emu.base_url + "/ccu/v3/rate-limit-status/url", json={}, timeout=10)
+    assert unsigned.status_code == 401
+    assert v3.get(emu.base_url + "/ccu/v3/rate-limit-status/url", timeout=10).status_code == 405
+    assert v3.post(emu.base_url + "/ccu/v3/rate-limit-status/arl", timeout=10).status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -341,7 +428,8 @@ def test_401_without_signature(emu):
         "/ccu/v3/invalidate/arl/production",
         "/ccu/v3/invalidate/url/prod",
         "/ccu/v3/invalidate/url/production/extra",
-        "/ccu/v3/invalidate/url",
+        "/ccu/v3/invalidate/url/",
+        "/ccu/v3/invalidate",
     ],
 )
 def test_404_for_unknown_paths(emu, v3, path):

@@ -233,6 +233,7 @@ def test_options_map_onto_the_emulator():
                 "a.example.com, B.example.com",
                 "--v2-estimate-seconds",
                 "0.5",
+                "--refuse-replayed-nonces",
                 "--client-token",
                 "akab-ct",
                 "--client-secret",
@@ -249,7 +250,12 @@ def test_options_map_onto_the_emulator():
     assert knobs.latency_ms == (20.0, 80.0) and knobs.slow_seconds == 3.0
     assert knobs.seed == 4 and knobs.v2_estimate_seconds == 0.5
     assert knobs.allowed_hosts == {"a.example.com", "b.example.com"}
+    assert knobs.refuse_replayed_nonces is True
     assert emu._unbound_credentials.client_token == "akab-ct"
+    assert cli.emulator_from_options(vars(cli.build_parser().parse_args([]))).knobs == (
+        cli.Emulator().knobs
+    )
+    assert cli.Emulator().knobs.refuse_replayed_nonces is False
     defaults = vars(cli.build_parser().parse_args([]))
     assert defaults["port"] == 8765 and defaults["bind"] == "127.0.0.1"
     assert defaults["section"] == "CCU"

@@ -142,21 +142,22 @@ def verify_post(authorization=POST_CASE["expectedAuthorization"], **overrides):
 
 
 @pytest.mark.parametrize(
-    "overrides, title",
+    "overrides, status, detail",
     [
-        ({"client_secret": "y" * 43 + "="}, "The signature does not match"),
-        ({"body": POST_CASE["request"]["data"] + "x"}, "The signature does not match"),
-        ({"path_and_query": "/testapi/v1/t4"}, "The signature does not match"),
-        ({"method": "PUT"}, "The signature does not match"),
-        ({"host": "evil.example.com"}, "The signature does not match"),
-        ({"client_token": "akab-other"}, "Invalid authorization client_token"),
-        ({"access_token": "akab-other"}, "Invalid authorization access_token"),
-        ({"max_skew": 300.0}, "Invalid timestamp"),
-        ({"authorization": None}, "Missing authorization"),
-        ({"authorization": "Basic dXNlcjpwYXNz"}, "Invalid authorization header"),
-        ({"authorization": UNSIGNED}, "Invalid authorization header"),
+        ({"client_secret": "y" * 43 + "="}, 401, "The signature does not match"),
+        ({"body": POST_CASE["request"]["data"] + "x"}, 401, "The signature does not match"),
+        ({"path_and_query": "/testapi/v1/t4"}, 401, "The signature does not match"),
+        ({"method": "PUT"}, 401, "The signature does not match"),
+        ({"host": "evil.example.com"}, 401, "The signature does not match"),
+        ({"client_token": "akab-other"}, 400, "Invalid client token"),
+        ({"access_token": "akab-other"}, 401, "Invalid access token"),
+        ({"max_skew": 30.0}, 400, "Invalid timestamp"),
+        ({"authorization": None}, 401, "The request has no Authorization header"),
+        ({"authorization": "Basic dXNlcjpwYXNz"}, 401, "Invalid authorization header"),
+        ({"authorization": UNSIGNED}, 401, "Invalid authorization header"),
         (
             {"authorization": "EG1-HMAC-SHA256 client_token=a;signature=x"},
+            401,
             "Invalid authorization header",
         ),
         (
@@ -164,15 +165,19 @@ def verify_post(authorization=POST_CASE["expectedAuthorization"], **overrides):
                 "authorization": UNSIGNED.replace("20140321T19:34:21+0000", "yesterday")
                 + "signature=x"
             },
+            400,
             "Invalid timestamp",
         ),
     ],
 )
-def test_verify_refuses(overrides, title):
+def test_verify_refuses(overrides, status, detail):
     with pytest.raises(ev.EdgeGridError) as info:
         verify_post(**overrides)
-    assert info.value.title == title
-    assert TESTDATA["client_secret"] not in str(info.value)
+    error = info.value
+    assert error.status == status and error.detail.startswith(detail)
+    assert error.title == {400: "Bad request", 401: "Not authorized"}[status]
+    assert error.kind == {400: "request-error", 401: "deny"}[status]
+    assert TESTDATA["client_secret"] not in str(error)
 
 
 def test_nonce_is_refused_the_second_time_only_after_a_good_signature():
@@ -181,18 +186,25 @@ def test_nonce_is_refused_the_second_time_only_after_a_good_signature():
     with pytest.raises(ev.EdgeGridError):
         verify_post(client_secret="y" * 43 + "=", nonces=nonces, now=signed_at)
     verify_post(nonces=nonces, now=signed_at)  # the forged try did not burn the nonce
-    with pytest.raises(ev.EdgeGridError, match="already used") as info:
+    with pytest.raises(ev.EdgeGridError, match="not confirmed for Akamai") as info:
         verify_post(nonces=nonces, now=signed_at + 10)
-    assert info.value.title == "Invalid nonce"
+    assert info.value.status == 401
 
 
-def test_timestamp_window_is_five_minutes_either_side():
+def test_without_a_nonce_cache_a_replay_verifies():
     signed_at = ev.parse_timestamp(TESTDATA["timestamp"])
-    for now in (signed_at - 300, signed_at + 300):
-        verify_post(now=now, max_skew=300.0)
-    for now in (signed_at - 301, signed_at + 301):
-        with pytest.raises(ev.EdgeGridError, match="more than 300s"):
-            verify_post(now=now, max_skew=300.0)
+    for _ in range(3):
+        verify_post(now=signed_at, max_skew=30.0)
+
+
+def test_timestamp_window_is_30_seconds_either_side():
+    signed_at = ev.parse_timestamp(TESTDATA["timestamp"])
+    for now in (signed_at - 30, signed_at + 30):
+        verify_post(now=now, max_skew=ev.DEFAULT_MAX_SKEW_SECONDS)
+    for now in (signed_at - 31, signed_at + 31):
+        with pytest.raises(ev.EdgeGridError, match="Invalid timestamp") as info:
+            verify_post(now=now, max_skew=ev.DEFAULT_MAX_SKEW_SECONDS)
+        assert info.value.status == 400
 
 
 # --- over HTTP against the emulator --------------------------------------------------------
@@ -250,9 +262,12 @@ def tampered_path(emu):
     return request
 
 
-def stale(emu):
-    old = time.gmtime(time.time() - 600)
-    return prepared(emu, timestamp=time.strftime("%Y%m%dT%H:%M:%S+0000", old))
+def signed_seconds_ago(seconds):
+    def make(emu):
+        moment = time.gmtime(time.time() - seconds)
+        return prepared(emu, timestamp=time.strftime("%Y%m%dT%H:%M:%S+0000", moment))
+
+    return make
 
 
 def unsigned(emu):
@@ -262,60 +277,89 @@ def unsigned(emu):
 
 
 @pytest.mark.parametrize(
-    "make, title",
+    "make, status, detail",
     [
-        (lambda emu: prepared(emu, client_secret="A" * 43 + "="), "The signature does not match"),
-        (tampered_body, "The signature does not match"),
-        (tampered_path, "The signature does not match"),
-        (stale, "Invalid timestamp"),
         (
-            lambda emu: prepared(emu, client_token="akab-wrong"),
-            "Invalid authorization client_token",
+            lambda emu: prepared(emu, client_secret="A" * 43 + "="),
+            401,
+            "The signature does not match",
         ),
-        (
-            lambda emu: prepared(emu, access_token="akab-wrong"),
-            "Invalid authorization access_token",
-        ),
-        (unsigned, "Missing authorization"),
+        (tampered_body, 401, "The signature does not match"),
+        (tampered_path, 401, "The signature does not match"),
+        (signed_seconds_ago(60), 400, "Invalid timestamp"),
+        (signed_seconds_ago(-60), 400, "Invalid timestamp"),
+        (lambda emu: prepared(emu, client_token="akab-wrong"), 400, "Invalid client token"),
+        (lambda emu: prepared(emu, access_token="akab-wrong"), 401, "Invalid access token"),
+        (unsigned, 401, "The request has no Authorization header"),
     ],
     ids=[
         "wrong-secret",
         "body-changed",
         "path-changed",
-        "stale-timestamp",
-        "wrong-client-token",
+        "timestamp-60s-old",
+        "timestamp-60s-early",
+        "unknown-client-token",
         "wrong-access-token",
         "no-header",
     ],
 )
-def test_tampered_requests_get_401(emu, make, title):
+def test_gateway_refusals(emu, make, status, detail):
     response = send(make(emu))
-    assert response.status_code == 401
+    assert response.status_code == status
     assert response.headers["Content-Type"] == "application/problem+json"
     problem = response.json()
-    assert problem["title"] == title
-    assert problem["httpStatus"] == 401
-    assert problem["supportId"] and problem["describedBy"]
+    kind = {400: "request-error", 401: "deny"}[status]
+    assert problem["type"] == f"https://problems.purge.akamaiapis.net/-/pep-authn/{kind}"
+    assert problem["title"] == {400: "Bad request", 401: "Not authorized"}[status]
+    assert problem["status"] == status and problem["detail"] == detail
+    assert problem["instance"].startswith(emu.base_url + "/ccu/v3/")
+    assert problem["method"] == "POST"
+    assert problem["requestId"] and problem["requestTime"]
+    assert "httpStatus" not in problem and "supportId" not in problem
     c = emu.credentials
     assert c.client_secret not in response.text and c.access_token not in response.text
     assert emu.purges == []
-    assert emu.counters["refused"] == {401: 1}
+    assert emu.counters["refused"] == {status: 1}
 
 
-def test_reused_nonce_gets_401(emu):
+def test_timestamp_inside_the_window_is_accepted(emu):
+    assert send(signed_seconds_ago(20)(emu)).status_code == 201
+    assert send(signed_seconds_ago(-20)(emu)).status_code == 201
+
+
+def test_reused_nonce_is_accepted_by_default(emu):
+    # Akamai documents no refusal of a re-sent request: the emulator invents none.
+    request = prepared(emu, nonce="fixed-nonce-1")
+    assert send(request).status_code == 201
+    assert send(request).status_code == 201
+    assert len(emu.purges) == 2
+
+
+def test_strict_mode_refuses_a_reused_nonce(emu):
+    emu.configure(refuse_replayed_nonces=True)
     request = prepared(emu, nonce="fixed-nonce-1")
     assert send(request).status_code == 201
     again = send(request)
     assert again.status_code == 401
-    assert again.json()["title"] == "Invalid nonce"
+    assert again.json()["detail"] == ev.REPLAY_DETAIL
+    assert "not confirmed for Akamai" in ev.REPLAY_DETAIL
     assert len(emu.purges) == 1
 
 
 def test_reset_forgets_nonces(emu):
+    emu.configure(refuse_replayed_nonces=True)
     request = prepared(emu, nonce="fixed-nonce-2")
     assert send(request).status_code == 201
     emu.reset()
     assert send(request).status_code == 201
+
+
+def test_only_the_first_131072_body_bytes_are_hashed():
+    body = "x" * 131_072
+    signed_at = ev.parse_timestamp(TESTDATA["timestamp"])
+    assert ev.content_hash("POST", body) == ev.content_hash("POST", body + "tail")
+    assert ev.content_hash("POST", body) != ev.content_hash("POST", body[:-1])
+    assert signed_at  # the hash is what the signature covers; see test_vector_* above
 
 
 def test_nonce_cache_forgets_nonces_once_their_timestamp_is_too_old():

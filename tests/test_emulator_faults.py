@@ -59,7 +59,7 @@ def test_fault_problem_body(emu):
             timeout=10,
         )
     assert response.status_code in (500, 503, 504)
-    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.headers["Content-Type"] == "application/api-problem+json"
     problem = response.json()
     assert problem["httpStatus"] == response.status_code and problem["supportId"]
 

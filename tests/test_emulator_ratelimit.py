@@ -29,14 +29,21 @@ def test_burst_past_the_request_bucket_gets_429s(emu, v3):
     assert counters["requests"] == 110 and counters["refused"] == {}
     last = purge(v3, emu, ["https://www.example.com/last"])
     body = last.json()
-    assert last.headers["Content-Type"] == "application/problem+json"
+    assert last.headers["Content-Type"] == "application/api-problem+json"
     assert body["title"] == "Rate Limit exceeded"
     assert body["httpStatus"] == 429
     assert body["rateLimit"] == 100
     assert body["rateLimitCurrentRequestSize"] == 1
     assert body["rateLimitRemaining"] == 0
-    assert body["supportId"] and body["describedBy"]
+    assert body["detail"] == ""
+    assert body["supportId"]
+    assert body["describedBy"] == "https://techdocs.akamai.com/purge-cache/reference/api-errors"
     assert last.headers["X-Ratelimit-Remaining"] == "0"
+    # A full burst of 100 request tokens refills at 50/s (scaled by time_scale).
+    refresh = float(last.headers["X-Ratelimit-Seconds-To-Refresh-Limit"])
+    assert refresh == pytest.approx(100 / (50 * FROZEN), rel=1e-3)
+    refresh_objects = float(last.headers["X-Ratelimit-Seconds-To-Refresh-Limit-Objects"])
+    assert refresh_objects == pytest.approx(100 / (200 * FROZEN), rel=1e-3)
     assert last.headers["X-Ratelimit-Remaining-Objects"] == "9900"  # the URL tokens were kept
     assert "Retry-After" not in last.headers
 
@@ -44,8 +51,8 @@ def test_burst_past_the_request_bucket_gets_429s(emu, v3):
 @pytest.mark.parametrize(
     "object_type, make, size, title",
     [
-        ("cpcode", lambda i: i + 1, 300, "CP Code Rate Limit exceeded"),
-        ("tag", lambda i: f"t{i}", 5_000, "Tag Rate Limit exceeded"),
+        ("cpcode", lambda i: i + 1, 300, "CPCODE Rate Limit exceeded"),
+        ("tag", lambda i: f"t{i}", 5_000, "TAG Rate Limit exceeded"),
     ],
 )
 def test_object_bucket_exhaustion(emu, v3, object_type, make, size, title):

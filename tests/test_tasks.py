@@ -236,13 +236,15 @@ def test_rate_limits_are_waited_out_not_failures(
     emu = akamai_emulator
     settings.AKAMAI_MAX_RETRIES = 0
     settings.AKAMAI_CELERY_MAX_RETRIES = 0  # any failure would fail the task
+    emu.configure(time_scale=1e-9)  # no refill while the drain runs, however slow it is
     drain = PurgeRequest()
     drain.add(f"/drain-{i}" for i in range(10_000))  # empties the URL bucket
     drain.purge_all()
     forget_accounts()  # the task runs in a worker process that has seen no headers
-    # 300 URLs need 1.5 s of refill: enough margin for a slow machine to still meet the 429.
-    outcome = purge_objects.apply(args=([f"{BASE}/after-{i}" for i in range(300)],))
-    assert outcome.successful() and outcome.get() == 300
+    # 2,000 URLs need 2 s of refill at 5x: the task's first try meets an empty bucket.
+    emu.configure(time_scale=5)
+    outcome = purge_objects.apply(args=([f"{BASE}/after-{i}" for i in range(2_000)],))
+    assert outcome.successful() and outcome.get() == 2_000
     assert emu.counters["rate_limited"] >= 1
     assert retries_seen == []
 

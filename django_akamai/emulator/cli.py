@@ -33,6 +33,7 @@ _EMULATOR_OPTIONS = (
     "seed",
     "allowed_hosts",
     "v2_estimate_seconds",
+    "refuse_replayed_nonces",
     "client_token",
     "client_secret",
     "access_token",
@@ -117,6 +118,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_non_negative,
         default=2.0,
         help="seconds a CCU v2 purge stays In-Progress (2)",
+    )
+    behaviour.add_argument(
+        "--refuse-replayed-nonces",
+        dest="refuse_replayed_nonces",
+        action="store_true",
+        default=None,
+        help="strict mode, NOT confirmed for Akamai: answer 401 to a request whose EdgeGrid "
+        "nonce was already used inside the 30 s timestamp window (off)",
     )
 
     faults = parser.add_argument_group("faults (seeded, reproducible)")

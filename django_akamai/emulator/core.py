@@ -36,6 +36,10 @@ class Emulator:
     point a client at ``emu.base_url`` with ``emu.credentials``, then inspect ``emu.purges``
     and ``emu.counters``. Behaviour knobs can be changed while it runs with
     :meth:`configure`.
+
+    It behaves as Akamai documents (``AKAMAI_API.md`` §1 and §4), no more strictly:
+    ``refuse_replayed_nonces=True`` adds a refusal Akamai is not known to make (a re-sent
+    nonce), for clients that want to prove they re-sign every attempt.
     """
 
     def __init__(
@@ -52,6 +56,7 @@ class Emulator:
         seed: int | None = None,
         allowed_hosts: Iterable[str] | str | None = None,
         v2_estimate_seconds: float = 2.0,
+        refuse_replayed_nonces: bool = False,
         client_token: str | None = None,
         client_secret: str | None = None,
         access_token: str | None = None,
@@ -73,6 +78,7 @@ class Emulator:
             seed=seed,
             allowed_hosts=allowed_hosts,  # type: ignore[arg-type]
             v2_estimate_seconds=v2_estimate_seconds,
+            refuse_replayed_nonces=refuse_replayed_nonces,
         )
         self._knobs = self._initial_knobs
         # Generated once: a restarted emulator keeps its credentials (its port may change).
@@ -213,7 +219,8 @@ class Emulator:
 
     def configure(self, **changes: Any) -> None:
         """Change behaviour while running: rate_limits, time_scale, fail_rate, latency_ms,
-        drop_rate, slow_rate, slow_seconds, seed, allowed_hosts, v2_estimate_seconds."""
+        drop_rate, slow_rate, slow_seconds, seed, allowed_hosts, v2_estimate_seconds,
+        refuse_replayed_nonces."""
         with self._lock:
             knobs = self._knobs.replace(**changes)
             self._knobs = knobs

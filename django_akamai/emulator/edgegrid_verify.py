@@ -11,7 +11,15 @@ The algorithm, as Akamai documents it and edgegrid-python implements it:
   Authorization header up to and including the ``;`` before ``signature=``;
 * signature = base64(HMAC-SHA256(key=signing key, msg=data to sign)).
 
-Everything here is a pure function except :class:`NonceCache`, the replay memory.
+Refusals are what Akamai's EdgeGrid gateway answers before the purge API sees a request
+(``AKAMAI_API.md`` §4): a timestamp more than 30 s from the server's clock or an unknown client
+token is a 400 "Bad request" (``pep-authn/request-error``); anything else that does not
+authenticate is a 401 "Not authorized" (``pep-authn/deny``), "The signature does not match"
+for a wrong signature.
+
+Everything here is a pure function except :class:`NonceCache`, the replay memory of the
+emulator's opt-in strict mode: Akamai documents no refusal of a re-sent nonce, so by default
+none is made.
 """
 
 from __future__ import annotations
@@ -30,9 +38,15 @@ from datetime import datetime
 SCHEME_NAME = "EG1-HMAC-SHA256"
 TIMESTAMP_FORMAT = "%Y%m%dT%H:%M:%S%z"
 DEFAULT_MAX_BODY = 131072
-# Akamai does not publish its tolerance; five minutes either side is the usual HMAC-API
-# window, wide enough for an unsynchronised laptop clock and narrow enough to bound replays.
-DEFAULT_MAX_SKEW_SECONDS = 300.0
+# Akamai's gateway refuses a timestamp more than 30 s either side of its clock (users of its
+# signers report "Invalid timestamp" from this window; see AKAMAI_API.md §4).
+DEFAULT_MAX_SKEW_SECONDS = 30.0
+BAD_REQUEST = "request-error"  # 400 "Bad request"
+DENY = "deny"  # 401 "Not authorized"
+_TITLES = {BAD_REQUEST: "Bad request", DENY: "Not authorized"}
+_STATUSES = {BAD_REQUEST: 400, DENY: 401}
+#: The detail of a replay refusal in strict mode, which Akamai is not known to make.
+REPLAY_DETAIL = "Replayed nonce (emulator strict mode: not confirmed for Akamai)"
 
 _FIELDS = ("client_token", "access_token", "timestamp", "nonce")
 _WHITESPACE_RUN = re.compile(r"\s+")
@@ -44,11 +58,17 @@ HeadersLike = Mapping[str, str] | Iterable[tuple[str, str]]
 
 
 class EdgeGridError(Exception):
-    """Why a request's EdgeGrid authentication fails; ``str()`` is the detail."""
+    """Why a request's EdgeGrid authentication fails, as the gateway says it.
 
-    def __init__(self, title: str, detail: str) -> None:
+    ``kind`` is the gateway's problem type (:data:`BAD_REQUEST` or :data:`DENY`), which fixes
+    ``status`` and ``title``; ``str()`` is the detail.
+    """
+
+    def __init__(self, detail: str, kind: str = DENY) -> None:
         super().__init__(detail)
-        self.title = title
+        self.kind = kind
+        self.status = _STATUSES[kind]
+        self.title = _TITLES[kind]
         self.detail = detail
 
 
@@ -66,15 +86,13 @@ def parse_authorization(value: str | None) -> AuthorizationHeader:
     """Split ``EG1-HMAC-SHA256 client_token=..;access_token=..;timestamp=..;nonce=..;
     signature=..`` into its parts, refusing anything else."""
     if not value:
-        raise EdgeGridError("Missing authorization", "The request has no Authorization header")
+        raise EdgeGridError("The request has no Authorization header")
     prefix = SCHEME_NAME + " "
     if not value.startswith(prefix):
-        raise EdgeGridError(
-            "Invalid authorization header", f"The Authorization scheme must be {SCHEME_NAME}"
-        )
+        raise EdgeGridError(f"Invalid authorization header: the scheme must be {SCHEME_NAME}")
     marker = value.rfind("signature=")
     if marker == -1 or (marker > len(prefix) and value[marker - 1] != ";"):
-        raise EdgeGridError("Invalid authorization header", "The signature field is missing")
+        raise EdgeGridError("Invalid authorization header: the signature field is missing")
     unsigned, signature = value[:marker], value[marker + len("signature=") :]
     fields: dict[str, str] = {}
     for pair in unsigned[len(prefix) :].split(";"):
@@ -83,15 +101,13 @@ def parse_authorization(value: str | None) -> AuthorizationHeader:
         key, sep, item = pair.partition("=")
         if not sep or key in fields:
             raise EdgeGridError(
-                "Invalid authorization header", f"Malformed or repeated field {key!r}"
+                f"Invalid authorization header: malformed or repeated field {key!r}"
             )
         fields[key] = item
     missing = [name for name in _FIELDS if not fields.get(name)]
     if missing or not signature:
         missing += [] if signature else ["signature"]
-        raise EdgeGridError(
-            "Invalid authorization header", "Missing field(s): " + ", ".join(missing)
-        )
+        raise EdgeGridError("Invalid authorization header: missing " + ", ".join(missing))
     known = {name: fields[name] for name in _FIELDS}
     return AuthorizationHeader(signature=signature, unsigned=unsigned, **known)
 
@@ -115,9 +131,8 @@ def canonicalize_headers(headers: HeadersLike, headers_to_sign: Iterable[str] = 
         value = present[name]
         if not _VALID_HEADER_VALUE.match(value):
             raise EdgeGridError(
-                "Invalid header",
                 "Invalid leading whitespace, reserved character(s), or return character(s) "
-                f"in header value: {value!r}",
+                f"in header value: {value!r}"
             )
         lines.append(f"{name}:{_WHITESPACE_RUN.sub(' ', value.strip())}")
     return "\t".join(lines)
@@ -197,11 +212,12 @@ def parse_timestamp(timestamp: str) -> float:
     try:
         return datetime.strptime(timestamp, TIMESTAMP_FORMAT).timestamp()
     except ValueError:
-        raise EdgeGridError("Invalid timestamp", f"Unreadable timestamp {timestamp!r}")
+        raise EdgeGridError("Invalid timestamp", BAD_REQUEST)
 
 
 class NonceCache:
-    """Nonces seen with a valid signature, remembered while their timestamp is acceptable.
+    """Nonces seen with a valid signature, remembered while their timestamp is acceptable
+    (strict mode only).
 
     After that the timestamp check refuses a replay on its own, so older entries are dropped.
     """
@@ -258,24 +274,19 @@ def verify(
 ) -> AuthorizationHeader:
     """Check a request's Authorization header; raise :class:`EdgeGridError` saying why not.
 
-    Order: header shape, tokens, timestamp window (skipped when ``max_skew`` is None),
-    signature, then nonce reuse, so that a forged request cannot burn a nonce.
+    Order: header shape, client token, timestamp window (skipped when ``max_skew`` is None),
+    access token, signature, then (only when ``nonces`` is given: strict mode) nonce reuse,
+    so that a forged request cannot burn a nonce.
     """
     auth = parse_authorization(authorization)
     if not _same(auth.client_token, client_token):
-        raise EdgeGridError("Invalid authorization client_token", "Unknown client_token")
-    if not _same(auth.access_token, access_token):
-        raise EdgeGridError(
-            "Invalid authorization access_token", "The access_token is not valid for this client"
-        )
+        raise EdgeGridError("Invalid client token", BAD_REQUEST)
     signed_at = parse_timestamp(auth.timestamp)
     now = time.time() if now is None else now
     if max_skew is not None and abs(now - signed_at) > max_skew:
-        raise EdgeGridError(
-            "Invalid timestamp",
-            f"The timestamp {auth.timestamp} is more than {max_skew:.0f}s away from the "
-            "server's clock",
-        )
+        raise EdgeGridError("Invalid timestamp", BAD_REQUEST)
+    if not _same(auth.access_token, access_token):
+        raise EdgeGridError("Invalid access token")
     expected = compute_signature(
         method,
         scheme,
@@ -290,13 +301,9 @@ def verify(
         max_body,
     )
     if not _same(auth.signature, expected):
-        raise EdgeGridError(
-            "The signature does not match",
-            "The signature does not match the request (method, URL, signed headers, body) "
-            "and the client_secret held for this client_token",
-        )
+        raise EdgeGridError("The signature does not match")
     if nonces is not None:
         window = DEFAULT_MAX_SKEW_SECONDS if max_skew is None else max_skew
         if not nonces.check_and_add(auth.client_token, auth.nonce, signed_at + window, now):
-            raise EdgeGridError("Invalid nonce", "This nonce was already used")
+            raise EdgeGridError(REPLAY_DETAIL)
     return auth

@@ -45,6 +45,9 @@ class Knobs:
     seed: int | None = None
     allowed_hosts: frozenset[str] | None = None
     v2_estimate_seconds: float = 2.0
+    # Strict mode, NOT confirmed for Akamai (which documents no such refusal): a nonce seen
+    # before inside the timestamp window is refused with 401.
+    refuse_replayed_nonces: bool = False
 
     def __post_init__(self) -> None:
         # Normalise through object.__setattr__: the dataclass is frozen for thread safety.
@@ -66,6 +69,10 @@ class Knobs:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise ValueError(f"seed must be an integer or None, not {self.seed!r}")
         put("allowed_hosts", parse_hosts(self.allowed_hosts))
+        if not isinstance(self.refuse_replayed_nonces, bool):
+            raise ValueError(
+                f"refuse_replayed_nonces must be True or False, not {self.refuse_replayed_nonces!r}"
+            )
 
     def replace(self, **changes: Any) -> Knobs:
         unknown = set(changes) - {field.name for field in dataclasses.fields(self)}

@@ -1,15 +1,28 @@
-"""Akamai-style problem+json refusals and the ids Akamai stamps on every answer."""
+"""Refusals as Akamai words them, and the ids Akamai stamps on every answer.
+
+Two kinds, because two different Akamai systems answer (``AKAMAI_API.md`` §4):
+
+* :class:`Problem`: the purge API's own errors, ``application/api-problem+json`` with
+  ``httpStatus``, ``title``, ``detail``, ``supportId`` and ``describedBy`` (Akamai's
+  api-errors page);
+* :class:`GatewayProblem`: the EdgeGrid gateway's, which answers before the purge API sees the
+  request: ``application/problem+json`` with ``type`` (``.../pep-authn/request-error`` or
+  ``.../pep-authn/deny``), ``title``, ``status``, ``detail``, ``instance``, ``method``,
+  ``requestId`` and ``requestTime``; no ``httpStatus`` and no ``supportId``.
+"""
 
 from __future__ import annotations
 
 import itertools
+import secrets
 import time
 import uuid
 from typing import Any
 
-PROBLEM_CONTENT_TYPE = "application/problem+json"
-# A reserved top-level domain: these links are clearly the emulator's, never Akamai's.
-PROBLEM_BASE = "https://problems.emulator.invalid/"
+PROBLEM_CONTENT_TYPE = "application/api-problem+json"
+GATEWAY_CONTENT_TYPE = "application/problem+json"
+DESCRIBED_BY = "https://techdocs.akamai.com/purge-cache/reference/api-errors"
+GATEWAY_PROBLEM_BASE = "https://problems.purge.akamaiapis.net/-/pep-authn/"
 
 _support_counter = itertools.count(1)
 
@@ -25,7 +38,9 @@ def new_purge_id() -> str:
 
 
 class Problem(Exception):  # noqa: N818  (a response to send, not only an error)
-    """A refusal to send as problem+json; raised anywhere in request processing."""
+    """A refusal of the purge API, sent as api-problem+json; raised anywhere in processing."""
+
+    content_type = PROBLEM_CONTENT_TYPE
 
     def __init__(
         self,
@@ -33,7 +48,6 @@ class Problem(Exception):  # noqa: N818  (a response to send, not only an error)
         title: str,
         detail: str,
         *,
-        slug: str | None = None,
         headers: dict[str, str] | None = None,
         extra: dict[str, Any] | None = None,
         close: bool = False,
@@ -42,21 +56,44 @@ class Problem(Exception):  # noqa: N818  (a response to send, not only an error)
         self.status = status
         self.title = title
         self.detail = detail
-        self.slug = slug or title.lower().replace(" ", "-")
         self.headers = dict(headers or {})
         self.extra = dict(extra or {})
         # True when the request body was not read, so the connection cannot be reused.
         self.close = close
 
     def body(self) -> dict[str, Any]:
-        link = PROBLEM_BASE + self.slug
         body: dict[str, Any] = {
-            "type": link,
-            "title": self.title,
             "httpStatus": self.status,
+            "title": self.title,
             "detail": self.detail,
             "supportId": new_support_id(),
-            "describedBy": link,
+            "describedBy": DESCRIBED_BY,
         }
         body.update(self.extra)
         return body
+
+
+class GatewayProblem(Problem):
+    """A refusal of the EdgeGrid gateway (authentication), in the gateway's own shape."""
+
+    content_type = GATEWAY_CONTENT_TYPE
+
+    def __init__(
+        self, status: int, kind: str, title: str, detail: str, *, instance: str, method: str
+    ) -> None:
+        super().__init__(status, title, detail)
+        self.kind = kind
+        self.instance = instance
+        self.method = method
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "type": GATEWAY_PROBLEM_BASE + self.kind,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "instance": self.instance,
+            "method": self.method,
+            "requestId": secrets.token_hex(4),
+            "requestTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }

@@ -26,8 +26,8 @@ class BucketSpec:
 SPECS: dict[str, BucketSpec] = {
     REQUEST_BUCKET: BucketSpec(100, 50.0, "Rate Limit exceeded"),
     "url": BucketSpec(10_000, 12_000 / 60, "URL Rate Limit exceeded"),
-    "cpcode": BucketSpec(300, 30 / 60, "CP Code Rate Limit exceeded"),
-    "tag": BucketSpec(5_000, 500 / 60, "Tag Rate Limit exceeded"),
+    "cpcode": BucketSpec(300, 30 / 60, "CPCODE Rate Limit exceeded"),
+    "tag": BucketSpec(5_000, 500 / 60, "TAG Rate Limit exceeded"),
 }
 
 
@@ -97,6 +97,14 @@ class RateLimiter:
             return SPECS[name].size
         return math.floor(self._tokens[name])
 
+    def _seconds_to_refresh(self, name: str) -> str:
+        """Seconds until a full burst of ``name`` is available again."""
+        spec = SPECS[name]
+        if not self._enabled:
+            return "0.000000"
+        missing = spec.size - self._tokens[name]
+        return f"{max(0.0, missing) / (spec.per_second * self._time_scale):.6f}"
+
     def _headers(self, object_type: str) -> dict[str, str]:
         request, objects = SPECS[REQUEST_BUCKET], SPECS[object_type]
         return {
@@ -106,6 +114,8 @@ class RateLimiter:
             "X-Ratelimit-Limit-Objects": str(objects.size),
             "X-Ratelimit-Limit-Per-Second-Objects": f"{objects.per_second * self._time_scale:.2f}",
             "X-Ratelimit-Remaining-Objects": str(self._remaining(object_type)),
+            "X-Ratelimit-Seconds-To-Refresh-Limit": self._seconds_to_refresh(REQUEST_BUCKET),
+            "X-Ratelimit-Seconds-To-Refresh-Limit-Objects": self._seconds_to_refresh(object_type),
         }
 
     def peek(self, object_type: str) -> dict[str, str]:

@@ -1,10 +1,11 @@
 """HTTP/1.1 plumbing: keep-alive connections, body framing, transient faults, clean shutdown.
 
-Per request, in this order: route (404/405), body framing and size (411/413, decided from
-Content-Length before the body is read), read the body, then one fault draw (drop, slow,
-5xx, latency), then the purge service (401, 415, 400, 403, 429, 201). A faulted request has
-not reached the purge service: it takes no rate-limit tokens, records no nonce and is not
-accepted.
+Per request, in this order: route (404/405), body framing (411; a body beyond
+``DRAIN_LIMIT_BYTES`` is a 413 without reading it), read the body, then one fault draw (drop,
+slow, 5xx, latency), then the service: the EdgeGrid gateway (400/401) before the purge API
+(413, 415, 400, 403, 429, 201), so that, as at Akamai, an oversized body is first
+authenticated (its signature covers at most its first 131,072 bytes). A faulted request has
+not reached the service: it takes no rate-limit tokens, records no nonce and is not accepted.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from .validation import MAX_BODY_BYTES
 
 logger = logging.getLogger(__name__)
 
-# Oversized bodies up to this size are read and discarded so that the client, still sending,
-# gets the 413 instead of a connection reset; beyond it the connection is closed.
+# Bodies up to this size are read (and authenticated) before the 413 for a body beyond the
+# purge API's 50,000 bytes, so that the client, still sending, gets the answer instead of a
+# connection reset; beyond it the 413 comes at once and the connection is closed.
 DRAIN_LIMIT_BYTES = 8 * 1024 * 1024
 _CHUNK = 64 * 1024
 _FAULT_TITLES = {
@@ -153,7 +155,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         if length is None:
             return
         problem = routing_problem(route_, method, self.path)
-        if problem is None and length > MAX_BODY_BYTES:
+        if problem is None and length > DRAIN_LIMIT_BYTES:
             problem = Problem(
                 413,
                 "Request Entity Too Large",
@@ -233,7 +235,6 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
                 504,
                 "Gateway Timeout",
                 "The emulator answered slowly on purpose (slow_rate); the purge was not accepted",
-                slug="slow-fault",
             )
             self._reply(Reply.problem(problem, server.service.ratelimit_headers(route_)))
             return True
@@ -244,7 +245,6 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
                 status,
                 _FAULT_TITLES[status],
                 "A transient failure injected by the emulator (fail_rate); retry",
-                slug="injected-fault",
             )
             self._reply(Reply.problem(problem, server.service.ratelimit_headers(route_)))
             return True

@@ -1,9 +1,10 @@
 """The purge APIs themselves: routing, authentication, validation, rate limits, acceptance.
 
-The HTTP server hands over a fully read request and sends back the :class:`Reply`; the order
-of checks for a purge is authentication (401), content type (415), JSON and objects (400),
-permission (403), rate limit (429), then acceptance (201). Transient faults are applied by the
-server before any of this (see ``server.py``).
+The HTTP server hands over a fully read request and sends back the :class:`Reply`. As at
+Akamai, the EdgeGrid gateway answers first (400 "Invalid timestamp" / "Invalid client token",
+401 "Not authorized"), then the purge API: body size (413), content type (415), JSON and
+objects (400), permission (403), rate limit (429), then acceptance (201). Transient faults are
+applied by the server before any of this (see ``server.py``).
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from urllib.parse import urlsplit
 from . import edgegrid_verify
 from .credentials import EmulatorCredentials
 from .knobs import Knobs
-from .problems import PROBLEM_CONTENT_TYPE, Problem, new_purge_id, new_support_id
+from .problems import GatewayProblem, Problem, new_purge_id, new_support_id
 from .ratelimit import RateLimiter
 from .state import AcceptedPurge, EmulatorState
 from .validation import (
+    MAX_BODY_BYTES,
     NETWORKS,
     V3_ACTIONS,
     V3_TYPES,
@@ -39,14 +41,19 @@ from .validation import (
 V3_ESTIMATED_SECONDS = 5
 V2_QUEUE_PATH = "/ccu/v2/queues/default"
 V2_REALM = 'Basic realm="CCU API (emulator)"'
+# Akamai's CCU v2 default queue holds this many objects; beyond it, 507 "retry later".
+V2_QUEUE_CAPACITY = 10_000
+# Without the network segment, a purge goes to production (Akamai's default).
+DEFAULT_NETWORK = "production"
 
-_V3_PURGE = re.compile(r"/ccu/v3/(?P<action>[^/]+)/(?P<type>[^/]+)/(?P<network>[^/]+)\Z")
+_V3_PURGE = re.compile(r"/ccu/v3/(?P<action>[^/]+)/(?P<type>[^/]+)(?:/(?P<network>[^/]+))?\Z")
+_V3_RATE_LIMIT_STATUS = re.compile(r"/ccu/v3/rate-limit-status/(?P<type>[^/]+)\Z")
 _V2_STATUS = re.compile(r"/ccu/v2/purges/(?P<purge_id>[^/]+)\Z")
 
 
 @dataclass(frozen=True)
 class Route:
-    kind: str  # v3_purge | v2_queue | v2_status | emulator | unknown
+    kind: str  # v3_purge | v3_rate_limit_status | v2_queue | v2_status | emulator | unknown
     allowed: tuple[str, ...] = ()
     params: Mapping[str, str] = field(default_factory=dict)
 
@@ -67,7 +74,7 @@ class Reply:
     @classmethod
     def problem(cls, problem: Problem, headers: Mapping[str, str] | None = None) -> Reply:
         merged = {**(headers or {}), **problem.headers}
-        return cls(problem.status, problem.body(), merged, PROBLEM_CONTENT_TYPE, problem.close)
+        return cls(problem.status, problem.body(), merged, problem.content_type, problem.close)
 
 
 @dataclass(frozen=True)
@@ -97,9 +104,15 @@ def route(method: str, target: str) -> Route:
             "/emulator/reset": ("POST",),
         }.get(path, ())
         return Route("emulator", methods, {"path": path})
+    match = _V3_RATE_LIMIT_STATUS.match(path)
+    if match:
+        if match["type"] in V3_TYPES:
+            return Route("v3_rate_limit_status", ("POST",), match.groupdict())
+        return Route("unknown")
     match = _V3_PURGE.match(path)
     if match:
-        params = match.groupdict()
+        params = {**match.groupdict()}
+        params["network"] = params["network"] or DEFAULT_NETWORK
         if (
             params["action"] in V3_ACTIONS
             and params["type"] in V3_TYPES
@@ -118,7 +131,7 @@ def route(method: str, target: str) -> Route:
 def routing_problem(route_: Route, method: str, target: str) -> Problem | None:
     path = urlsplit(target).path
     if route_.kind == "unknown" or not route_.allowed:
-        return Problem(404, "Not Found", f"No such resource: {path}", slug="not-found")
+        return Problem(404, "Not Found", f"No such resource: {path}")
     if method not in route_.allowed:
         return Problem(
             405,
@@ -127,6 +140,15 @@ def routing_problem(route_: Route, method: str, target: str) -> Problem | None:
             headers={"Allow": ", ".join(route_.allowed)},
         )
     return None
+
+
+def _check_body_size(body: bytes) -> None:
+    if len(body) > MAX_BODY_BYTES:
+        raise Problem(
+            413,
+            "Request Entity Too Large",
+            f"The body is {len(body)} bytes; the limit is {MAX_BODY_BYTES} bytes",
+        )
 
 
 class PurgeService:
@@ -146,15 +168,24 @@ class PurgeService:
         self.nonces = nonces
 
     def ratelimit_headers(self, route_: Route) -> dict[str, str]:
-        if route_.kind != "v3_purge":
+        if route_.kind not in ("v3_purge", "v3_rate_limit_status"):
             return {}
         return self.limiter.peek(route_.params["type"])
 
     def handle(self, route_: Route, request: Request) -> Reply:
+        if route_.kind.startswith("v3_"):
+            try:
+                self._check_edgegrid(request)
+            except GatewayProblem as problem:
+                # The gateway answered: the purge API (and its rate-limit headers) never saw it.
+                return Reply.problem(problem)
         try:
             if route_.kind == "v3_purge":
                 return self._v3_purge(route_, request)
+            if route_.kind == "v3_rate_limit_status":
+                return self._v3_rate_limit_status(route_)
             self._check_basic_auth(request)
+            _check_body_size(request.body)
             if route_.kind == "v2_status":
                 return self._v2_status(route_.params["purge_id"])
             if request.method == "POST":
@@ -175,6 +206,7 @@ class PurgeService:
 
     def _check_edgegrid(self, request: Request) -> None:
         creds = self.credentials
+        strict = self._knobs().refuse_replayed_nonces
         try:
             edgegrid_verify.verify(
                 request.method,
@@ -187,14 +219,26 @@ class PurgeService:
                 client_token=creds.client_token,
                 client_secret=creds.client_secret,
                 access_token=creds.access_token,
-                nonces=self.nonces,
+                nonces=self.nonces if strict else None,
             )
         except edgegrid_verify.EdgeGridError as error:
-            raise Problem(401, error.title, error.detail, slug="unauthorized")
+            raise GatewayProblem(
+                error.status,
+                error.kind,
+                error.title,
+                error.detail,
+                instance=f"{request.scheme}://{request.host}{urlsplit(request.target).path}",
+                method=request.method,
+            )
+
+    def _v3_rate_limit_status(self, route_: Route) -> Reply:
+        """Akamai's ``POST /ccu/v3/rate-limit-status/{purge-type}``: the buckets, no tokens."""
+        body = {"httpStatus": 201, "detail": "Rate limit status", "supportId": new_support_id()}
+        return Reply(201, body, self.limiter.peek(route_.params["type"]))
 
     def _v3_purge(self, route_: Route, request: Request) -> Reply:
         action, object_type, network = (route_.params[k] for k in ("action", "type", "network"))
-        self._check_edgegrid(request)
+        _check_body_size(request.body)
         check_content_type(request.header("Content-Type"))
         knobs = self._knobs()
         body = validate_v3(decode_json_object(request.body), object_type, knobs.allowed_hosts)
@@ -204,9 +248,7 @@ class PurgeService:
             problem = Problem(
                 429,
                 denial.title,
-                f"{denial.requested} token(s) needed, {denial.remaining} left in the "
-                f"{denial.bucket} bucket",
-                slug="rate-limit-exceeded",
+                "",  # Akamai's 429s carry an empty detail; the numbers are in the fields below
                 extra={
                     "rateLimit": denial.limit,
                     "rateLimitCurrentRequestSize": denial.requested,
@@ -260,7 +302,6 @@ class PurgeService:
                 401,
                 "Unauthorized",
                 "Basic authentication with the CCU username and password is required",
-                slug="unauthorized",
                 headers={"WWW-Authenticate": V2_REALM},
             )
 
@@ -268,6 +309,14 @@ class PurgeService:
         check_content_type(request.header("Content-Type"))
         knobs = self._knobs()
         body = validate_v2(decode_json_object(request.body), knobs.allowed_hosts)
+        queued = self.state.v2_queue_length()
+        if queued + len(body.objects) > V2_QUEUE_CAPACITY:
+            raise Problem(
+                507,
+                "Insufficient Storage",
+                f"The purge queue holds {queued} of {V2_QUEUE_CAPACITY} objects; "
+                f"{len(body.objects)} more do not fit. Retry later.",
+            )
         seconds = knobs.v2_estimate_seconds / knobs.time_scale
         estimate = math.ceil(seconds)
         purge = AcceptedPurge(
@@ -299,7 +348,7 @@ class PurgeService:
     def _v2_status(self, purge_id: str) -> Reply:
         status = self.state.v2_status(purge_id)
         if status is None:
-            raise Problem(404, "Not Found", f"No purge with id {purge_id!r}", slug="not-found")
+            raise Problem(404, "Not Found", f"No purge with id {purge_id!r}")
         return Reply(200, status)
 
     # --- introspection ----------------------------------------------------------------------

@@ -108,7 +108,7 @@ class EmulatorState:
         """Record a CCU v2 purge that reports Done ``seconds`` (real time) from now."""
         with self._lock:
             now = self._clock()
-            queued = sum(1 for p in self._v2.values() if p.done_at > now)
+            queued = self._queued_objects(now)
             progress = V2Progress(purge, submitted_by, now, now + seconds, queued)
             self._v2[purge.purge_id] = progress
             self._purges.append(purge)
@@ -149,10 +149,13 @@ class EmulatorState:
             "progressUri": f"/ccu/v2/purges/{purge.purge_id}",
         }
 
+    def _queued_objects(self, now: float) -> int:
+        return sum(len(p.purge.objects) for p in self._v2.values() if p.done_at > now)
+
     def v2_queue_length(self) -> int:
+        """Objects of CCU v2 purges still In-Progress (Akamai's queueLength counts objects)."""
         with self._lock:
-            now = self._clock()
-            return sum(1 for p in self._v2.values() if p.done_at > now)
+            return self._queued_objects(self._clock())
 
     def reset(self) -> None:
         with self._lock:

@@ -24,6 +24,8 @@ V2_TYPES = ("arl", "cpcode")
 _TAG = re.compile(r"[A-Za-z0-9!#$%&'+\-./^_`|~]{1,128}\Z")
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)\Z")
 _BAD_URL_CHARS = re.compile(r"[\x00-\x20\x7f]")
+# An ARL: /L/<serial>/<CP code>/<TTL>/<origin host>[/<path>] (also /D/ for dynamic content).
+_ARL = re.compile(r"/[LD]/\d+/\d+/[^/]+/(?P<host>[^/?#]+)(?:[/?#].*)?\Z")
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,9 @@ def decode_json_object(body: bytes) -> dict[str, Any]:
         document = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise _bad("malformed JSON", f"The request body is not valid JSON: {exc}")
+    except RecursionError:
+        # A client sends nothing this deep on purpose; a 5xx would only make it retry.
+        raise _bad("malformed JSON", "The request body is nested too deeply")
     if not isinstance(document, dict):
         raise _bad("malformed JSON", "The request body must be a JSON object")
     return document
@@ -97,6 +102,8 @@ def url_host(value: str) -> str:
         port_ok = parts.port is None or 0 < parts.port
     except ValueError:
         raise _bad("bad URL hostname", f"Invalid host or port in {value!r}")
+    if not value.isascii():
+        raise _bad("bad URL", f"Non-ASCII characters in {value!r}; percent-encode them")
     if parts.scheme.lower() not in ("http", "https"):
         raise _bad("bad URL", f"Not an http(s) URL: {value!r}")
     host = parts.hostname or ""
@@ -121,17 +128,40 @@ def _check_allowed(hosts: Sequence[tuple[str, str]], allowed: Collection[str] | 
         )
 
 
+def _check_path(obj: str) -> None:
+    if not obj.isascii():
+        raise _bad("bad URL", f"Non-ASCII characters in {obj!r}; percent-encode them")
+    if _BAD_URL_CHARS.search(obj):
+        raise _bad("bad URL", f"Whitespace or control characters in {obj!r}")
+
+
+def _arl_host(obj: str) -> str | None:
+    """The origin host of an ARL object, or None when ``obj`` is not an ARL."""
+    match = _ARL.match(obj)
+    if match is None:
+        return None
+    _check_path(obj)
+    host = match["host"].lower()
+    if not valid_hostname(host):
+        raise _bad("bad URL hostname", f"Invalid hostname in ARL {obj!r}")
+    return host
+
+
 def _urls(objects: list[Any], hostname: str | None) -> list[tuple[str, str]]:
+    """(host, object) for each URL, ARL or (with ``hostname``) path; one bad object refuses
+    the whole request."""
     hosts = []
     for obj in objects:
         if not isinstance(obj, str):
             raise _bad("invalid object type", f"URL purges take strings, not {obj!r}")
         if hostname is not None and obj.startswith("/"):
-            if _BAD_URL_CHARS.search(obj):
-                raise _bad("bad URL", f"Whitespace or control characters in {obj!r}")
+            _check_path(obj)
             hosts.append((hostname, obj))
         elif obj.startswith("/"):
-            raise _bad("bad URL", f'A path needs the "hostname" field: {obj!r}')
+            arl_host = _arl_host(obj)
+            if arl_host is None:
+                raise _bad("bad URL", f'A path needs the "hostname" field: {obj!r}')
+            hosts.append((arl_host, obj))
         else:
             hosts.append((url_host(obj), obj))
     return hosts

@@ -59,7 +59,8 @@ class RetryPolicy:
 
 
 def problem_fields(response: requests.Response) -> dict[str, Any]:
-    """title/detail/supportId from Akamai's problem+json body, or a short text excerpt."""
+    """title/detail/supportId from Akamai's problem+json body (the purge API's or the EdgeGrid
+    gateway's), or a short text excerpt."""
     try:
         body = response.json()
     except ValueError:
@@ -80,7 +81,8 @@ def problem_fields(response: requests.Response) -> dict[str, Any]:
     return {
         "title": str(body.get("title", "") or ""),
         "detail": str(body.get("detail", "") or ""),
-        "support_id": str(body.get("supportId", "") or ""),
+        # The EdgeGrid gateway's refusals (400/401) carry a requestId instead of a supportId.
+        "support_id": str(body.get("supportId") or body.get("requestId") or ""),
         "body": body,
     }
 
