@@ -28,7 +28,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
 
 from . import conf
 from .exceptions import AkamaiConfigurationError
-from .objects import OPTION_KEYS, PurgeOptions, normalise, parse_options
+from .objects import OPTION_KEYS, PurgeOptions, normalise, options_mapping, parse_options
 
 logger = logging.getLogger("django_akamai")
 
@@ -50,7 +50,7 @@ def option_arguments(kwargs: dict[str, Any]) -> dict[str, Any]:
 
     Returns the options dict; anything left in ``kwargs`` is the caller's to reject.
     """
-    options = dict(kwargs.pop("options", None) or {})
+    options = options_mapping(kwargs.pop("options", None))
     for name in OPTION_KEYS:
         if name in kwargs:
             options[name] = kwargs.pop(name)

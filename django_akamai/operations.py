@@ -28,12 +28,19 @@ TYPE_NOUNS = {"url": "URL", "tag": "cache tag", "cpcode": "CP code"}
 
 
 def read_objects(
-    lines: Iterable[str], object_type: str, *, source: str = "line", bases: list[str] | None = None
+    lines: Iterable[str],
+    object_type: str,
+    *,
+    source: str = "line",
+    bases: list[str] | None = None,
+    split: bool = True,
 ) -> tuple[list[Any], list[str]]:
     """Validate objects given one per line; blank lines and ``#`` comments are skipped.
 
     Returns the normalised objects and one error per bad line, e.g. ``"urls.txt, line 3:
-    ..."``: every line is checked, so a user fixes all mistakes in one go.
+    ..."``: every line is checked, so a user fixes all mistakes in one go. With
+    ``split=False`` (command-line arguments) each value is one object, even where a line of
+    tags or CP codes would hold several, and none is skipped as blank or a comment.
     """
     if bases is None and object_type == "url":
         bases = conf.base_urls()
@@ -41,9 +48,12 @@ def read_objects(
     errors: list[str] = []
     for number, raw in enumerate(lines, 1):
         line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        values = [line] if object_type == "url" else [w for w in _WORDS.split(line) if w]
+        if split and (not line or line.startswith("#")):
+            continue  # an argument is never a comment: "#launch" is a valid tag
+        if object_type == "url" or not split:
+            values = [line]
+        else:
+            values = [w for w in _WORDS.split(line) if w]
         for value in values:
             try:
                 objects.extend(normalise(value, object_type, bases))

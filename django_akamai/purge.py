@@ -14,15 +14,20 @@ from urllib.parse import urlsplit
 from . import conf, events
 from .batching import check_fits, count_fitting
 from .exceptions import (
+    NoAkamaiPasswordProvidedException,
+    NoAkamaiUsernameProvidedException,
     PurgeIncomplete,
     PurgeRequestFailed,
     PurgeRetriesExhausted,
     StatusNotAvailable,
 )
-from .objects import normalise, parse_options
+from .objects import normalise, options_mapping, parse_options
 from .transport import RetryPolicy, transport_for
 
 logger = logging.getLogger("django_akamai")
+
+# The original defined its two exceptions here; code that imports them from here keeps working.
+__all__ = ["NoAkamaiPasswordProvidedException", "NoAkamaiUsernameProvidedException", "PurgeRequest"]
 
 #: CCU v2 took at most this many objects a request; the original's default batch size.
 V2_BATCH_SIZE = 200
@@ -65,7 +70,7 @@ class PurgeRequest:
             edgerc_section=edgerc_section,
             api=api,
         )
-        self.options = dict(options or {})
+        self.options = options_mapping(options)
         self.purge_options = parse_options(options, conf.get_setting("AKAMAI_PURGE_OPTIONS"))
         if self.api == "v2":
             self.purge_options.v2()  # CCU v2 has no tags: fail now, not at send time
@@ -239,7 +244,8 @@ class PurgeRequest:
                     results.append(self._send(start, count, remove=False))
                 except PurgeRetriesExhausted:
                     if failures:
-                        raise PurgeIncomplete(failures, results) from None
+                        unsent = self.urls[start:]
+                        raise PurgeIncomplete(failures, results, unsent) from None
                     raise
                 except PurgeRequestFailed as exc:
                     logger.error("%s", exc)

@@ -196,15 +196,16 @@ class Command(BaseCommand):
         by_type: dict[str, list[Any]] = {"url": [], "tag": [], "cpcode": []}
         errors: list[str] = []
 
-        def take(lines: list[str], object_type: str, source: str) -> None:
-            found, bad = operations.read_objects(lines, object_type, source=source)
+        def take(lines: list[str], object_type: str, source: str, split: bool = True) -> None:
+            # An argument is one object; only lines of files (and stdin) are split into words.
+            found, bad = operations.read_objects(lines, object_type, source=source, split=split)
             by_type[object_type].extend(found)
             errors.extend(bad)
 
         main_type = options["type"]
         arguments = [value for value in options["objects"] if value != "-"]
         try:
-            take(arguments, main_type, "argument")
+            take(arguments, main_type, "argument", split=False)
             if "-" in options["objects"] and "-" not in options["file"]:
                 lines, bad = self._stdin_lines(options)
                 errors.extend(bad)
@@ -213,8 +214,8 @@ class Command(BaseCommand):
                 lines, bad = self._read_file(path, options)
                 errors.extend(bad)
                 take(lines, main_type, f"{'stdin' if path == '-' else path}, line")
-            take(options["tag"], "tag", "--tag value")
-            take(options["cpcode"], "cpcode", "--cpcode value")
+            take(options["tag"], "tag", "--tag value", split=False)
+            take(options["cpcode"], "cpcode", "--cpcode value", split=False)
         except AkamaiConfigurationError as exc:  # e.g. a malformed AKAMAI_BASE_URL
             raise CommandError(str(exc), returncode=EXIT_BAD_INPUT) from None
         if errors:
