@@ -40,7 +40,10 @@ def _response(status: int, headers: dict[str, str]) -> requests.Response:
 
 
 class ScriptedSession:
-    """Answers each send() with the next scripted response."""
+    """A session (and its transport adapter) answering each send() from a script."""
+
+    headers: dict[str, str] = {}
+    auth = None
 
     def __init__(self, answers: list[requests.Response]):
         self.answers = list(answers)
@@ -49,8 +52,8 @@ class ScriptedSession:
     def merge_environment_settings(self, *_args):
         return {}
 
-    def prepare_request(self, request):
-        return request
+    def get_adapter(self, _url):
+        return self
 
     def send(self, _prepared, **_kwargs):
         self.sent += 1
