@@ -40,9 +40,12 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
+# The checks of .pre-commit-config.yaml: ruff, and mypy with django-stubs on django_akamai
+# (its configuration is in pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/python -m ruff check django_akamai tests example benchmarks docs
 	$(BIN)/python -m ruff format --check django_akamai tests example benchmarks docs
+	$(BIN)/python -m mypy
 
 # -n: every cross-reference must resolve; -W --keep-going: list every warning, then fail.
 docs: $(STAMP)

@@ -260,14 +260,14 @@ def _failure_from(value: PurgeRequestFailed | dict[str, Any]) -> PurgeRequestFai
     """A failure as given, or rebuilt from ``_failure_args`` (after pickle or JSON)."""
     if isinstance(value, PurgeRequestFailed):
         return value
-    cls = {c.__name__: c for c in (PurgeRequestFailed, *_subclasses(PurgeRequestFailed))}.get(
-        str(value.get("type")), PurgeRequestFailed
-    )
+    known: list[type[PurgeRequestFailed]] = [PurgeRequestFailed]
+    known += _subclasses(PurgeRequestFailed)
+    cls = {c.__name__: c for c in known}.get(str(value.get("type")), PurgeRequestFailed)
     return cls(*value.get("args", ()))
 
 
-def _subclasses(cls: type) -> list[type]:
-    found = []
+def _subclasses(cls: type[PurgeRequestFailed]) -> list[type[PurgeRequestFailed]]:
+    found: list[type[PurgeRequestFailed]] = []
     for sub in cls.__subclasses__():
         found += [sub, *_subclasses(sub)]
     return found

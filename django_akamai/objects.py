@@ -167,7 +167,7 @@ def iter_leaves(value: Any, *, querysets: bool = False) -> Iterator[Any]:
     """
     stack: list[Iterator[Any]] = [iter((value,))]
     while stack:
-        item = next(stack[-1], _DONE)
+        item: Any = next(stack[-1], _DONE)
         if item is _DONE:
             stack.pop()
         elif _is_leaf(item):

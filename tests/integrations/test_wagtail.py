@@ -173,11 +173,6 @@ def test_publish_with_cache_tags_purges_the_page_tag(site_tree, tag_backend, emu
     assert by_type == {"tag": [f"wagtail.page.{site_tree.blog.pk}"], "url": [f"{WWW}/blog/feed/"]}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="today's commit-safe door normalises twice (DESIGN.md: the prefix doubles); "
-    "the pipeline's single planning step fixes it",
-)
 def test_purged_tags_carry_the_prefix_once(site_tree, tag_backend, emulator_purges, settings):
     settings.AKAMAI_CACHE_TAG_PREFIX = "site1."
     with transaction.atomic():

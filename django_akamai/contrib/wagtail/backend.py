@@ -121,7 +121,7 @@ class AkamaiBackend(BaseBackend):
             return
         from django.db import router
 
-        from ...coalesce import request_purge
+        from ...purging import request_purge
         from .pages import page_model
 
         # Pages are written on Page's database: that transaction is the one to wait for.
