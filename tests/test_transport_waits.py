@@ -110,3 +110,24 @@ def test_429_without_usable_headers_backs_off_harder_each_time():
     answers = [_response(429, {}), _response(429, {}), _response(429, {}), _response(201, {})]
     time, _ = _send(answers, objects=1)
     assert time.sleeps == [pytest.approx(0.1), pytest.approx(0.2), pytest.approx(0.4)]
+
+
+def test_restoring_an_older_snapshot_keeps_the_fresher_view():
+    import time as real_time
+
+    from django_akamai.transport.pacing import RateLimitPacer
+
+    now = [1000.0]
+    pacer = RateLimitPacer(clock=lambda: now[0])
+    pacer.observe(EMPTY_BUCKET, "url")  # just now: the URL bucket is empty
+    stale = {
+        "objects": {
+            "url": {"size": 10_000, "rate": 200, "remaining": 10_000, "at": real_time.time() - 60}
+        }
+    }
+    pacer.restore(stale)
+    assert pacer.delay("url", 10) == pytest.approx(10 / 200 * 1.02)
+    now[0] += 1.0  # a second later (200 tokens back), another process's newer view arrives
+    fresh = dict(stale, objects={"url": dict(stale["objects"]["url"], at=real_time.time())})
+    pacer.restore(fresh)
+    assert pacer.delay("url", 1_000) == 0

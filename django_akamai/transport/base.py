@@ -306,8 +306,11 @@ class HttpTransport:
         EdgeGrid's re-signing of followed redirects, and redirects are not followed).
         """
         session = self.session
-        if self._send_settings is None:
-            self._send_settings = session.merge_environment_settings(url, {}, None, None, None)
+        settings = self._send_settings
+        if settings is None:
+            settings = dict(session.merge_environment_settings(url, {}, None, None, None))
+            settings["stream"] = True  # the caller reads the body (read_body): errors are ours
+            self._send_settings = settings
         prepared = requests.PreparedRequest()
         prepared.prepare(
             method=method,
@@ -316,10 +319,7 @@ class HttpTransport:
             data=body or {},
             auth=session.auth,
         )
-        # The body is read by the caller (``read_body``), where its errors are ours.
-        return session.get_adapter(url).send(
-            prepared, timeout=self.timeouts, **{**self._send_settings, "stream": True}
-        )
+        return session.get_adapter(url).send(prepared, timeout=self.timeouts, **settings)
 
     def send_purge(self, objects: Sequence[Any], options: Any) -> dict[str, Any]:
         """POST one purge request; Akamai's decoded answer (see ``accepted_result``)."""

@@ -12,10 +12,11 @@ What stays per caller is the transport object itself (``transport_for()`` builds
 each time): its retry policy, timeouts, and counters (``requests_sent``, ``rate_limited``,
 ``retries``, ``last_response``), which callers and tests read as "what *this* purge did".
 
-How a deliverer (one sender per account, see DESIGN.md) uses it: call
-``transport_for(credentials, retry=..., timeouts=...)`` for each delivery round, or keep one
-transport for the thread's life; either way it sends over the account's shared session and
-paces from the same bucket view as every other sender in the process. ``close()`` on such a
+How the deliverer (``deliver.py``, one sender per account) uses it: it builds a
+``PurgeRequest`` (so ``transport_for()``) per group and round, which is cheap now: every one
+sends over the account's shared session and paces from the same bucket view as every other
+sender in the process. ``pacer.restore()`` of the lease's snapshot (the view another process
+left) only replaces what is older than what this process has seen. ``close()`` on such a
 transport leaves the shared session open; sessions are closed at interpreter exit,
 forgotten in a forked child (its parent's sockets are not its own), and ``forget_accounts()``
 drops them all (the test fixtures call it when they reset the emulator's buckets).
