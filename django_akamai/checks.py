@@ -17,6 +17,7 @@ here, at start-up, with an id and a hint. Nothing here touches the network or th
 ``django_akamai.E008``      Celery queueing configured but Celery not installed
 ``django_akamai.E009``      purge history settings malformed
 ``django_akamai.W004``      an ``AKAMAI_*`` setting django-akamai does not know (misspelt?)
+``django_akamai.E010``      a numeric setting (timeouts, retries, body size...) not a number
 ==========================  ==============================================================
 """
 
@@ -405,4 +406,23 @@ def check_setting_names(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
                 id="django_akamai.W004",
             )
         )
+    return messages
+
+
+@register(TAG)
+def check_numbers(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """E010: timeouts, retries, backoffs and the body limit must be numbers in range."""
+    messages: list[CheckMessage] = []
+    for name, (kind, minimum) in conf.NUMBER_SETTINGS.items():
+        if name not in conf.DEFAULTS:
+            continue
+        problem = conf.number_problem(conf.get_setting(name), kind, minimum)
+        if problem:
+            messages.append(
+                Error(
+                    f"{name} {problem}.",
+                    hint=f"Remove {name} to use the default ({conf.DEFAULTS[name]!r}).",
+                    id="django_akamai.E010",
+                )
+            )
     return messages
