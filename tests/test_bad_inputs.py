@@ -375,6 +375,19 @@ TABLE = [
         argv("--action", "obliterate", "/a"),
         Exit(2, "invalid choice: 'obliterate'"),
     ),
+    # argv that is not UTF-8 reaches Python as lone surrogates (surrogateescape)
+    row(
+        "manage.py-undecodable-argument",
+        "manage.py",
+        argv("/caf\udce9"),
+        Exit(2, "lone surrogate (U+DCE9"),
+    ),
+    row(
+        "manage.py-undecodable-tag",
+        "manage.py",
+        argv("--tag", "caf\udce9"),
+        Exit(2, "--tag value 1: Cache tag 'caf\\udce9'"),
+    ),
     row(
         "manage.py-javascript-scheme",
         "manage.py",
