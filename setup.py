@@ -22,6 +22,8 @@ TEST_REQUIRES = [
     "selenium>=4.11",
     "celery[redis]>=5.3",
     "tqdm>=4.60",
+    # tests/test_quickstart.py builds a wheel offline (virtualenv seeds none on Python 3.12+).
+    "setuptools>=77",
 ]
 # A contributor's tools: make lint (ruff, mypy with the stubs it needs), pre-commit, tox.
 DEV_REQUIRES = [

@@ -60,8 +60,9 @@ __all__ = [
 OBJECT_REFUSALS = frozenset({400, 403, 413})
 #: Intents claimed at a time: enough for several full requests, bounded memory.
 CLAIM_BATCH = 10_000
-#: How long one request may keep retrying (and waiting for tokens) before its intents are
-#: backed off in the table instead; bounds how long a lease must last.
+#: How long one request may keep retrying (and waiting for tokens) at most before its intents
+#: are backed off in the table instead (``AKAMAI_RETRY_DEADLINE`` when shorter); bounds how
+#: long a lease must last.
 REQUEST_DEADLINE = 60.0
 #: Rows per ``id IN (...)`` statement (SQLite's historical 999-parameter limit).
 _CHUNK = 900
@@ -124,10 +125,16 @@ def account_name(credentials: Any) -> str:
     return f"{credentials.api} {host}"
 
 
+def request_deadline() -> float:
+    return min(float(conf.get_setting("AKAMAI_RETRY_DEADLINE")), REQUEST_DEADLINE)
+
+
 def lease_seconds() -> float:
-    """Longer than any one request can take (its retries, token waits and timeouts)."""
+    """Longer than any one request can take: no retry starts past the deadline, and the last
+    attempt may take a connect and a read timeout; doubled for slack. The holder renews
+    before every request, so this is also how long a dead holder blocks its account."""
     connect, read = conf.timeouts()
-    return REQUEST_DEADLINE + (connect + read) * 2 + 30.0
+    return request_deadline() + 2 * (connect + read) + 5.0
 
 
 def _intents(using: str) -> Any:
@@ -288,7 +295,7 @@ def _sender(options: PurgeOptions, actor: str | None, bucket_state: dict[str, An
         max_retries=int(conf.get_setting("AKAMAI_MAX_RETRIES")),
         backoff=float(conf.get_setting("AKAMAI_RETRY_BACKOFF")),
         backoff_max=float(conf.get_setting("AKAMAI_RETRY_BACKOFF_MAX")),
-        deadline=min(float(conf.get_setting("AKAMAI_RETRY_DEADLINE")), REQUEST_DEADLINE),
+        deadline=request_deadline(),
     )
     pr = PurgeRequest(options=plan.options_dict(options), actor=actor, retry=retry)
     pr.transport.pacer.restore(bucket_state)

@@ -180,7 +180,10 @@ class QuickStart:
             pass  # activating: every command below runs the venv's python
         elif words[:2] == ["pip", "install"]:
             pip = [sys.executable, "-m", "pip", "--python", self.python, "install"]
-            self.run([*pip, "--quiet", "--no-deps", "--no-index", str(self.wheel)])
+            # --ignore-installed: the suite's own django_akamai (tox installs one) is
+            # visible through the .pth file and must not count as "already installed".
+            wheel = str(self.wheel)
+            self.run([*pip, "--quiet", "--no-deps", "--no-index", "--ignore-installed", wheel])
         elif words[0] == "django-admin":
             self.run([self.python, "-m", "django", *words[1:]])
         elif words[0] == "cd":
