@@ -515,13 +515,13 @@ TABLE = [
     *bad_setting(
         "retries-not-a-number",
         {"AKAMAI_MAX_RETRIES": "eight"},
-        "django_akamai.E010",
+        "django_akamai.E011",
         AkamaiConfigurationError,
     ),
     *bad_setting(
         "negative-read-timeout",
         {"AKAMAI_READ_TIMEOUT": -1},
-        "django_akamai.E010",
+        "django_akamai.E011",
         AkamaiConfigurationError,
     ),
     *bad_setting(

@@ -321,10 +321,10 @@ def test_e004_a_credential_with_invisible_or_non_ascii_characters(v3, setting, v
         ("AKAMAI_DELIVERY_EXIT_WAIT", "soon"),
     ],
 )
-def test_e010_numeric_settings_must_be_numbers_in_range(v3, name, value):
+def test_e011_numeric_settings_must_be_numbers_in_range(v3, name, value):
     setattr(v3, name, value)
     [message] = akamai_messages()
-    assert message.id == "django_akamai.E010" and message.msg.startswith(f"{name} is ")
+    assert message.id == "django_akamai.E011" and message.msg.startswith(f"{name} is ")
     assert "Remove" in message.hint
 
 
