@@ -21,7 +21,8 @@ here, at start-up, with an id and a hint. Nothing here touches the network or th
 ``django_akamai.E010``      AKAMAI_DELIVERY unknown, or "celery" without Celery installed
 ``django_akamai.W005``      (--deploy) purge intents pending for longer than 10 minutes
 ``django_akamai.W006``      (--deploy) purge intents Akamai refused, kept as failed
-``django_akamai.E011``      AKAMAI_CPCODES or AKAMAI_COLLAPSE_THRESHOLD malformed
+``django_akamai.E011``      a numeric setting (timeouts, retries, body size...) not a number
+``django_akamai.E012``      AKAMAI_CPCODES or AKAMAI_COLLAPSE_THRESHOLD malformed
 ==========================  ==============================================================
 """
 
@@ -416,6 +417,25 @@ def check_setting_names(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
 
 
 @register(TAG)
+def check_numbers(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """E011: timeouts, retries, backoffs and the body limit must be numbers in range."""
+    messages: list[CheckMessage] = []
+    for name, (kind, minimum) in conf.NUMBER_SETTINGS.items():
+        if name not in conf.DEFAULTS:
+            continue
+        problem = conf.number_problem(conf.get_setting(name), kind, minimum)
+        if problem:
+            messages.append(
+                Error(
+                    f"{name} {problem}.",
+                    hint=f"Remove {name} to use the default ({conf.DEFAULTS[name]!r}).",
+                    id="django_akamai.E011",
+                )
+            )
+    return messages
+
+
+@register(TAG)
 def check_delivery(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """E010: AKAMAI_DELIVERY must name a delivery mode whose requirements are installed."""
     from .delivery import MODES
@@ -442,7 +462,7 @@ def check_delivery(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
 
 @register(TAG)
 def check_site_switches(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """E011: the site's CP codes and the threshold above which suspend_purges() uses them."""
+    """E012: the site's CP codes and the threshold above which suspend_purges() uses them."""
     from .plan import site_cpcodes
 
     messages: list[CheckMessage] = []
@@ -453,7 +473,7 @@ def check_site_switches(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
             Error(
                 str(exc),
                 hint="AKAMAI_CPCODES = [12345, 67890]: the site's CP codes, positive integers.",
-                id="django_akamai.E011",
+                id="django_akamai.E012",
             )
         )
     threshold = conf.get_setting("AKAMAI_COLLAPSE_THRESHOLD")
@@ -465,7 +485,7 @@ def check_site_switches(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
                 f"AKAMAI_COLLAPSE_THRESHOLD is {threshold!r}; suspend_purges() cannot compare it.",
                 hint="A number of objects (default 10000), or None to never purge the CP codes "
                 "instead.",
-                id="django_akamai.E011",
+                id="django_akamai.E012",
             )
         )
     return messages

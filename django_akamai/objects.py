@@ -54,6 +54,8 @@ _QUOTED_BY_IRI_TO_URI = re.compile(r'[ "<>\\^`{|}]')
 _HOSTNAME = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*\.?$")
 #: Lists in lists deeper than this are a mistake (or a list that contains itself).
 MAX_NESTING = 100
+#: Akamai's CP codes are far smaller; beyond a signed 64-bit integer no JSON parser agrees.
+MAX_CPCODE = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -196,7 +198,10 @@ _DONE = object()
 
 def _describe(value: Any) -> str:
     """A short repr for messages; whatever might be ``user:password@`` in a URL left out."""
-    text = repr(without_userinfo(value))
+    try:
+        text = repr(without_userinfo(value))
+    except Exception:  # an int beyond int()'s digit limit, or a repr that raises
+        return f"<a {type(value).__name__} that cannot be shown>"
     return text if len(text) <= 200 else text[:200] + "...'"
 
 
@@ -292,7 +297,8 @@ def normalise_url(value: Any, bases: list[str]) -> list[str]:
             raise InvalidURL(f"{_describe(original)} is not UTF-8 text.", original) from None
     if isinstance(value, bool) or isinstance(value, (int, float)):
         raise NotAURL(
-            f"{value!r} is a number, not a URL; pass type='cpcode' to purge CP codes.", original
+            f"{_describe(value)} is a number, not a URL; pass type='cpcode' to purge CP codes.",
+            original,
         )
     if not isinstance(value, str):
         raise UnsupportedPurgeObject(
@@ -472,6 +478,12 @@ def validate_cpcode(value: Any) -> int:
     if not isinstance(value, int) or value <= 0:
         raise InvalidCPCode(
             f"CP code {_describe(value)} is not a positive integer (ASCII digits).", value
+        )
+    if value > MAX_CPCODE:
+        raise InvalidCPCode(
+            f"CP code {_describe(value)} is larger than any CP code (a positive integer of at "
+            f"most {MAX_CPCODE}).",
+            value,
         )
     return value
 

@@ -330,7 +330,7 @@ def test_no_credentials_is_no_warning_when_purging_is_off(no_credentials, settin
         ("AKAMAI_COLLAPSE_THRESHOLD", -1),
     ],
 )
-def test_e011_bad_cpcodes_or_threshold(akamai_emulator, settings, name, value):
+def test_e012_bad_cpcodes_or_threshold(akamai_emulator, settings, name, value):
     assert akamai_check_ids() == []
     setattr(settings, name, value)
-    assert akamai_check_ids() == ["django_akamai.E011"]
+    assert akamai_check_ids() == ["django_akamai.E012"]
