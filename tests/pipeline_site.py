@@ -2,11 +2,13 @@
 
     python -m tests.pipeline_site saves N [--start K] [--raising-hook]
     python -m tests.pipeline_site urls URL...
+    python -m tests.pipeline_site bulk N
 
 ``saves`` creates N ``Article`` rows, each in its own transaction (automatic purging records
 one intent per save); ``--raising-hook`` registers, in each transaction and before the save,
 another app's on-commit hook that raises. ``urls`` records the URLs in one transaction with
-``purge_request``. Either prints the purged URLs as JSON on its last line.
+``purge_request``; ``bulk`` does the same with N generated URLs. Each prints the purged URLs
+as JSON on its last line.
 """
 
 from __future__ import annotations
@@ -44,10 +46,14 @@ def main() -> None:
     saves.add_argument("--raising-hook", action="store_true")
     urls = sub.add_parser("urls")
     urls.add_argument("urls", nargs="+")
+    bulk = sub.add_parser("bulk")
+    bulk.add_argument("count", type=int)
     args = parser.parse_args()
 
     purged = []
-    if args.what == "urls":
+    if args.what in ("urls", "bulk"):
+        if args.what == "bulk":
+            args.urls = [f"https://www.example.com/bulk/{i}/" for i in range(args.count)]
         with transaction.atomic():
             purge_request.send(args.urls)
         purged = args.urls
