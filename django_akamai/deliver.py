@@ -21,7 +21,8 @@ settle each request:
   intents stay pending with backoff and the report says why (``config_error``).
 
 Public functions: ``deliver_pending``, ``retry_failed``, ``discard_failed``, ``pending_summary``,
-``account_name``. Nothing here decides *when* to deliver: that is ``delivery``.
+``intent_databases``, ``account_name``. Nothing here decides *when* to deliver: that is
+``delivery``.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F, Min
 from django.utils import timezone
 
-from . import conf, plan
+from . import conf, gate, plan
 from .exceptions import AkamaiConfigurationError, PurgeRequestFailed, PurgeRetriesExhausted
 from .leases import Lease, new_holder_id
 from .objects import PurgeOptions
@@ -468,6 +469,16 @@ def deliver_pending(
     using = using or router.db_for_write(PurgeIntent)
     holder = holder or new_holder_id()
     total = DeliveryReport()
+    if not gate.purging_enabled():
+        logger.info("Purging is off (AKAMAI_PURGE_ENABLED = False): no purge intent delivered")
+        return total
+    with gate.unsuspended():  # delivering what was decided is not a new request
+        return _deliver(using, holder, burst, stop, total)
+
+
+def _deliver(
+    using: str, holder: str, burst: bool, stop: threading.Event | None, total: DeliveryReport
+) -> DeliveryReport:
     try:
         credentials = conf.resolve_credentials()
     except AkamaiConfigurationError as exc:
@@ -503,7 +514,14 @@ def _has_due(using: str, holder: str, burst: bool) -> bool:
     return due.exists()
 
 
-# --- for operators: the admin and akamai_worker --status ------------------------------------
+# --- for operators: the admin, akamai_worker --status, the system checks ---------------------
+
+
+def intent_databases() -> list[str]:
+    """Every database alias the intent table is migrated to."""
+    from .models import PurgeIntent
+
+    return [alias for alias in connections if router.allow_migrate_model(alias, PurgeIntent)]
 
 
 def retry_failed(ids: Iterable[int], using: str | None = None) -> int:

@@ -1,12 +1,12 @@
 """Four deliverer processes at once, on SQLite and on PostgreSQL: never the same intent sent
 twice, never past Akamai's buckets.
 
-A backlog of 12,000 intents (more than the URL bucket holds, so pacing matters) and a site committing
-200 more saves while four ``manage.py akamai_worker`` processes run against one account of the
-emulator (Akamai's buckets, time scale 50). Counts at the emulator: every URL accepted exactly
-once (a second copy would mean two deliverers sent it), no 429. The PostgreSQL database is one
-of this run's own (pid and a uuid in its name); without PostgreSQL the test is skipped, and
-fails when AKAMAI_TEST_REQUIRE_BROKER=1.
+A backlog of 12,000 intents (more than the URL bucket holds, so pacing matters) and a site
+committing 200 more saves while four ``manage.py akamai_worker`` processes run against one
+account of the emulator (Akamai's buckets, time scale 50). Counts at the emulator: every URL
+accepted exactly once (a second copy would mean two deliverers sent it), no 429. The
+PostgreSQL database is one of this run's own (pid and a uuid in its name); without PostgreSQL
+the test is skipped, and fails when AKAMAI_TEST_REQUIRE_BROKER=1.
 """
 
 from collections import Counter
