@@ -20,7 +20,10 @@ def test_demo_purges_through_every_door_and_shows_the_table():
     )
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert "4 request(s) accepted, 7 object(s) purged." in out
+    assert "5 request(s) accepted, 28 object(s) purged." in out
+    assert "1 object(s) purged by 1 task(s)" in out  # the queued purge
+    assert "at its end: 21 object(s) in 1 request(s)" in out  # suspend_purges()
     assert "https://www.example.com/posts/hello-again/" in out  # automatic purging
     assert "| 3 | v3  | delete " in out  # queue_purge_request with action="delete"
-    assert out.rstrip().endswith("Emulator stopped.")
+    assert "Emulator stopped." in out
+    assert out.rstrip().endswith("curl http://127.0.0.1:8765/emulator/purges")  # by hand

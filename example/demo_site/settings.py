@@ -1,5 +1,6 @@
 """A small site behind Akamai. The demo points the AKAMAI_* settings at the emulator."""
 
+import os
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -38,7 +39,15 @@ TEMPLATES = [
     }
 ]
 # The demo keeps nothing: an in-memory database, migrated at start.
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+# make demo runs in memory; DEMO_DATABASE (a file) is for trying the admin by hand, with the
+# emulator's .edgerc and automatic purging of posts (the end of make demo says how).
+DEMO_DATABASE = os.environ.get("DEMO_DATABASE")
+DATABASES = {
+    "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": DEMO_DATABASE or ":memory:"}
+}
+if DEMO_DATABASE:
+    AKAMAI_EDGERC_FILENAME = str(BASE_DIR / ".edgerc")
+    AKAMAI_PURGE_MODELS = {"blog.Post": {"urls": ["/posts/"]}}
 
 # The public site whose pages Akamai caches; get_absolute_url() paths are joined to it.
 AKAMAI_BASE_URL = "https://www.example.com"

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.test.utils import override_settings
 
 from blog.models import Post
+from django_akamai import delivery, suspend_purges
 from django_akamai.emulator import Emulator
 from django_akamai.purge import PurgeRequest
 
@@ -21,6 +22,24 @@ def emulator_settings(emu: Emulator) -> dict[str, str]:
         "AKAMAI_CCU_CLIENT_SECRET": creds.client_secret,
         "AKAMAI_CCU_ACCESS_TOKEN": creds.access_token,
     }
+
+
+HAND_TRY = """\
+  From example/, in one terminal start the emulator (it writes .edgerc for the site):
+    ../.venv/bin/python -m django_akamai.emulator --edgerc .edgerc
+  In a second one, give the site a database and an admin user, and serve it:
+    export DEMO_DATABASE=db.sqlite3
+    ../.venv/bin/python manage.py migrate
+    ../.venv/bin/python manage.py createsuperuser
+    ../.venv/bin/python manage.py runserver
+  Then open http://127.0.0.1:8000/admin/: add or change a post (it is purged after the
+  save), use Akamai > Purge URLs, and watch Akamai > Akamai status. What the emulator got:
+    curl http://127.0.0.1:8765/emulator/purges"""
+
+
+def shortened(objects: tuple, shown: int = 3) -> str:
+    more = len(objects) - shown
+    return ", ".join(map(str, objects[:shown])) + (f" (+{more} more)" if more > 0 else "")
 
 
 def table(rows: list[list[str]], headers: list[str]) -> str:
@@ -77,17 +96,38 @@ class Command(BaseCommand):
                     "Queue a purge through Celery with queue_purge_request "
                     "(the demo runs tasks in-process)"
                 )
-                queue_purge_request.send(Post.objects.all(), action="delete")
+                [(_, results)] = queue_purge_request.send(Post.objects.all(), action="delete")
+                self.stdout.write(
+                    f"  {results.get()} object(s) purged by {len(results.results)} task(s)"
+                )
 
             self.step(
                 "Declare automatic purging (AKAMAI_PURGE_MODELS) and rename the post: "
                 "its old and new address and the list page go out after the commit"
             )
-            with override_settings(AKAMAI_PURGE_MODELS={"blog.Post": {"urls": ["/posts/"]}}):
+            declared = {"blog.Post": {"urls": ["/posts/"]}}
+            with override_settings(AKAMAI_PURGE_MODELS=declared):
                 with transaction.atomic():
                     post.slug = "hello-again"
                     post.title = "Hello again"
                     post.save()
+                    self.stdout.write(f"  inside the transaction: {len(emu.purges)} purge(s)")
+                delivery.wait_idle()
+                self.stdout.write(f"  after commit: {', '.join(map(str, emu.purges[-1].objects))}")
+
+                self.step(
+                    "A bulk import inside suspend_purges(): 20 new posts, every purge "
+                    "collected and sent once at the end"
+                )
+                before = len(emu.purges)
+                with suspend_purges() as held:
+                    for n in range(20):
+                        Post.objects.create(slug=f"imported-{n}", title=f"Imported {n}")
+                    self.stdout.write(f"  inside the block: {len(emu.purges) - before} request(s)")
+                delivery.wait_idle()
+                self.stdout.write(
+                    f"  at its end: {held.count} object(s) in {len(emu.purges) - before} request(s)"
+                )
 
             self.step("What the emulator accepted")
             rows = [
@@ -97,7 +137,7 @@ class Command(BaseCommand):
                     p.action,
                     p.type,
                     p.network,
-                    ", ".join(map(str, p.objects)),
+                    shortened(p.objects),
                     p.purge_id,
                 ]
                 for i, p in enumerate(emu.purges, 1)
@@ -111,3 +151,5 @@ class Command(BaseCommand):
                 f"{counters['objects_accepted']} object(s) purged."
             )
         self.stdout.write("Emulator stopped.")
+        self.stdout.write(self.style.MIGRATE_HEADING("\n» Try the admin by hand"))
+        self.stdout.write(HAND_TRY)
