@@ -291,6 +291,8 @@ def client_cost(data: dict[str, Any], count: int) -> list[str]:
         rows,
     )
     stages = data.get("stages", {})
+    if stages.get("error"):
+        stages = {}
     if "add" in ours and not _failed(ours):
         add = ours["add"]["cpu_seconds"]
         send = ours["send_cpu_seconds"]

@@ -20,6 +20,7 @@ here, at start-up, with an id and a hint. Nothing here touches the network or th
 ``django_akamai.E010``      AKAMAI_DELIVERY unknown, or "celery" without Celery installed
 ``django_akamai.W005``      (--deploy) purge intents pending for longer than 10 minutes
 ``django_akamai.W006``      (--deploy) purge intents Akamai refused, kept as failed
+``django_akamai.E011``      a numeric setting (timeouts, retries, body size...) not a number
 ==========================  ==============================================================
 """
 
@@ -408,6 +409,25 @@ def check_setting_names(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
                 id="django_akamai.W004",
             )
         )
+    return messages
+
+
+@register(TAG)
+def check_numbers(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """E011: timeouts, retries, backoffs and the body limit must be numbers in range."""
+    messages: list[CheckMessage] = []
+    for name, (kind, minimum) in conf.NUMBER_SETTINGS.items():
+        if name not in conf.DEFAULTS:
+            continue
+        problem = conf.number_problem(conf.get_setting(name), kind, minimum)
+        if problem:
+            messages.append(
+                Error(
+                    f"{name} {problem}.",
+                    hint=f"Remove {name} to use the default ({conf.DEFAULTS[name]!r}).",
+                    id="django_akamai.E011",
+                )
+            )
     return messages
 
 
