@@ -153,15 +153,19 @@ def latency(urls: list[str], latency_ms: int = 50) -> dict[str, Any]:
     return rows
 
 
-def _cost_once(task: str, *extra: str) -> dict[str, Any]:
+def _cost_once(task: str, *extra: str, timeout: float = 900) -> dict[str, Any]:
     script = Path(__file__).with_name("client_cost.py")
-    done = subprocess.run(
-        [sys.executable, str(script), task, *extra],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=900,
-    )
+    try:
+        done = subprocess.run(
+            [sys.executable, str(script), task, *extra],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        # Not the exception's text: it quotes the command line, credentials included.
+        return {"task": task, "error": f"did not finish in {timeout:.0f} s"}
     if done.returncode != 0:
         return {"task": task, "error": done.stderr.strip().splitlines()[-1:]}
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -450,6 +450,9 @@ def _round(
     return report
 
 
+_said_purging_off = False
+
+
 def deliver_pending(
     using: str | None = None,
     *,
@@ -470,7 +473,11 @@ def deliver_pending(
     holder = holder or new_holder_id()
     total = DeliveryReport()
     if not gate.purging_enabled():
-        logger.info("Purging is off (AKAMAI_PURGE_ENABLED = False): no purge intent delivered")
+        # A worker asks every second: say it once per process, not once per look.
+        global _said_purging_off
+        level = logging.DEBUG if _said_purging_off else logging.INFO
+        _said_purging_off = True
+        logger.log(level, "Purging is off (AKAMAI_PURGE_ENABLED = False): no intent delivered")
         return total
     with gate.unsuspended():  # delivering what was decided is not a new request
         return _deliver(using, holder, burst, stop, total)
