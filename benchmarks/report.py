@@ -447,6 +447,7 @@ def render(results: dict[str, Any], charts: list[str] = ()) -> str:
             lambda d: client_cost(d, meta["corpus"]["count"]),
         ),
         ("6. Django side (signals, history)", "django_side", django_side),
+        ("7. Purge intents: deliverers and a busy site", "delivery", django_side),
     ]
     for title, key, render_section in sections:
         lines += [f"## {title}", ""]

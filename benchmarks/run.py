@@ -33,7 +33,15 @@ ORIGINAL_LOG = BENCH_VENV / "original-install.json"
 STAMP = BENCH_VENV / ".installed"
 FASTPURGE = "fastpurge==1.0.6"
 ORIGINAL = "django-akamai==2.0.0"
-SCENARIOS = ("packing", "rate_limited", "faults", "latency", "client_cost", "django_side")
+SCENARIOS = (
+    "packing",
+    "rate_limited",
+    "faults",
+    "latency",
+    "client_cost",
+    "django_side",
+    "delivery",
+)
 
 
 def _fingerprint() -> str:
@@ -143,6 +151,10 @@ def run(selected: list[str], quick: bool, runs: int) -> dict:
             count, ORIGINAL_DIR, runs=runs, memory_count=None if quick else 1_000_000
         ),
         "django_side": lambda: scenarios.django_side(harness.env_python()),
+        # Purge intents and their deliverers (benchmarks/bench_delivery.py, its own processes).
+        "delivery": lambda: scenarios.django_side(
+            harness.env_python(), ("bench_delivery.py",), timeout=3600
+        ),
     }
     for name in selected:
         print(f"[{time.perf_counter() - started:6.0f}s] {name}...", flush=True)

@@ -239,10 +239,14 @@ def client_cost(
     return rows
 
 
-def django_side(project_python: str) -> dict[str, Any]:
+def django_side(
+    project_python: str,
+    scripts: tuple[str, ...] = ("bench_signals.py", "bench_history.py", "bench_tags.py"),
+    timeout: float = 600,
+) -> dict[str, Any]:
     """Scenario 6: the signal and history benchmarks, when their scripts exist."""
     rows: dict[str, Any] = {}
-    for name in ("bench_signals.py", "bench_history.py", "bench_tags.py"):
+    for name in scripts:
         script = Path(__file__).with_name(name)
         if not script.exists():
             rows[name] = {"status": "not present yet"}
@@ -252,7 +256,7 @@ def django_side(project_python: str) -> dict[str, Any]:
             capture_output=True,
             text=True,
             check=False,
-            timeout=600,
+            timeout=timeout,
             cwd=script.parent.parent,
         )
         rows[name] = {

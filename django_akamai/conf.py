@@ -74,10 +74,13 @@ DEFAULTS: dict[str, Any] = {
     "AKAMAI_PURGE_MODELS": None,
     "AKAMAI_PURGE_MODELS_QUEUE": False,
     # The purge pipeline (django_akamai.delivery): where recorded purge intents are sent from
-    # ("background", "worker" or "celery"), how long a short-lived process waits at exit for
-    # its own, and the backoff of an intent after a transient failure.
+    # ("background", "worker" or "celery"), how long the background deliverer gathers commits
+    # into one delivery, how long a short-lived process waits at exit for its own, and the
+    # backoff of an intent after a transient failure.
     "AKAMAI_DELIVERY": "background",
+    "AKAMAI_DELIVERY_DELAY": 1.0,
     "AKAMAI_DELIVERY_EXIT_WAIT": 10.0,
+    "AKAMAI_DELIVERY_LEASE_SECONDS": None,
     "AKAMAI_DELIVERY_RETRY_BACKOFF": 5.0,
     "AKAMAI_DELIVERY_RETRY_BACKOFF_MAX": 300.0,
     # Site switches (django_akamai.gate): False makes every door a logged no-op; the site's
