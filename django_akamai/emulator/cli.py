@@ -200,7 +200,8 @@ def describe(emu: Emulator, edgerc: Path | None = None, section: str = "CCU") ->
         lines.append(f"Wrote section [{section}] of {edgerc}")
     lines += [
         "",
-        "Introspection: GET /emulator/purges, GET /emulator/counters, POST /emulator/reset",
+        "Introspection: GET /emulator/purges, GET /emulator/counters, GET /emulator/refusals,",
+        "               POST /emulator/reset",
         "Press Ctrl-C to stop.",
     ]
     return lines

@@ -204,6 +204,11 @@ class Emulator:
     def counters(self) -> dict[str, Any]:
         return self._state.counters()
 
+    @property
+    def refusals(self) -> list[dict[str, Any]]:
+        """The latest refused requests (method, path, status, title, detail), oldest first."""
+        return self._state.refusals()
+
     def reset(self) -> None:
         """Forget purges, counters and nonces, refill the buckets, restart the fault draws."""
         self._state.reset()

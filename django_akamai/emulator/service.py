@@ -101,6 +101,7 @@ def route(method: str, target: str) -> Route:
         methods = {
             "/emulator/purges": ("GET",),
             "/emulator/counters": ("GET",),
+            "/emulator/refusals": ("GET",),
             "/emulator/reset": ("POST",),
         }.get(path, ())
         return Route("emulator", methods, {"path": path})
@@ -359,5 +360,7 @@ class PurgeService:
             return Reply(200, [purge.as_json() for purge in self.state.purges()])
         if path == "/emulator/counters":
             return Reply(200, self.state.counters())
+        if path == "/emulator/refusals":
+            return Reply(200, self.state.refusals())
         reset()
         return Reply(200, {"reset": True})
