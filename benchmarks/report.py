@@ -296,6 +296,12 @@ def django_side(data: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _peers(data: dict[str, Any]) -> list[str]:
+    import bench_peers
+
+    return bench_peers.render(data)
+
+
 def render(results: dict[str, Any]) -> str:
     meta = results["meta"]
     lines = [
@@ -333,6 +339,7 @@ def render(results: dict[str, Any]) -> str:
             lambda d: client_cost(d, meta["corpus"]["count"]),
         ),
         ("6. Django side (signals, history)", "django_side", django_side),
+        ("7. Peers, fairly: python-fastpurge with and without replay refusal", "peers", _peers),
     ]
     for title, key, render_section in sections:
         lines += [f"## {title}", ""]

@@ -33,7 +33,15 @@ ORIGINAL_LOG = BENCH_VENV / "original-install.json"
 STAMP = BENCH_VENV / ".installed"
 FASTPURGE = "fastpurge==1.0.6"
 ORIGINAL = "django-akamai==2.0.0"
-SCENARIOS = ("packing", "rate_limited", "faults", "latency", "client_cost", "django_side")
+SCENARIOS = (
+    "packing",
+    "rate_limited",
+    "faults",
+    "latency",
+    "client_cost",
+    "django_side",
+    "peers",  # benchmarks/bench_peers.py
+)
 
 
 def _fingerprint() -> str:
@@ -102,6 +110,7 @@ def _versions() -> dict[str, str]:
 
 def run(selected: list[str], quick: bool) -> dict:
     sys.path.insert(0, str(HERE))
+    import bench_peers
     import harness
     import inputs
     import scenarios
@@ -134,6 +143,7 @@ def run(selected: list[str], quick: bool) -> dict:
         "latency": lambda: scenarios.latency(urls[:small]),
         "client_cost": lambda: scenarios.client_cost(count, ORIGINAL_DIR),
         "django_side": lambda: scenarios.django_side(harness.env_python()),
+        "peers": lambda: bench_peers.peers(urls[:small]),
     }
     for name in selected:
         print(f"[{time.perf_counter() - started:6.0f}s] {name}...", flush=True)
