@@ -161,8 +161,11 @@ class PurgeService:
         state: EmulatorState,
         limiter: RateLimiter,
         nonces: edgegrid_verify.NonceCache,
+        on_accept: Callable[[AcceptedPurge, float], None] | None = None,
     ) -> None:
         self.credentials = credentials
+        # Told of every accepted purge and the seconds after which it takes effect (the edge).
+        self.on_accept = on_accept
         self._knobs = knobs
         self.state = state
         self.limiter = limiter
@@ -271,6 +274,8 @@ class PurgeService:
             received_at=datetime.now(timezone.utc),
         )
         self.state.accept(purge)
+        if self.on_accept is not None:
+            self.on_accept(purge, V3_ESTIMATED_SECONDS / knobs.time_scale)
         return Reply(
             201,
             {
@@ -333,6 +338,8 @@ class PurgeService:
             received_at=datetime.now(timezone.utc),
         )
         self.state.accept_v2(purge, self.credentials.username, seconds)
+        if self.on_accept is not None:
+            self.on_accept(purge, seconds)
         return Reply(
             201,
             {
