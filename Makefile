@@ -1,24 +1,27 @@
 # The two commands that do everything on a fresh machine:
-#   make test   creates .venv, installs the package with its test extras, runs the whole suite
+#   make test   creates .venv, installs the package with its extras, runs the whole suite
 #   make demo   creates .venv, runs the example project against the built-in emulator
+# and for contributors: make lint (ruff, mypy), make docs (Sphinx, warnings are errors),
+# make format, make bench.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo bench lint format clean browser
+.PHONY: test demo bench lint docs format clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
 
-$(STAMP): $(BIN)/python setup.py requirements-test.txt pyproject.toml
-	$(BIN)/python -m pip install --quiet -r requirements-test.txt
+# .venv gets the test, dev and docs extras: the suite, the linters, tox and Sphinx.
+$(STAMP): $(BIN)/python setup.py requirements-test.txt requirements-dev.txt pyproject.toml
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
 test: $(STAMP) browser
-	$(BIN)/python -m ruff check django_akamai tests example benchmarks
-	$(BIN)/python -m ruff format --check django_akamai tests example benchmarks
+	$(BIN)/python -m ruff check django_akamai tests example benchmarks docs
+	$(BIN)/python -m ruff format --check django_akamai tests example benchmarks docs
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 BROWSER_PACKAGES := chromium chromium-driver
@@ -37,13 +40,20 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
+# The checks of .pre-commit-config.yaml: ruff, and mypy with django-stubs on django_akamai
+# (its configuration is in pyproject.toml).
 lint: $(STAMP)
-	$(BIN)/python -m ruff check django_akamai tests example benchmarks
-	$(BIN)/python -m ruff format --check django_akamai tests example benchmarks
+	$(BIN)/python -m ruff check django_akamai tests example benchmarks docs
+	$(BIN)/python -m ruff format --check django_akamai tests example benchmarks docs
+	$(BIN)/python -m mypy
+
+# -n: every cross-reference must resolve; -W --keep-going: list every warning, then fail.
+docs: $(STAMP)
+	$(BIN)/python -m sphinx -W --keep-going -n -q -b html docs docs/_build/html
 
 format: $(STAMP)
-	$(BIN)/python -m ruff format django_akamai tests example benchmarks
-	$(BIN)/python -m ruff check --fix django_akamai tests example benchmarks
+	$(BIN)/python -m ruff format django_akamai tests example benchmarks docs
+	$(BIN)/python -m ruff check --fix django_akamai tests example benchmarks docs
 
 clean:
-	rm -rf $(VENV) .venv-bench .tox build dist *.egg-info test-artifacts
+	rm -rf $(VENV) .venv-bench .tox build dist *.egg-info test-artifacts docs/_build

@@ -12,15 +12,41 @@ def read_version() -> str:
     raise RuntimeError("no __version__ in django_akamai/__init__.py")
 
 
+# What the test suite needs (tox installs only this extra).
 TEST_REQUIRES = [
     "pytest>=8",
     "pytest-django>=4.8",
     "hypothesis>=6.100",
     "fastpurge>=1.0.6",
     "redis>=4.5",
-    "ruff>=0.6",
-    "tox>=4.11",
     "selenium>=4.11",
+    "celery[redis]>=5.3",
+    "tqdm>=4.60",
+    # tests/test_quickstart.py builds a wheel offline (virtualenv seeds none on Python 3.12+).
+    "setuptools>=77",
+]
+# A contributor's tools: make lint (ruff, mypy with the stubs it needs), pre-commit, tox.
+DEV_REQUIRES = [
+    "ruff>=0.6",
+    "mypy>=1.10",
+    "django-stubs>=5.1",
+    "celery-types>=0.22",
+    "types-requests>=2.28",
+    "pre-commit>=3.5",
+    "tox>=4.11",
+]
+# make docs.
+DOCS_REQUIRES = [
+    "sphinx>=7.2",
+    "furo>=2024.1",
+]
+# The integrations: Wagtail (whose frontend cache needs django-tasks), and Django's Tasks
+# framework with the database-backed queue and its db_worker, on SQLite and PostgreSQL.
+INTEGRATION_TEST_REQUIRES = [
+    "wagtail>=7.0",
+    "django-tasks>=0.9",
+    "django-tasks-db>=0.12",
+    "psycopg[binary]>=3.1",
 ]
 
 setup(
@@ -31,10 +57,13 @@ setup(
     long_description=(HERE / "README.rst").read_text(encoding="utf-8"),
     long_description_content_type="text/x-rst",
     author="django-akamai contributors",
-    license="MIT",
+    license_expression="MIT",
+    license_files=["LICENSE.txt"],
     url="https://github.com/django-akamai/django-akamai",
     packages=find_packages(include=["django_akamai", "django_akamai.*"]),
-    include_package_data=True,
+    # Templates (and static files, should there be any) are data of the django_akamai package,
+    # not packages of their own.
+    package_data={"django_akamai": ["templates/**/*", "static/**/*"]},
     python_requires=">=3.10",
     install_requires=[
         "Django>=5.2",
@@ -44,7 +73,12 @@ setup(
     extras_require={
         "celery": ["celery>=5.3"],
         "progress": ["tqdm>=4.60"],
-        "test": TEST_REQUIRES + ["celery[redis]>=5.3", "tqdm>=4.60"],
+        # Django 6.0+ has django.tasks built in; on Django 5.2 this is its backport.
+        "tasks": ["django-tasks>=0.9"],
+        "wagtail": ["wagtail>=7.0"],
+        "test": TEST_REQUIRES + INTEGRATION_TEST_REQUIRES,
+        "dev": DEV_REQUIRES,
+        "docs": DOCS_REQUIRES,
     },
     classifiers=[
         "Development Status :: 5 - Production/Stable",
@@ -54,8 +88,8 @@ setup(
         "Framework :: Django :: 6.0",
         "Framework :: Django :: 6.1",
         "Framework :: Celery",
+        "Framework :: Wagtail",
         "Intended Audience :: Developers",
-        "License :: OSI Approved :: MIT License",
         "Operating System :: OS Independent",
         "Programming Language :: Python :: 3",
         "Programming Language :: Python :: 3 :: Only",

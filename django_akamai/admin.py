@@ -37,7 +37,7 @@ def purge_from_akamai(modeladmin: Any, request: HttpRequest, queryset: QuerySet)
     objects = get_objects(request, queryset) if get_objects else queryset
     options = dict(getattr(modeladmin, "akamai_purge_options", None) or {})
     object_type = options.pop("type", "url")
-    purge_and_report(request, {object_type: objects}, options)
+    purge_and_report(request, {object_type: objects}, options, planned=False)
 
 
 class AkamaiPurgeAdminMixin:
@@ -50,6 +50,7 @@ class AkamaiPurgeAdminMixin:
     """
 
     akamai_purge_options: dict[str, Any] | None = None
+    actions: Any  # ModelAdmin's, which this mixin is combined with
 
     def has_akamai_purge_permission(self, request: HttpRequest) -> bool:
         return has_purge_permission(request.user)
@@ -65,14 +66,14 @@ class AkamaiPurgeAdminMixin:
         # Added here rather than in ``actions`` so a subclass's own list cannot drop it.
         if (
             self.actions is not None
-            and IS_POPUP_VAR not in request.GET  # type: ignore
+            and IS_POPUP_VAR not in request.GET
             and "purge_from_akamai" not in actions
             and self.has_akamai_purge_permission(request)
         ):
             actions["purge_from_akamai"] = (
                 purge_from_akamai,
                 "purge_from_akamai",
-                purge_from_akamai.short_description,
+                purge_from_akamai.short_description,  # type: ignore[attr-defined]  # @admin.action
             )
         return actions
 

@@ -20,8 +20,18 @@ tagged with ``Edge-Cache-Tag``. A declared model's proxies and subclasses
 are purged the same way. On save, the instance's URL before the save (read from the database:
 a changed slug purges the old address too) and after it; on delete, the URL taken before the
 row disappears; each time also the extra ``urls`` and the cache ``tags`` (Fast Purge only),
-computed for the old and the new state. Purges go through ``coalesce.request_purge``:
-commit-safe and merged per transaction, now or queued through Celery.
+computed for the old and the new state.
+
+Every purge is planned here (``plan``) and recorded as purge intents in the saving transaction
+(``intents``), in autocommit mode too: a save costs about one INSERT, never waits on Akamai or a
+broker, and its purge survives whatever happens after the commit. Delivery follows
+``AKAMAI_DELIVERY``; the ``queue`` key and ``AKAMAI_PURGE_MODELS_QUEUE`` are accepted for
+compatibility and no longer change anything (``AKAMAI_DELIVERY = "celery"`` delivers through
+Celery).
+
+A purge never fails a save: a ``get_absolute_url()`` that raises, a bad URL or tag, a relative
+URL without ``AKAMAI_BASE_URL`` is logged with the object and the reason and kept visible as a
+failed purge intent (``record_unplannable``), and the save goes on.
 
 Not seen, because Django sends no signal for them: ``QuerySet.update()``, ``bulk_create()``,
 ``bulk_update()`` and raw SQL. Fixture loading (``raw`` saves) is skipped on purpose.
@@ -29,6 +39,7 @@ Not seen, because Django sends no signal for them: ``QuerySet.update()``, ``bulk
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,11 +49,12 @@ from django.core.signals import setting_changed
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 
-from . import conf
+from . import conf, intents, plan
 from .cache_tags import model_tag, object_tags
-from .coalesce import request_purge
 from .exceptions import AkamaiConfigurationError
 from .objects import parse_options
+
+logger = logging.getLogger("django_akamai")
 
 __all__ = ["ModelPurge", "active_models", "connect", "disconnect", "load"]
 
@@ -74,30 +86,67 @@ class ModelPurge:
     own_url: bool = True  # whether the model has get_absolute_url()
     cache_tags: bool = False  # purge the object's tag and its model's list tag, not its URL
 
-    def objects(self, instance: Model) -> tuple[list[Any], list[Any]]:
-        """The URLs and the cache tags that stand for ``instance`` as it is now."""
+    def objects(self, instance: Model, using: str | None = None) -> tuple[list[Any], list[Any]]:
+        """The URLs and the cache tags that stand for ``instance`` as it is now.
+
+        Each part is computed on its own: one that raises (a ``get_absolute_url()`` that
+        fails, say) is logged and kept visible, and the others are still purged.
+        """
         urls: list[Any] = []
-        tags = _values(self.tags, instance)
+        tags: list[Any] = []
+
+        def part(what: str, kind: str, compute: Callable[[], list[Any]]) -> list[Any]:
+            try:
+                return compute()
+            except Exception as exc:
+                _unplannable(instance, what, exc, using or plan.alias_of(instance), kind)
+                return []
+
+        tags += part("the 'tags'", "tag", lambda: _values(self.tags, instance))
         if self.cache_tags:
-            tags += [*object_tags(instance), model_tag(instance)]
+            tags += part(
+                "the cache tags", "tag", lambda: [*object_tags(instance), model_tag(instance)]
+            )
         elif self.own_url:
-            url = instance.get_absolute_url()  # type: ignore[attr-defined]
-            if url:  # an object with no public page (e.g. a draft) has nothing to purge
-                urls.append(url)
-        urls.extend(_values(self.urls, instance))
+            url = part(
+                "get_absolute_url()",
+                "url",
+                lambda: [instance.get_absolute_url()],  # type: ignore[attr-defined]
+            )
+            if url and url[0]:  # an object with no public page (e.g. a draft) has nothing
+                urls.append(url[0])
+        urls += part("the 'urls'", "url", lambda: _values(self.urls, instance))
         return urls, tags
 
-    def purge(self, urls: list[Any], tags: list[Any], using: str | None) -> None:
-        for kind, objects in (("url", urls), ("tag", tags)):
+    def purge(self, urls: list[Any], tags: list[Any], using: str | None, instance: Model) -> None:
+        """Record the purge of ``urls`` and ``tags`` in the saving transaction; never raises."""
+        alias = using or plan.alias_of(instance)
+        plans = []
+        for kind, values in (("url", urls), ("tag", tags)):
+            if not values:
+                continue
+            objects: list[Any] = []
+            for value in values:  # one by one: a bad value must not take the others with it
+                try:
+                    objects.extend(plan.normalised(value, kind))
+                except Exception as exc:
+                    _unplannable(instance, f"{kind} {value!r}", exc, alias, kind)
             if objects:
-                request_purge(
-                    objects,
-                    options={**self.options, "type": kind},
-                    queue=self.queue,
-                    using=using,
-                    actor=ACTOR,
-                    fail_silently=True,
+                plans.append(plan.planned(objects, {**self.options, "type": kind}))
+        if plans:
+            try:
+                intents.record(plans, using=alias, actor=ACTOR)
+            except Exception:
+                logger.exception(
+                    "Could not record the purge of %s %r; the save goes on", self.label, instance
                 )
+
+
+def _unplannable(instance: Model, what: str, exc: BaseException, alias: str, kind: str) -> None:
+    label = f"{instance._meta.label} pk={instance.pk!r}"
+    reason = f"{type(exc).__name__}: {exc}"
+    logger.error("Cannot purge %s of %s: %s; the save goes on", what, label, reason)
+    intents.record_unplannable(f"{what} of {label}", reason, using=alias, object_type=kind)
 
 
 def _invalid(label: Any, message: str) -> AkamaiConfigurationError:
@@ -198,7 +247,7 @@ def _pre_save(
     ):
         old = sender._base_manager.using(using).filter(pk=instance.pk).first()
         if old is not None:
-            before = config.objects(old)
+            before = config.objects(old, using)
     instance.__dict__[_BEFORE_SAVE] = before
 
 
@@ -209,10 +258,10 @@ def _post_save(
     before = instance.__dict__.pop(_BEFORE_SAVE, None)
     if config is None or raw:
         return
-    urls, tags = config.objects(instance)
+    urls, tags = config.objects(instance, using)
     if before:
         urls, tags = before[0] + urls, before[1] + tags
-    config.purge(urls, tags, using)
+    config.purge(urls, tags, using, instance)
 
 
 def _pre_delete(
@@ -221,7 +270,7 @@ def _pre_delete(
     config = _active.get(sender)
     if config is not None:
         # Taken now: after the delete the row, and what the URL is built from, may be gone.
-        instance.__dict__[_BEFORE_DELETE] = config.objects(instance)
+        instance.__dict__[_BEFORE_DELETE] = config.objects(instance, using)
 
 
 def _post_delete(
@@ -230,7 +279,8 @@ def _post_delete(
     config = _active.get(sender)
     before = instance.__dict__.pop(_BEFORE_DELETE, None)
     if config is not None and before is not None:
-        config.purge(*before, using)
+        urls, tags = before
+        config.purge(urls, tags, using, instance)
 
 
 _RECEIVERS = (

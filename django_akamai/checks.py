@@ -16,11 +16,13 @@ here, at start-up, with an id and a hint. Nothing here touches the network or th
 ``django_akamai.W003``      URLs from get_absolute_url() likely relative, no AKAMAI_BASE_URL
 ``django_akamai.E008``      Celery queueing configured but Celery not installed
 ``django_akamai.E009``      purge history settings malformed
+``django_akamai.W004``      an ``AKAMAI_*`` setting django-akamai does not know (misspelt?)
 ==========================  ==============================================================
 """
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import os
 import sys
@@ -378,4 +380,29 @@ def check_history(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                     id="django_akamai.E009",
                 )
             )
+    return messages
+
+
+@register(TAG)
+def check_setting_names(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """W004: an ``AKAMAI_*`` setting that is not one of ``conf.DEFAULTS``, with the nearest
+    known name: a misspelt setting is otherwise silently ignored."""
+    from django.conf import settings
+
+    known = sorted(conf.DEFAULTS)
+    messages: list[CheckMessage] = []
+    for name in sorted(n for n in dir(settings) if n.startswith("AKAMAI_") and n.isupper()):
+        if name in conf.DEFAULTS:
+            continue
+        nearest = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        guess = f" Did you mean {nearest[0]}?" if nearest else ""
+        messages.append(
+            Warning(
+                f"{name} is not a django-akamai setting, so it has no effect.{guess}",
+                hint="See the settings reference (docs/configuration.rst). If the setting "
+                "belongs to something else, add 'django_akamai.W004' to "
+                "SILENCED_SYSTEM_CHECKS.",
+                id="django_akamai.W004",
+            )
+        )
     return messages

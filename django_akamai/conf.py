@@ -7,11 +7,17 @@ edgerc file. A setting (``AKAMAI_CCU_API``) or argument (``api=``) may force one
 from __future__ import annotations
 
 import configparser
+import dataclasses
+import hmac
 import ipaddress
 import os
+import re
+import unicodedata
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, overload
 from urllib.parse import urlsplit
+
+from django.views.decorators.debug import sensitive_variables
 
 from .exceptions import (
     AkamaiConfigurationError,
@@ -66,6 +72,13 @@ DEFAULTS: dict[str, Any] = {
     # and whether they queue through Celery by default.
     "AKAMAI_PURGE_MODELS": None,
     "AKAMAI_PURGE_MODELS_QUEUE": False,
+    # The purge pipeline (django_akamai.delivery): where recorded purge intents are sent from
+    # ("background", "worker" or "celery"), how long a short-lived process waits at exit for
+    # its own, and the backoff of an intent after a transient failure.
+    "AKAMAI_DELIVERY": "background",
+    "AKAMAI_DELIVERY_EXIT_WAIT": 10.0,
+    "AKAMAI_DELIVERY_RETRY_BACKOFF": 5.0,
+    "AKAMAI_DELIVERY_RETRY_BACKOFF_MAX": 300.0,
 }
 
 V2_DEFAULT_BASE_URL = DEFAULTS["AKAMAI_CCUAPI_BASE_URL"]
@@ -94,71 +107,241 @@ def is_loopback(hostname: str | None) -> bool:
         return False
 
 
+_SCHEME_WITHOUT_SLASHES = re.compile(r"^(https?):(?!//)", re.IGNORECASE)
+_HOST_NAME = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*\.?$")
+
+
 def normalise_api_host(value: Any, where: str) -> str:
     """An API host as ``scheme://host[:port]``: https unless the host is loopback.
 
     Accepts a bare host (``akab-x.purge.akamaiapis.net``, Akamai's edgerc form), a trailing
-    slash, or an explicit ``https://`` (or ``http://`` to loopback, for the emulator).
+    slash, or an explicit ``https://`` (or ``http://`` to loopback, for the emulator). What
+    cannot work is refused here, where the credentials are loaded, rather than on the first
+    purge: a port that is not a number (``h:notaport``), a scheme without ``//``
+    (``http:evil.com``), and a loopback host without a scheme (``localhost:8765``: https would
+    meet the emulator's plain http and fail its TLS handshake).
     """
     if not isinstance(value, str) or not value.strip():
         raise InvalidHostError(
             f"{where}: the API host is empty; expected e.g. 'akab-xxxx.purge.akamaiapis.net'."
         )
     text = value.strip()
-    if "://" not in text:
-        text = "https://" + text
-    parts = urlsplit(text)
-    # First, so that no later message can echo a password written into the URL.
-    if parts.username or parts.password:
+    if "@" in text:
+        # First, so that no message can echo a password written into the URL (an API host
+        # never has an "@").
         raise InvalidHostError(
             f"{where}: the API host must not carry credentials "
             "(user:password@); configure them with their own settings."
         )
+    shown = repr(text)
+    missing_slashes = _SCHEME_WITHOUT_SLASHES.match(text)
+    if missing_slashes:
+        scheme = missing_slashes.group(1).lower()
+        raise InvalidHostError(
+            f"{where}: the API host {shown} has {scheme}: without '//', so it would be read as "
+            f"a host named {scheme!r} with a port; write {scheme}://<host> or the bare host name."
+        )
+    explicit_scheme = "://" in text
+    if not explicit_scheme:
+        text = "https://" + text
+    parts = urlsplit(text)
     if parts.scheme not in ("http", "https"):
         raise InvalidHostError(
-            f"{where}: the API host {value!r} has scheme {parts.scheme!r}; "
+            f"{where}: the API host {shown} has scheme {parts.scheme!r}; "
             "use a bare host name or https://."
         )
     if not parts.hostname:
-        raise InvalidHostError(f"{where}: {value!r} has no host name.")
+        raise InvalidHostError(f"{where}: {shown} has no host name.")
+    try:
+        parts.port  # noqa: B018  (raises for a port that is not a number)
+    except ValueError:
+        port_text = parts.netloc.rpartition(":")[2]
+        raise InvalidHostError(
+            f"{where}: the API host {shown} has the port {port_text!r}, which is not a number "
+            "from 1 to 65535; give the bare host name, or host:port."
+        ) from None
+    host = parts.hostname
+    if ":" not in host and not _HOST_NAME.match(host):
+        raise InvalidHostError(
+            f"{where}: {host!r} in the API host {shown} is not a host name (letters, digits, "
+            "'-' and '.'); Akamai's look like 'akab-xxxx.purge.akamaiapis.net'."
+        )
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise InvalidHostError(
-            f"{where}: the API host {value!r} has a path or query; give only "
+            f"{where}: the API host {shown} has a path or query; give only "
             "the host name, e.g. 'akab-xxxx.purge.akamaiapis.net'."
         )
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(host):
         raise PlainHttpHostError(
             f"{where}: plain http is only allowed to loopback hosts "
-            f"(the emulator); use https://{parts.netloc} for {parts.hostname}."
+            f"(the emulator); use https://{parts.netloc} for {host}."
+        )
+    if not explicit_scheme and is_loopback(host):
+        raise InvalidHostError(
+            f"{where}: the API host {shown} has no scheme, so https would be used, but it is a "
+            f"loopback host, where the emulator serves plain http; write http://{parts.netloc} "
+            f"(or https://{parts.netloc} if a TLS server listens there)."
         )
     return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
+# --- secrets ----------------------------------------------------------------------------
+
+
+class Secret:
+    """A password, client secret or access token that does not show itself.
+
+    ``repr()`` and ``str()`` hide the value, so a secret held in a local variable, a
+    dataclass or a dict is safe on Django's debug page (which shows every frame's locals,
+    with ``DEBUG = True`` even those ``sensitive_variables`` names) and in a log argument;
+    pickling refuses it. ``reveal()`` is called only where the value is used.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Secret):
+            return NotImplemented
+        return hmac.compare_digest(self._value.encode(), other._value.encode())
+
+    def __hash__(self) -> int:
+        return hash((Secret, self._value))
+
+    def __copy__(self) -> Secret:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Secret:
+        return self
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        raise TypeError("A Secret is not pickled: that would write it out in clear.")
+
+
+def hide(value: Any) -> Any:
+    """A str as a ``Secret``; a ``Secret``, ``None`` or another value as given."""
+    return Secret(value) if isinstance(value, str) else value
+
+
+def reveal(value: Any) -> Any:
+    """The clear value of a ``Secret``; anything else as given."""
+    return value.reveal() if isinstance(value, Secret) else value
+
+
+# What Akamai's credentials are made of. EdgeGrid tokens go into the Authorization header
+# between ';' separators: printable ASCII, no space, no ';'. Client secrets are base64 (printable
+# ASCII). Basic auth carries any text except control and invisible characters (a ':' ends the
+# user name). Anything else is a copy-and-paste accident (a zero-width space, a wrapped line).
+_TOKEN = re.compile(r"[!-:<-~]+")
+_PRINTABLE_ASCII = re.compile(r"[!-~]+")
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def _credential_problem(value: Any, kind: str) -> str | None:
+    """What is wrong with a credential's characters, in words that never quote it."""
+    if isinstance(value, Secret):
+        value = value.reveal()
+    if not isinstance(value, str):
+        return f"is a {type(value).__name__}, not a string"
+    if "\n" in value or "\r" in value:
+        return (
+            "spans more than one line (in an edgerc file, an indented line after a key "
+            "continues its value): put the whole value on one line"
+        )
+    if kind == "password" or kind == "username":
+        for char in value:
+            if unicodedata.category(char) in _INVISIBLE:
+                return (
+                    f"contains an invisible or control character ({_char_name(char)}), "
+                    "usually picked up when copying it; type it again"
+                )
+        if kind == "username" and ":" in value:
+            return "contains ':', which HTTP Basic authentication cannot carry in a user name"
+        return None
+    pattern = _PRINTABLE_ASCII if kind == "secret" else _TOKEN
+    if pattern.fullmatch(value):
+        return None
+    for char in value:
+        if not pattern.fullmatch(char):
+            if unicodedata.category(char) in _INVISIBLE or char.isspace():
+                what = f"an invisible, space or control character ({_char_name(char)})"
+            elif not char.isascii():
+                what = "a character outside ASCII"
+            else:
+                what = f"the character {char!r}"
+            break
+    allowed = "base64 (A-Z, a-z, 0-9, +, /, =)" if kind == "secret" else "printable ASCII"
+    return (
+        f"contains {what}; Akamai's are {allowed}: copy it again from the API client's "
+        "credentials in Control Center"
+    )
+
+
+def _char_name(char: str) -> str:
+    return f"U+{ord(char):04X} {unicodedata.name(char, '')}".strip()
+
+
+@sensitive_variables()
+def _checked(value: Any, where: str, kind: str) -> Any:
+    """``value`` (stripped, a ``Secret`` unless it is the client token or user name), or
+    ``AkamaiConfigurationError`` naming ``where`` and never the value."""
+    secret = hide(value.strip() if isinstance(value, str) and kind != "password" else value)
+    del value  # no frame of a traceback from here holds the clear value
+    problem = None if secret is None else _credential_problem(secret, kind)
+    if problem:
+        raise AkamaiConfigurationError(f"{where} {problem}.")
+    if kind in ("client_token", "username"):
+        return reveal(secret)
+    return secret
+
+
 @dataclass(frozen=True)
 class EdgeGridCredentials:
-    """Fast Purge v3 credentials. The secret and access token never appear in the repr."""
+    """Fast Purge v3 credentials. The secret and access token are ``Secret`` objects: hidden in
+    reprs, tracebacks and debug pages."""
 
     host: str
     client_token: str
-    client_secret: str = field(repr=False)
-    access_token: str = field(repr=False)
+    client_secret: Secret = field(repr=False)
+    access_token: Secret = field(repr=False)
     source: str = "arguments"
     max_body: int = 131072
     headers_to_sign: tuple[str, ...] = ()
 
     api = "v3"
 
+    def __post_init__(self) -> None:
+        # Built by hand with plain strings (tests, custom loaders): held hidden all the same.
+        object.__setattr__(self, "client_secret", hide(self.client_secret))
+        object.__setattr__(self, "access_token", hide(self.access_token))
+
 
 @dataclass(frozen=True)
 class BasicCredentials:
-    """CCU v2 credentials. The password never appears in the repr."""
+    """CCU v2 credentials. The password is a ``Secret``."""
 
     base_url: str
     username: str
-    password: str = field(repr=False)
+    password: Secret = field(repr=False)
     source: str = "arguments"
 
     api = "v2"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "password", hide(self.password))
 
 
 Credentials = EdgeGridCredentials | BasicCredentials
@@ -169,6 +352,10 @@ _V3_SETTINGS = {
     "client_secret": "AKAMAI_CCU_CLIENT_SECRET",
     "access_token": "AKAMAI_CCU_ACCESS_TOKEN",
 }
+# How each credential is checked and held: the client token is not secret (it names the API
+# client in every signed header); the access token and the client secret are.
+_V3_KINDS = {"client_token": "client_token", "client_secret": "secret", "access_token": "token"}
+_V3_SECRETS = ("client_secret", "access_token")
 
 NO_CREDENTIALS_MESSAGE = (
     "No Akamai credentials found. Configure Fast Purge v3 with the settings AKAMAI_CCU_HOST, "
@@ -200,40 +387,56 @@ def _forced_api(api: str | None) -> str | None:
     return aliases[normalised]
 
 
+def _secret_setting(name: str) -> Any:
+    """A setting that holds a secret, as a ``Secret`` from the moment it is read."""
+    return hide(get_setting(name))
+
+
+@sensitive_variables("password")
 def _v2_credentials(
-    username: str | None, password: str | None, base_url: str | None, source: str
+    username: str | None, password: Any, base_url: str | None, source: str
 ) -> BasicCredentials:
+    password = hide(password) or _secret_setting("AKAMAI_CCUAPI_PASSWORD")
+    from_arguments = bool(username)
     username = username or get_setting("AKAMAI_CCUAPI_USERNAME")
-    password = password or get_setting("AKAMAI_CCUAPI_PASSWORD")
     if not username:
         raise NoAkamaiUsernameProvidedException(
             "CCU v2 needs a username: pass username= or set AKAMAI_CCUAPI_USERNAME. "
             + NO_CREDENTIALS_MESSAGE
         )
+    username = _checked(
+        username, "username=" if from_arguments else "AKAMAI_CCUAPI_USERNAME", "username"
+    )
     if not password:
         raise NoAkamaiPasswordProvidedException(
             f"A CCU v2 username ({username!r}) was given without a password: pass password= "
             "or set AKAMAI_CCUAPI_PASSWORD."
         )
+    where_password = "password=" if from_arguments or source == "arguments" else None
+    password = _checked(password, where_password or "AKAMAI_CCUAPI_PASSWORD", "password")
     where = "ccu_base_url" if base_url else "AKAMAI_CCUAPI_BASE_URL setting"
     url = normalise_api_host(base_url or get_setting("AKAMAI_CCUAPI_BASE_URL"), where)
     return BasicCredentials(base_url=url, username=username, password=password, source=source)
 
 
+@sensitive_variables("values")
 def _v3_from_values(
     values: dict[str, Any], source: str, names: dict[str, str]
 ) -> EdgeGridCredentials:
+    """EdgeGrid credentials from four values (secrets already ``Secret`` objects or plain str)."""
     missing = [names[key] for key in _V3_SETTINGS if not values.get(key)]
     if missing:
         raise AkamaiConfigurationError(
             f"Fast Purge credentials from {source} are incomplete: missing {', '.join(missing)}."
         )
+    checked = {
+        key: _checked(values[key], f"{names[key]} ({source})", kind)
+        for key, kind in _V3_KINDS.items()
+    }
     return EdgeGridCredentials(
         host=normalise_api_host(values["host"], f"{names['host']} ({source})"),
-        client_token=str(values["client_token"]).strip(),
-        client_secret=str(values["client_secret"]).strip(),
-        access_token=str(values["access_token"]).strip(),
         source=source,
+        **checked,
     )
 
 
@@ -243,8 +446,13 @@ def edgerc_location(filename: str | None = None, section: str | None = None) -> 
     return os.path.expanduser(str(path)), section or get_setting("AKAMAI_EDGERC_CCU_SECTION")
 
 
+@sensitive_variables()
 def load_edgerc(filename: str | None = None, section: str | None = None) -> EdgeGridCredentials:
-    """Read Fast Purge credentials from an edgerc file; errors name file and section only."""
+    """Read Fast Purge credentials from an edgerc file; errors name file and section only.
+
+    No error raised here chains to (``__context__``) an exception of configparser or
+    ``int()``: their messages quote the line or value, which may be a secret.
+    """
     from akamai.edgegrid import EdgeRc
 
     path, section = edgerc_location(filename, section)
@@ -255,13 +463,14 @@ def load_edgerc(filename: str | None = None, section: str | None = None) -> Edge
             "Set AKAMAI_EDGERC_FILENAME to your .edgerc, or use the AKAMAI_CCU_* "
             "settings."
         )
+    unparsable = None
     try:
         rc = EdgeRc(path)
     except (configparser.Error, UnicodeDecodeError) as exc:
-        # configparser messages quote line numbers and section names, not values.
-        raise EdgercError(
-            f"Cannot parse the {where}: {type(exc).__name__} at line {getattr(exc, 'lineno', '?')}."
-        ) from None
+        # configparser messages quote the offending line; keep only its kind and number.
+        unparsable = f"{type(exc).__name__} at line {getattr(exc, 'lineno', '?')}"
+    if unparsable:
+        raise EdgercError(f"Cannot parse the {where}: {unparsable}.")
     if not rc.has_section(section):
         found = ", ".join(rc.sections()) or "none"
         raise EdgercError(
@@ -272,27 +481,43 @@ def load_edgerc(filename: str | None = None, section: str | None = None) -> Edge
     names = {key: f"'{key}' key" for key in _V3_SETTINGS}
     # raw=True: a '%' in a secret is a character, not configparser interpolation (which would
     # fail, quoting part of the secret in its message).
-    values = {key: rc.get(section, key, raw=True) for key in _V3_SETTINGS}
+    values = {
+        key: hide(rc.get(section, key, raw=True))
+        if key in _V3_SECRETS
+        else rc.get(section, key, raw=True)
+        for key in _V3_SETTINGS
+    }
     missing = [names[key] for key in _V3_SETTINGS if not values[key]]
     if missing:
         raise EdgercError(f"The {where} lacks {', '.join(missing)}.", problem="key")
-    try:
-        max_body = rc.getint(section, "max_body", raw=True)
-    except ValueError:
-        raise EdgercError(f"The {where} has a 'max_body' that is not an integer.") from None
+    max_body = _int_or_none(rc.get(section, "max_body", raw=True))
+    if max_body is None:
+        raise EdgercError(f"The {where} has a 'max_body' that is not a positive integer.")
     headers = (rc.get(section, "headers_to_sign", raw=True) or "").split(",")
-    creds = _v3_from_values(values, where, names)
-    return EdgeGridCredentials(
-        host=creds.host,
-        client_token=creds.client_token,
-        client_secret=creds.client_secret,
-        access_token=creds.access_token,
-        source=where,
+    return dataclasses.replace(
+        _v3_from_values(values, where, names),
         max_body=max_body,
-        headers_to_sign=tuple(h.strip() for h in headers or () if h.strip() and h != "None"),
+        headers_to_sign=tuple(h.strip() for h in headers if h.strip() and h != "None"),
     )
 
 
+def _int_or_none(text: str | None) -> int | None:
+    """A positive integer from ASCII digits, without int()'s message (it quotes the text)."""
+    text = (text or "").strip()
+    if text.isascii() and text.isdigit() and len(text) < 19 and int(text) > 0:
+        return int(text)
+    return None
+
+
+@overload
+def _v3_credentials(
+    args: dict[str, Any], edgerc: str | None, section: str | None, *, required: Literal[True]
+) -> EdgeGridCredentials: ...
+@overload
+def _v3_credentials(
+    args: dict[str, Any], edgerc: str | None, section: str | None, *, required: bool
+) -> EdgeGridCredentials | None: ...
+@sensitive_variables("args")
 def _v3_credentials(
     args: dict[str, Any], edgerc: str | None, section: str | None, *, required: bool
 ) -> EdgeGridCredentials | None:
@@ -300,7 +525,10 @@ def _v3_credentials(
         return _v3_from_values(args, "arguments", {k: f"{k}=" for k in _V3_SETTINGS})
     if edgerc:
         return load_edgerc(edgerc, section)
-    from_settings = {key: get_setting(name) for key, name in _V3_SETTINGS.items()}
+    from_settings = {
+        key: _secret_setting(name) if key in _V3_SECRETS else get_setting(name)
+        for key, name in _V3_SETTINGS.items()
+    }
     if any(from_settings.values()):
         return _v3_from_values(from_settings, "settings", _V3_SETTINGS)
     path, _ = edgerc_location(edgerc, section)
@@ -312,20 +540,28 @@ def _v3_credentials(
     return None
 
 
+@sensitive_variables("password", "client_secret", "access_token", "v3_args")
 def resolve_credentials(
     *,
     username: str | None = None,
-    password: str | None = None,
+    password: str | Secret | None = None,
     ccu_base_url: str | None = None,
     host: str | None = None,
     client_token: str | None = None,
-    client_secret: str | None = None,
-    access_token: str | None = None,
+    client_secret: str | Secret | None = None,
+    access_token: str | Secret | None = None,
     edgerc: str | None = None,
     edgerc_section: str | None = None,
     api: str | None = None,
 ) -> Credentials:
-    """Pick the API and its credentials: arguments, then settings, then the edgerc file."""
+    """Pick the API and its credentials: arguments, then settings, then the edgerc file.
+
+    Secrets may be given as ``str`` or ``Secret``; they are held as ``Secret`` from here on.
+    Every credential's characters are checked here, so that a bad one is an
+    ``AkamaiConfigurationError`` naming the setting (or argument, or edgerc file and section)
+    now, and never an exception quoting it when a request is signed.
+    """
+    password, client_secret, access_token = hide(password), hide(client_secret), hide(access_token)
     v3_args = {
         "host": host,
         "client_token": client_token,

@@ -7,6 +7,7 @@ contains a password, client secret or access token.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -66,13 +67,25 @@ class StatusNotAvailable(AkamaiError, NotImplementedError):
 
 # --- bad input (raised by add(), before anything is sent) --------------------------------
 
+# From "//" to the last "@" before any query or fragment, with a ":" in between: perhaps
+# ``user:password@`` (perhaps a port and an "@" in the path: then a little too much is hidden).
+_MAYBE_USERINFO = re.compile(r"//[^?#]*:[^?#]*@")
+
+
+def without_userinfo(value: Any) -> Any:
+    """``value`` with whatever might be a URL's ``user:password@`` replaced; others as given."""
+    if isinstance(value, str) and "@" in value:
+        return _MAYBE_USERINFO.sub("//<user:password>@", value)
+    return value
+
 
 class InvalidPurgeObject(AkamaiError, ValueError):
-    """Something handed to ``add()`` cannot be purged. ``value`` is the offending object."""
+    """Something handed to ``add()`` cannot be purged. ``value`` is the offending object
+    (a URL's possible ``user:password@`` left out)."""
 
     def __init__(self, message: str, value: Any = None):
         super().__init__(message)
-        self.value = value
+        self.value = without_userinfo(value)
 
 
 class UnsupportedPurgeObject(InvalidPurgeObject, TypeError):
@@ -86,12 +99,25 @@ class InvalidURL(InvalidPurgeObject):
     """A URL that Akamai would refuse or that cannot be in any cache key."""
 
 
+class NotAURL(InvalidURL, UnsupportedPurgeObject):
+    """``None`` or a number handed to a URL purge: an ``InvalidURL`` and, as in the original,
+    a ``TypeError``."""
+
+
 class InvalidTag(InvalidPurgeObject):
     """A cache tag that breaks Akamai's rules (1-128 characters of a fixed set)."""
 
 
+class NotATag(InvalidTag, UnsupportedPurgeObject):
+    """Something that is not a string (nor an object with tags) handed to a tag purge."""
+
+
 class InvalidCPCode(InvalidPurgeObject):
     """A CP code that is not a positive integer."""
+
+
+class NotACPCode(InvalidCPCode, UnsupportedPurgeObject):
+    """Something that is neither an integer nor a string of digits handed to a CP code purge."""
 
 
 class ObjectTooLarge(InvalidPurgeObject):
@@ -181,18 +207,67 @@ class PurgeRetriesExhausted(PurgeRequestFailed):
 
 
 class PurgeIncomplete(AkamaiError):
-    """``purge_all()`` sent every batch it could, but some were refused.
+    """``purge_all()`` (or a task) could not purge everything; the exception names it all.
 
-    ``failures`` lists each failed request's exception; ``failed_objects`` all their objects
-    (still in ``PurgeRequest.urls``); ``results`` the results of the accepted requests.
+    ``failures`` lists each failed request's exception; ``failed_objects`` all their objects;
+    ``unsent`` the objects never sent (an earlier request could not get through);
+    ``not_purged`` both, everything still in ``PurgeRequest.urls``; ``results`` the results
+    of the accepted requests.
+
+    ``args`` hold only plain values (each failure as its class name and arguments), so the
+    exception survives pickling and Celery's JSON result backend whole: a task's caller gets
+    ``failures`` and ``failed_objects``, not a bare ``AkamaiError``.
     """
 
-    def __init__(self, failures: list[PurgeRequestFailed], results: list[dict]):
-        self.failures = failures
-        self.results = results
-        self.failed_objects = [obj for failure in failures for obj in failure.objects]
-        reasons = "\n".join(f"  - {failure}" for failure in failures)
+    def __init__(
+        self,
+        failures: Sequence[PurgeRequestFailed | dict[str, Any]],
+        results: Sequence[Any] = (),
+        unsent: Sequence[Any] = (),
+    ):
+        self.failures = [_failure_from(failure) for failure in failures]
+        self.results = list(results)
+        self.unsent = list(unsent)
+        self.failed_objects = [obj for failure in self.failures for obj in failure.objects]
         super().__init__(
-            f"{len(self.failed_objects)} object(s) in {len(failures)} request(s) were not "
-            f"purged ({len(results)} request(s) accepted):\n{reasons}"
+            [_failure_args(failure) for failure in self.failures], self.results, self.unsent
         )
+
+    @property
+    def not_purged(self) -> list[Any]:
+        """Every object not purged: refused (or retried in vain), then never sent."""
+        return self.failed_objects + self.unsent
+
+    def __str__(self) -> str:
+        reasons = "".join(f"\n  - {failure}" for failure in self.failures)
+        unsent = (
+            f"\n  - {len(self.unsent)} object(s) not sent: {_preview(self.unsent)}"
+            if self.unsent
+            else ""
+        )
+        return (
+            f"{len(self.not_purged)} object(s) were not purged: {len(self.failed_objects)} in "
+            f"{len(self.failures)} failed request(s), {len(self.unsent)} not sent "
+            f"({len(self.results)} request(s) accepted):{reasons}{unsent}"
+        )
+
+
+def _failure_args(failure: PurgeRequestFailed) -> dict[str, Any]:
+    return {"type": type(failure).__name__, "args": list(failure.args)}
+
+
+def _failure_from(value: PurgeRequestFailed | dict[str, Any]) -> PurgeRequestFailed:
+    """A failure as given, or rebuilt from ``_failure_args`` (after pickle or JSON)."""
+    if isinstance(value, PurgeRequestFailed):
+        return value
+    known: list[type[PurgeRequestFailed]] = [PurgeRequestFailed]
+    known += _subclasses(PurgeRequestFailed)
+    cls = {c.__name__: c for c in known}.get(str(value.get("type")), PurgeRequestFailed)
+    return cls(*value.get("args", ()))
+
+
+def _subclasses(cls: type[PurgeRequestFailed]) -> list[type[PurgeRequestFailed]]:
+    found: list[type[PurgeRequestFailed]] = []
+    for sub in cls.__subclasses__():
+        found += [sub, *_subclasses(sub)]
+    return found

@@ -54,8 +54,8 @@ class PurgeForm(forms.Form):
     network = forms.ChoiceField(choices=NETWORK_CHOICES, widget=forms.RadioSelect)
 
     def __init__(self, *args: Any, **kwargs: Any):
-        initial = {**default_options(), **(kwargs.pop("initial", None) or {})}
-        super().__init__(*args, initial=initial, **kwargs)
+        kwargs["initial"] = {**default_options(), **(kwargs.pop("initial", None) or {})}
+        super().__init__(*args, **kwargs)
 
     def _objects(self, name: str) -> list[Any]:
         text = self.cleaned_data.get(name) or ""
@@ -79,7 +79,8 @@ class PurgeForm(forms.Form):
         return self._objects("cpcodes")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if not self.errors and not any(data.get(name) for name in FIELD_TYPES):
             raise ValidationError("Enter at least one URL, cache tag or CP code.")
         return data

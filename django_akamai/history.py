@@ -108,6 +108,8 @@ def record_accepted(
         purge_id=str(result.get("purgeId") or "")[:100],
         support_id=str(result.get("supportId") or "")[:100],
         estimated_seconds=float(estimated) if isinstance(estimated, (int, float)) else None,
+        # Accepted, but the answer was not Akamai's JSON (transport.accepted_result).
+        error=str(result.get("warning") or "")[:MAX_ERROR_CHARS],
     )
     _write(fields)
 
@@ -144,7 +146,7 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
-def prune(days: int | None = None, *, using: str | None = None, dry_run: bool = False) -> int:
+def prune(days: float | None = None, *, using: str | None = None, dry_run: bool = False) -> int:
     """Delete records older than ``days`` (default ``AKAMAI_HISTORY_RETENTION_DAYS``).
 
     Returns how many were (or, with ``dry_run``, would be) deleted; 0 when retention is None.

@@ -63,3 +63,78 @@ class PurgePage(PurgeRecord):
         verbose_name = "Purge URLs"
         verbose_name_plural = "Purge URLs"
         default_permissions = ()
+
+
+class PurgeIntent(models.Model):
+    """One object waiting to be purged: written in the caller's transaction, removed once
+    Akamai accepted it (``django_akamai.intents`` records, ``django_akamai.deliver`` sends).
+
+    Identical pending intents (same object, type, action and network) are stored once: the
+    partial unique index is on ``key``, a hash, because URLs can be far longer than a btree
+    index entry may be. Intents being delivered are ``claimed`` and leave that index, so a
+    change committed while its object is in flight records a new intent instead of merging
+    into one that may already be answered.
+    """
+
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    FAILED = "failed"
+    STATUS_CHOICES = [(PENDING, "pending"), (CLAIMED, "being delivered"), (FAILED, "failed")]
+
+    key = models.CharField(max_length=64, help_text="SHA-256 of type, action, network, object.")
+    object_type = models.CharField("type", max_length=16)
+    action = models.CharField(max_length=16)
+    network = models.CharField(max_length=16)
+    value = models.TextField("object")
+    status = models.CharField(max_length=16, choices=STATUS_CHOICES, default=PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField("next attempt", null=True, blank=True)
+    created_at = models.DateTimeField("recorded at")
+    actor = models.CharField("requested by", max_length=200, blank=True)
+    claimed_by = models.CharField(max_length=200, blank=True)
+    http_status = models.PositiveSmallIntegerField("HTTP status", null=True, blank=True)
+    error_title = models.CharField("title", max_length=300, blank=True)
+    error_detail = models.TextField("detail", blank=True)
+    support_id = models.CharField("supportId", max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = "purge intent"
+        verbose_name_plural = "purge intents"
+        ordering = ["id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="akamai_intent_due")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key"],
+                condition=models.Q(status="pending"),
+                name="akamai_one_pending_intent",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type} {self.value[:200]} ({self.status})"
+
+    @property
+    def object(self) -> str | int:
+        """The object as sent to Akamai (CP codes are integers)."""
+        return int(self.value) if self.object_type == "cpcode" else self.value
+
+
+class DeliveryLease(models.Model):
+    """Who may send to one Akamai account now, until when; and what its buckets held.
+
+    Taken with a compare-and-set UPDATE (``django_akamai.leases``): one deliverer per account
+    at a time, on every database. A holder that dies stops renewing and its lease expires.
+    ``bucket_state`` keeps the last rate-limit headers seen, so the next holder paces from them
+    instead of learning the limits through 429s.
+    """
+
+    name = models.CharField(max_length=200, unique=True)
+    holder = models.CharField(max_length=200, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    bucket_state = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = "delivery lease"
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.holder or 'free'}"

@@ -8,20 +8,26 @@ iterables; tags; CP codes) into clean values of one object type, raising a speci
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import idna
 from django.utils.encoding import iri_to_uri
 
 from .exceptions import (
     InvalidCPCode,
+    InvalidPurgeObject,
     InvalidPurgeOptions,
     InvalidTag,
     InvalidURL,
     NoBaseURLConfigured,
+    NotACPCode,
+    NotATag,
+    NotAURL,
     UnsupportedPurgeObject,
+    without_userinfo,
 )
 
 # The original's defaults, in CCU v2 words; mapped to v3 words for Fast Purge.
@@ -38,9 +44,12 @@ MAX_TAG_LENGTH = 128
 
 # Whitespace (any Unicode kind) or C0/C1 control characters never belong in a URL to purge.
 _BAD_URL_CHARS = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # The printable ASCII characters iri_to_uri() percent-encodes (whitespace is refused earlier).
 _QUOTED_BY_IRI_TO_URI = re.compile(r'[ "<>\\^`{|}]')
 _HOSTNAME = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*\.?$")
+#: Lists in lists deeper than this are a mistake (or a list that contains itself).
+MAX_NESTING = 100
 
 
 @dataclass(frozen=True)
@@ -65,20 +74,28 @@ class PurgeOptions:
         }
 
 
-def parse_options(
-    options: dict[str, Any] | None, defaults: dict[str, Any] | None = None
-) -> PurgeOptions:
+def options_mapping(options: Any, what: str = "options") -> dict[str, Any]:
+    """A copy of an options mapping (``None`` is no options); anything else is refused."""
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        raise InvalidPurgeOptions(
+            f"{what} must be a dict such as {{'action': 'invalidate', 'network': 'staging'}}, "
+            f"not {type(options).__name__} {_describe(options)}."
+        )
+    return dict(options)
+
+
+def parse_options(options: Any, defaults: Any = None) -> PurgeOptions:
     """Validate an options dict in v2 or v3 words (``domain`` and ``network`` are synonyms)."""
     merged: dict[str, Any] = dict(DEFAULT_OPTIONS)
-    for layer in (defaults or {}, options or {}):
-        if not isinstance(layer, dict):
-            raise InvalidPurgeOptions(f"options must be a dict, not {type(layer).__name__}.")
-        unknown = sorted(set(layer) - set(OPTION_KEYS))
+    layers = (options_mapping(defaults, "AKAMAI_PURGE_OPTIONS"), options_mapping(options))
+    for layer in layers:
+        unknown = sorted(str(key) for key in set(layer) - set(OPTION_KEYS))
         if unknown:
             raise InvalidPurgeOptions(
                 f"Unknown purge option(s) {', '.join(unknown)}; known: {', '.join(OPTION_KEYS)}."
             )
-        layer = dict(layer)
         if "network" in layer and "domain" in layer and layer["network"] != layer["domain"]:
             raise InvalidPurgeOptions(
                 f"options give domain={layer['domain']!r} and "
@@ -121,30 +138,84 @@ def _is_model(value: Any) -> bool:
     return isinstance(value, Model)
 
 
-def iter_leaves(value: Any) -> Iterator[Any]:
-    """Flatten lists, tuples, sets, generators and QuerySets (iterated lazily) into leaves."""
-    if isinstance(value, (str, bytes, bytearray)) or value is None or _is_model(value):
-        yield value
-    elif _is_queryset(value):
-        # .iterator() streams rows instead of caching the whole result on the QuerySet.
-        yield from value.iterator()
-    elif isinstance(value, dict):
-        raise UnsupportedPurgeObject(
-            "A dict cannot be purged; pass its URLs (e.g. list(d.values())).", value
-        )
-    elif isinstance(value, Iterable):
-        for item in value:
-            yield from iter_leaves(item)
-    else:
-        yield value
+def _is_leaf(value: Any) -> bool:
+    return (
+        isinstance(value, (str, bytes, bytearray))
+        or value is None
+        or _is_model(value)
+        or not isinstance(value, Iterable)
+    )
+
+
+def iter_leaves(value: Any, *, querysets: bool = False) -> Iterator[Any]:
+    """Flatten lists, tuples, sets, generators and QuerySets (iterated lazily) into leaves.
+
+    With ``querysets=True`` each QuerySet is yielded itself, before its rows (tag purges add
+    the model's list tag). A stack of iterators rather than recursion, so that depth is ours
+    to limit: a deep or self-containing list is an ``InvalidPurgeObject``, never a
+    ``RecursionError``.
+    """
+    stack: list[Iterator[Any]] = [iter((value,))]
+    while stack:
+        item: Any = next(stack[-1], _DONE)
+        if item is _DONE:
+            stack.pop()
+        elif _is_leaf(item):
+            yield item
+        elif _is_queryset(item):
+            if querysets:
+                yield item
+            # .iterator() streams rows instead of caching the whole result on the QuerySet.
+            yield from item.iterator()
+        elif isinstance(item, Mapping):
+            raise UnsupportedPurgeObject(
+                "A dict cannot be purged; pass its URLs (e.g. list(d.values())).", item
+            )
+        elif len(stack) > MAX_NESTING:
+            raise InvalidPurgeObject(
+                f"Objects to purge are nested more than {MAX_NESTING} lists deep (or a list "
+                "contains itself); pass a flat list.",
+                None,
+            )
+        else:
+            stack.append(iter(item))
+
+
+_DONE = object()
 
 
 def _describe(value: Any) -> str:
-    text = repr(value)
+    """A short repr for messages; whatever might be ``user:password@`` in a URL left out."""
+    text = repr(without_userinfo(value))
     return text if len(text) <= 200 else text[:200] + "...'"
 
 
+def _has_password(url: str) -> bool:
+    """Whether the authority of ``url`` (from "//" to the first "/", "?" or "#") has
+    ``user:password@``."""
+    authority = re.split(r"[/?#]", url.partition("//")[2], maxsplit=1)[0]
+    return ":" in authority.rpartition("@")[0]
+
+
 # --- URLs --------------------------------------------------------------------------------
+
+
+def _raw_host(netloc: str) -> str:
+    """The host as written (case kept): UTS 46 maps case itself, and ``str.lower()`` would
+    apply Greek final-sigma rules that browsers do not (``ΒΌΛΟΣ`` must become ``βόλοσ``)."""
+    host = netloc.rpartition("@")[2]
+    if host.startswith("["):
+        return host
+    return host.partition(":")[0]
+
+
+def idna_host(host: str) -> str:
+    """A non-ASCII host name as browsers and Akamai's edge send it: IDNA 2008 with UTS 46
+    mapping, non-transitional (``faß.de`` is ``xn--fa-hia.de``, not IDNA 2003's ``fass.de``).
+
+    Raises ``idna.IDNAError`` (a ``UnicodeError``) for a name no browser can resolve.
+    """
+    return idna.encode(host, uts46=True, transitional=False).decode("ascii")
 
 
 def _absolute_url(url: str, original: Any) -> str:
@@ -152,7 +223,9 @@ def _absolute_url(url: str, original: Any) -> str:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise InvalidURL(f"{_describe(original)} is not a valid URL ({exc}).", original) from None
+        # urlsplit's message quotes the "port", which may be a password: only without one.
+        reason = f" ({exc})" if without_userinfo(url) == url else ""
+        raise InvalidURL(f"{_describe(original)} is not a valid URL{reason}.", original) from None
     scheme = parts.scheme.lower()
     if not scheme:
         raise InvalidURL(
@@ -172,13 +245,17 @@ def _absolute_url(url: str, original: Any) -> str:
         raise InvalidURL(
             f"A URL to purge must not carry a user name or password (host {hostname!r}).", None
         )
-    try:
-        host = hostname if hostname.isascii() else hostname.encode("idna").decode("ascii")
-    except UnicodeError:
-        raise InvalidURL(
-            f"{_describe(original)} has a host that is not a valid internationalised domain name.",
-            original,
-        ) from None
+    if hostname.isascii():
+        host = hostname
+    else:
+        try:
+            host = idna_host(_raw_host(parts.netloc)).lower()
+        except UnicodeError as exc:  # idna.IDNAError is one
+            raise InvalidURL(
+                f"{_describe(original)} has a host that is not a valid internationalised "
+                f"domain name (IDNA 2008: {exc}).",
+                original,
+            ) from None
     if ":" in host:  # IPv6 literal
         netloc_host = f"[{host}]"
     elif _HOSTNAME.match(host):
@@ -197,14 +274,14 @@ def normalise_url(value: Any, bases: list[str]) -> list[str]:
     """One URL-ish value as absolute, cache-key-normalised URLs (one per base for a path)."""
     original = value
     if value is None:
-        raise InvalidURL("None is not a URL; did get_absolute_url() return None?", value)
+        raise NotAURL("None is not a URL; did get_absolute_url() return None?", value)
     if isinstance(value, (bytes, bytearray)):
         try:
             value = bytes(value).decode("utf-8")
         except UnicodeDecodeError:
             raise InvalidURL(f"{_describe(original)} is not UTF-8 text.", original) from None
     if isinstance(value, bool) or isinstance(value, (int, float)):
-        raise InvalidURL(
+        raise NotAURL(
             f"{value!r} is a number, not a URL; pass type='cpcode' to purge CP codes.", original
         )
     if not isinstance(value, str):
@@ -215,6 +292,23 @@ def normalise_url(value: Any, bases: list[str]) -> list[str]:
         )
     if not value:
         raise InvalidURL("An empty string is not a URL.", original)
+    if _has_password(value):
+        # First, and without the value: no later message may echo the password.
+        raise InvalidURL(
+            "A URL to purge must not carry a user name and password (user:password@); "
+            "the URL is not shown here so that the password is not either.",
+            None,
+        )
+    surrogate = _LONE_SURROGATE.search(value)
+    if surrogate:
+        # Text decoded with errors="surrogateescape" (an undecodable file name or argv):
+        # it cannot be encoded as UTF-8, so it names no URL.
+        raise InvalidURL(
+            f"{_describe(original)} contains a lone surrogate "
+            f"(U+{ord(surrogate.group()):04X} at position {surrogate.start()}), not text: "
+            "decode the bytes it came from as UTF-8.",
+            original,
+        )
     bad = _BAD_URL_CHARS.search(value)
     if bad:
         raise InvalidURL(
@@ -255,7 +349,7 @@ def validate_tag(value: Any) -> str:
         except UnicodeDecodeError:
             raise InvalidTag(f"{_describe(value)} is not UTF-8 text.", value) from None
     if not isinstance(value, str):
-        raise InvalidTag(
+        raise NotATag(
             f"Cache tag {_describe(value)} is a {type(value).__name__}; tags are strings.", value
         )
     if not TAG_PATTERN.match(value):
@@ -272,21 +366,46 @@ def validate_tag(value: Any) -> str:
 
 
 def validate_cpcode(value: Any) -> int:
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise InvalidCPCode(f"CP code {_describe(value)} is not a positive integer.", value)
+    """A CP code: a positive ``int``, or a string of ASCII digits."""
+    if isinstance(value, str):
+        text = value.strip()
+        # ASCII only: "²" and "١٢" pass str.isdigit(), and int() accepts the latter.
+        if text.isascii() and text.isdigit():
+            try:
+                value = int(text)
+            except ValueError:  # more digits than int() converts
+                pass
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise NotACPCode(
+            f"CP code {_describe(value)} is a {type(value).__name__}, not a positive integer.",
+            value,
+        )
+    if not isinstance(value, int) or value <= 0:
+        raise InvalidCPCode(
+            f"CP code {_describe(value)} is not a positive integer (ASCII digits).", value
+        )
     return value
 
 
+def _is_model_class(value: Any) -> bool:
+    from django.db.models import Model
+
+    return isinstance(value, type) and issubclass(value, Model)
+
+
 def _tags(leaf: Any) -> Iterator[str]:
-    """Prefixed tags for one leaf: a tag string, or an object's tags (see cache_tags)."""
-    from .cache_tags import object_tags, prefixed
+    """Prefixed tags for one leaf: a tag string, an object's tags, or the list tag of a
+    QuerySet's or model class's model (see cache_tags)."""
+    from .cache_tags import model_tag, object_tags, prefixed
 
     if isinstance(leaf, (bytes, bytearray)):
         leaf = validate_tag(leaf)
     if isinstance(leaf, str):
         yield prefixed(leaf)
+    elif _is_queryset(leaf):
+        yield prefixed(model_tag(leaf.model))
+    elif _is_model_class(leaf):
+        yield prefixed(model_tag(leaf))
     elif _is_model(leaf) or hasattr(leaf, "get_cache_tags"):
         yield from (prefixed(validate_tag(tag)) for tag in object_tags(leaf))
     else:
@@ -296,7 +415,7 @@ def _tags(leaf: Any) -> Iterator[str]:
 def normalise(value: Any, object_type: str, bases: list[str] | None = None) -> Iterator[Any]:
     """Every object in ``value``, validated and normalised for ``object_type``."""
     bases = bases or []
-    for leaf in iter_leaves(value):
+    for leaf in iter_leaves(value, querysets=object_type == "tag"):
         if object_type == "url":
             target = url_of(leaf) if _is_model(leaf) or hasattr(leaf, "get_absolute_url") else leaf
             yield from normalise_url(target, bases)

@@ -1,7 +1,9 @@
 """What the operator tools share: reading objects line by line, sending, summarising.
 
 The management command, the admin action and the admin's "Purge URLs" page are thin doors
-onto ``PurgeRequest``; this module keeps their input rules and their reports identical.
+onto ``PurgeRequest``; this module keeps their input rules and their reports identical. Objects
+read here are planned (normalised once, the tag prefix applied once): hand them to
+``PurgeRequest.add_planned``, never to ``add``.
 """
 
 from __future__ import annotations
@@ -11,14 +13,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import conf, events
+from . import conf, plan
 from .exceptions import (
     InvalidPurgeObject,
     NoBaseURLConfigured,
     PurgeIncomplete,
     PurgeRequestFailed,
 )
-from .objects import normalise
 
 # Tags and CP codes cannot contain commas or spaces, so a line may hold several of them
 # (as in an Edge-Cache-Tag header); a URL is always one whole line.
@@ -28,12 +29,19 @@ TYPE_NOUNS = {"url": "URL", "tag": "cache tag", "cpcode": "CP code"}
 
 
 def read_objects(
-    lines: Iterable[str], object_type: str, *, source: str = "line", bases: list[str] | None = None
+    lines: Iterable[str],
+    object_type: str,
+    *,
+    source: str = "line",
+    bases: list[str] | None = None,
+    split: bool = True,
 ) -> tuple[list[Any], list[str]]:
     """Validate objects given one per line; blank lines and ``#`` comments are skipped.
 
     Returns the normalised objects and one error per bad line, e.g. ``"urls.txt, line 3:
-    ..."``: every line is checked, so a user fixes all mistakes in one go.
+    ..."``: every line is checked, so a user fixes all mistakes in one go. With
+    ``split=False`` (command-line arguments) each value is one object, even where a line of
+    tags or CP codes would hold several, and none is skipped as blank or a comment.
     """
     if bases is None and object_type == "url":
         bases = conf.base_urls()
@@ -41,12 +49,15 @@ def read_objects(
     errors: list[str] = []
     for number, raw in enumerate(lines, 1):
         line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        values = [line] if object_type == "url" else [w for w in _WORDS.split(line) if w]
+        if split and (not line or line.startswith("#")):
+            continue  # an argument is never a comment: "#launch" is a valid tag
+        if object_type == "url" or not split:
+            values = [line]
+        else:
+            values = [w for w in _WORDS.split(line) if w]
         for value in values:
             try:
-                objects.extend(normalise(value, object_type, bases))
+                objects.extend(plan.normalised(value, object_type, bases))
             except (InvalidPurgeObject, NoBaseURLConfigured) as exc:
                 errors.append(f"{source} {number}: {exc}")
     return objects, errors
@@ -111,35 +122,25 @@ def send(pr: Any, on_request: Callable[[bool, list[Any], Any], None] | None = No
         object_type=o.type, action=o.action, network=o.network, api=pr.api, total=len(pr.urls)
     )
 
-    def accepted(
-        sender: Any, *, request: Any, objects: list[Any], result: Any = None, **kwargs: Any
-    ) -> None:
-        if request is pr:
+    def collect(accepted: bool, objects: list[Any], result_or_error: Any) -> None:
+        if accepted:
             outcome.accepted += len(objects)
-            outcome.results.append(result)
-            if on_request:
-                on_request(True, objects, result)
+            outcome.results.append(result_or_error)
+        else:
+            outcome.failures.append(result_or_error)
+        if on_request:
+            on_request(accepted, objects, result_or_error)
 
-    def failed(
-        sender: Any, *, request: Any, objects: list[Any], error: Any = None, **kwargs: Any
-    ) -> None:
-        if request is pr:
-            outcome.failures.append(error)
-            if on_request:
-                on_request(False, objects, error)
-
-    # Listening to the events (rather than re-implementing purge_all's loop) keeps one
-    # sending path for every door, and sees every failure, including the one that stops
+    # The request's own callback (rather than re-implementing purge_all's loop) keeps one
+    # sending path for every door and sees every failure, including the one that stops
     # purge_all when Akamai cannot be reached.
-    events.request_accepted.connect(accepted, weak=False)
-    events.request_failed.connect(failed, weak=False)
+    previous, pr.on_request = pr.on_request, collect
     try:
         pr.purge_all()
     except (PurgeIncomplete, PurgeRequestFailed):
-        pass  # every failure was collected through request_failed
+        pass  # every failure was collected by the callback
     finally:
-        events.request_accepted.disconnect(accepted)
-        events.request_failed.disconnect(failed)
+        pr.on_request = previous
     refused = set(outcome.refused_objects)
     # Objects leave pr.urls only once accepted: what is left and was in no failed request
     # was never sent (purge_all stops when Akamai is unreachable).

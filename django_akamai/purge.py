@@ -2,30 +2,44 @@
 
 Collect objects with ``add()``, then ``purge()`` sends the next request-full and
 ``purge_all()`` sends them all. Objects leave ``urls`` only once Akamai has accepted them.
+``add()`` plans what it is given (``django_akamai.plan``); ``add_planned()`` takes objects a
+door planned already, so nothing is normalised twice. Request sizes come from the transport
+(``HttpTransport.request_limits``). ``on_request`` (an argument, or the attribute) hears the
+outcome of each request this instance sends; use it as a context manager, or ``close()`` it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, cast
 from urllib.parse import urlsplit
 
-from . import conf, events
+from django.views.decorators.debug import sensitive_variables
+
+from . import conf, events, plan
 from .batching import check_fits, count_fitting
 from .exceptions import (
+    NoAkamaiPasswordProvidedException,
+    NoAkamaiUsernameProvidedException,
     PurgeIncomplete,
     PurgeRequestFailed,
     PurgeRetriesExhausted,
     StatusNotAvailable,
 )
-from .objects import normalise, parse_options
-from .transport import RetryPolicy, transport_for
+from .objects import options_mapping
+from .transport import CcuV2Transport, RetryPolicy, transport_for
 
 logger = logging.getLogger("django_akamai")
 
+# The original defined its two exceptions here; code that imports them from here keeps working.
+__all__ = ["NoAkamaiPasswordProvidedException", "NoAkamaiUsernameProvidedException", "PurgeRequest"]
+
 #: CCU v2 took at most this many objects a request; the original's default batch size.
-V2_BATCH_SIZE = 200
+V2_BATCH_SIZE = CcuV2Transport.default_max_objects
+
+#: ``on_request(accepted, objects, result_or_error)``: called after each request is answered.
+RequestCallback = Callable[[bool, list[Any], Any], None]
 
 
 class PurgeRequest:
@@ -35,6 +49,7 @@ class PurgeRequest:
     (arguments, ``AKAMAI_CCU_*`` settings or an edgerc file) use Fast Purge v3.
     """
 
+    @sensitive_variables("password", "client_secret", "access_token")
     def __init__(
         self,
         username: str | None = None,
@@ -51,8 +66,14 @@ class PurgeRequest:
         edgerc_section: str | None = None,
         api: str | None = None,
         actor: str | None = None,
+        on_request: RequestCallback | None = None,
         **transport_options: Any,
     ):
+        # Secrets from the first line: this frame's locals show on the debug page of any
+        # error raised below (with DEBUG = True, sensitive_variables hides nothing).
+        password, client_secret, access_token = map(
+            conf.hide, (password, client_secret, access_token)
+        )
         self.credentials = conf.resolve_credentials(
             username=username,
             password=password,
@@ -65,11 +86,13 @@ class PurgeRequest:
             edgerc_section=edgerc_section,
             api=api,
         )
-        self.options = dict(options or {})
-        self.purge_options = parse_options(options, conf.get_setting("AKAMAI_PURGE_OPTIONS"))
+        self.options = options_mapping(options)
+        self.purge_options = plan.parse(options)
         if self.api == "v2":
             self.purge_options.v2()  # CCU v2 has no tags: fail now, not at send time
         self.max_body_bytes = int(conf.get_setting("AKAMAI_MAX_BODY_BYTES"))
+        #: Called after each request this instance sends (see ``RequestCallback``).
+        self.on_request = on_request
         retry = RetryPolicy(
             max_retries=int(conf.get_setting("AKAMAI_MAX_RETRIES")),
             backoff=float(conf.get_setting("AKAMAI_RETRY_BACKOFF")),
@@ -78,6 +101,7 @@ class PurgeRequest:
         )
         transport_options.setdefault("timeouts", conf.timeouts())
         transport_options.setdefault("retry", retry)
+        transport_options.setdefault("max_body_bytes", self.max_body_bytes)
         self.transport = transport_for(self.credentials, **transport_options)
         self._envelope = self.transport.envelope(self.purge_options)
         self.urls: list[Any] = []
@@ -109,6 +133,16 @@ class PurgeRequest:
     def ccu_base_url(self) -> str:
         return self.transport.base_url
 
+    def close(self) -> None:
+        """Close the HTTP session (its pooled connections)."""
+        self.transport.close()
+
+    def __enter__(self) -> PurgeRequest:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
     def __repr__(self) -> str:
         o = self.purge_options
         words = (
@@ -130,12 +164,27 @@ class PurgeRequest:
         Everything is validated before anything is queued: on a bad value nothing of this call
         is added, and the exception names the value. Returns how many new objects were queued.
         """
-        object_type = self.purge_options.type
-        bases = conf.base_urls() if object_type == "url" else []
-        accepted = []
-        for obj in normalise(urls, object_type, bases):
+        accepted = plan.normalised(urls, self.purge_options.type)
+        for obj in accepted:
             self._check_fits(obj)
-            accepted.append(obj)
+        return self._queue(accepted)
+
+    def add_planned(self, objects: Iterable[Any]) -> int:
+        """Queue objects that ``django_akamai.plan`` normalised already, as they are.
+
+        For doors that planned once (the signals, the task, the command, the deliverer): the
+        tag prefix and URL normalisation are not applied a second time. Returns how many new
+        objects were queued.
+        """
+        accepted = list(objects)
+        for obj in accepted:
+            # JSON takes at most 6 bytes a character and no envelope reaches 200 bytes: only
+            # a long object needs the exact check (its planner may have assumed another API).
+            if not isinstance(obj, int) and len(obj) * 6 + 200 > self.max_body_bytes:
+                self._check_fits(obj)
+        return self._queue(accepted)
+
+    def _queue(self, accepted: list[Any]) -> int:
         if len(self._queued) != len(self.urls):
             self._queued = set(self.urls)  # someone edited .urls by hand
         added = 0
@@ -152,16 +201,14 @@ class PurgeRequest:
     # --- sending ---------------------------------------------------------------------------
 
     def _next_batch_size(self, start: int, purge_batch_size: int | None) -> int:
-        limit = purge_batch_size
-        if limit is None and self.api == "v2":
-            limit = V2_BATCH_SIZE
-        bucket = self.transport.pacer.max_objects(self.purge_options.type)
-        limit = bucket if limit is None else min(limit, bucket)
+        limits = self.transport.request_limits(
+            self.purge_options, self.max_body_bytes, purge_batch_size
+        )
         count = count_fitting(
             self.urls,
-            max_bytes=self.max_body_bytes,
-            max_objects=limit,
-            envelope=self._envelope,
+            max_bytes=limits.max_body_bytes,
+            max_objects=limits.max_objects,
+            envelope=limits.envelope,
             start=start,
         )
         if count == 0:  # only possible when .urls was edited by hand, bypassing add()
@@ -181,18 +228,24 @@ class PurgeRequest:
             if isinstance(response, Exception):
                 logger.warning("purge event receiver %r failed: %r", receiver, response)
 
+    def _report(self, accepted: bool, batch: list[Any], outcome: Any) -> None:
+        if self.on_request is not None:
+            self.on_request(accepted, batch, outcome)
+
     def _send(self, start: int, count: int) -> dict[str, Any]:
         batch = self.urls[start : start + count]
         try:
             result = self.transport.send_purge(batch, self.purge_options)
         except PurgeRequestFailed as exc:
             self._notify(events.request_failed, batch, error=exc)
+            self._report(False, batch, exc)
             raise
         self._notify(events.request_accepted, batch, result=result)
         del self.urls[start : start + count]
         self._queued.difference_update(batch)
         self.last_result = result
         self.results.append(result)
+        self._report(True, batch, result)
         o = self.purge_options
         logger.info(
             "Akamai %s accepted %d object(s): action=%s type=%s network=%s purgeId=%s "
@@ -234,7 +287,9 @@ class PurgeRequest:
                 results.append(self._send(start, count))
             except PurgeRetriesExhausted:
                 if failures:
-                    raise PurgeIncomplete(failures, results) from None
+                    refused = {obj for failure in failures for obj in failure.objects}
+                    unsent = [obj for obj in self.urls if obj not in refused]
+                    raise PurgeIncomplete(failures, results, unsent) from None
                 raise
             except PurgeRequestFailed as exc:
                 logger.error("%s", exc)
@@ -258,9 +313,9 @@ class PurgeRequest:
         """CCU v2: the status of a purge, from the ``progressUri`` of its result."""
         self._require_v2("check_purge_status()")
         path = urlsplit(progress_uri).path if "://" in progress_uri else progress_uri
-        return self.transport.purge_status(path)
+        return cast(CcuV2Transport, self.transport).purge_status(path)
 
     def check_queue_length(self) -> dict[str, Any]:
         """CCU v2: the length of the account's purge queue."""
         self._require_v2("check_queue_length()")
-        return self.transport.queue_length()
+        return cast(CcuV2Transport, self.transport).queue_length()

@@ -9,10 +9,10 @@ and CP codes with ``type=``)::
 
 Keyword arguments: ``action``, ``type``, ``network`` (or ``domain``) or an ``options`` dict;
 ``using`` (the database whose transaction the purge waits for; default: the sender's, else
-``default``) and ``actor`` (who asked, for the purge history). Both signals are commit-safe and
-coalesced (see ``django_akamai.coalesce``): inside ``transaction.atomic()`` the purge goes out
-when the outermost transaction commits, merged with the rest of the transaction, and not at
-all on rollback; outside a transaction, at once.
+``default``) and ``actor`` (who asked, for the purge history). Both signals are commit-safe
+(see ``django_akamai.purging``): inside ``transaction.atomic()`` the purge is recorded as purge
+intents in that transaction and delivered after the commit (``AKAMAI_DELIVERY``), packed with
+everything else pending, and not at all on rollback; outside a transaction, at once.
 
 ``queue_purge_request`` exists only when Celery can be imported, as in the original.
 """
@@ -23,7 +23,8 @@ from typing import Any
 
 from django.dispatch import Signal
 
-from .coalesce import option_arguments, request_purge
+from .plan import option_arguments
+from .purging import request_purge
 
 __all__ = ["purge_request"]
 

@@ -1,10 +1,20 @@
-"""Celery tasks: purges sent from a worker, one task per Akamai request, retried safely.
+"""Celery tasks: purges sent from a worker, and the deliverer of recorded purge intents.
 
-``PurgeRequestTask.delay(obj)`` is the original's entry point. It resolves ``obj`` (URLs, model
-instances, QuerySets, lists) to URLs here, in the caller's process, cuts them into
-request-sized batches and sends one ``purge_objects`` task per batch. A task message carries
-only the objects, the options and who asked: JSON-serialisable, no model, no credential (the
-worker reads its own settings).
+``PurgeRequestTask.delay(obj)`` is the original's entry point. It plans ``obj`` (URLs, model
+instances, QuerySets, lists) here, in the caller's process (``django_akamai.plan``), cuts the
+plan into request-sized batches and sends one ``purge_objects`` task per batch. A task message
+carries only the planned objects, the options and who asked: JSON-serialisable, no model, no
+credential (the worker reads its own settings). The worker sends them as planned
+(``PurgeRequest.add_planned``): the tag prefix is never applied twice.
+
+``PurgeRequestTask.delay_on_commit(obj)`` inside a transaction records purge intents instead
+(``django_akamai.intents``), delivered as ``AKAMAI_DELIVERY`` says. ``deliver_intents`` is the
+deliverer as a task (``AKAMAI_DELIVERY = "celery"``): kicked after each commit, and worth
+scheduling with Celery beat as the safety net for a lost kick::
+
+    CELERY_BEAT_SCHEDULE = {
+        "akamai-deliver": {"task": "django_akamai.tasks.deliver_intents", "schedule": 60.0},
+    }
 
 Why a plain front class rather than overriding ``apply_async`` on the Celery task: Celery
 itself calls ``apply_async`` for retries and in canvases, with arguments that are already
@@ -17,21 +27,29 @@ registers the task with whichever Celery app the project defines.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from celery import Task, shared_task, uuid
 from celery.result import ResultSet
 
-from . import conf
-from .coalesce import option_arguments, options_dict, request_purge, resolve, split_requests
+from . import conf, intents, plan
 from .exceptions import PurgeIncomplete, PurgeRetriesExhausted
-from .objects import PurgeOptions
 
 logger = logging.getLogger("django_akamai")
 
-__all__ = ["PurgeRequestTask", "PurgeResults", "PurgeTask", "enqueue", "purge_objects"]
+__all__ = [
+    "PurgeRequestTask",
+    "PurgeResults",
+    "PurgeTask",
+    "deliver_intents",
+    "enqueue",
+    "kick_delivery",
+    "purge_objects",
+]
 
 TASK_NAME = "django_akamai.tasks.purge_objects"
+DELIVER_TASK_NAME = "django_akamai.tasks.deliver_intents"
 
 
 class PurgeTask(Task):
@@ -72,7 +90,7 @@ def purge_objects(
 
     request = PurgeRequest(options=options, actor=actor or "task")
     try:
-        request.add(objects)
+        request.add_planned(objects)  # planned by the sender: never prefixed or normalised twice
         total = len(request.urls)
         countdown, max_retries = _retry_policy()
         kwargs = {"options": options, "actor": actor}
@@ -106,7 +124,41 @@ def purge_objects(
             raise
         return purged_before + total
     finally:
-        request.transport.close()
+        request.close()
+
+
+@shared_task(bind=True, name=DELIVER_TASK_NAME, ignore_result=True)
+def deliver_intents(self: Task, using: str | None = None) -> dict[str, Any]:
+    """Deliver the pending purge intents of database ``using`` (default: the intents' own).
+
+    Safe to run on any number of workers at once: one holds the account's lease and sends,
+    the others return at once (the holder looks again before it lets go).
+    """
+    from .deliver import deliver_pending
+
+    report = deliver_pending(using)
+    if report.config_error:
+        logger.error("Purge intents stay pending: %s", report.config_error)
+    return {
+        "busy": report.busy,
+        "accepted": report.accepted,
+        "requests": report.requests,
+        "refused": len(report.refused),
+        "deferred": report.deferred,
+    }
+
+
+def kick_delivery(alias: str) -> Callable[[], None]:
+    """``AKAMAI_DELIVERY = "celery"``: what publishes one ``deliver_intents`` task for ``alias``.
+
+    Called after the commit in the committing thread, it only binds the task to this thread's
+    Celery app; the delivery thread publishes, so a broker that is down delays delivery (the
+    intents are in the database), never the request.
+    """
+    # shared_task is a proxy: resolve it to the task of the Celery app current in this thread.
+    task = deliver_intents._get_current_object()  # type: ignore[attr-defined]
+    options = _apply_options({})
+    return lambda: task.apply_async(kwargs={"using": alias}, **options)
 
 
 class PurgeResults(ResultSet):
@@ -127,22 +179,19 @@ def _apply_options(overrides: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
-def enqueue(
-    items: list[Any], options: PurgeOptions, *, actor: str | None = None, **apply_options: Any
-) -> PurgeResults:
-    """Send one ``purge_objects`` task per request-full of already normalised ``items``."""
+def enqueue(the_plan: plan.Plan, *, actor: str | None = None, **apply_options: Any) -> PurgeResults:
+    """Send one ``purge_objects`` task per request-full of ``the_plan``'s objects."""
     celery_options = _apply_options(apply_options)
+    options = plan.options_dict(the_plan.options)
     results = []
-    for batch in split_requests(items, options):
+    for batch in plan.cut(the_plan.objects, plan.limits(the_plan.options)):
         results.append(
             purge_objects.apply_async(
-                args=(batch,),
-                kwargs={"options": options_dict(options), "actor": actor},
-                **celery_options,
+                args=(batch,), kwargs={"options": options, "actor": actor}, **celery_options
             )
         )
     if len(results) > 1:
-        logger.info("Queued %d object(s) as %d purge tasks", len(items), len(results))
+        logger.info("Queued %d object(s) as %d purge tasks", len(the_plan), len(results))
     return PurgeResults(results)
 
 
@@ -173,24 +222,29 @@ class PurgeRequestTask:
         if len(args) != 1:
             raise TypeError("PurgeRequestTask takes one positional argument: what to purge.")
         kwargs = dict(kwargs or {})
-        options = option_arguments(kwargs)
+        options = plan.option_arguments(kwargs)
         actor = kwargs.pop("actor", None) or "task"
         if kwargs:
             raise TypeError(f"Unexpected argument(s) for PurgeRequestTask: {', '.join(kwargs)}.")
-        opts, items = resolve(args[0], options)
-        return enqueue(items, opts, actor=actor, **celery_options)
+        return enqueue(plan.plan(args[0], options), actor=actor, **celery_options)
 
     @classmethod
     def delay_on_commit(
         cls, obj: Any, *, using: str | None = None, **kwargs: Any
     ) -> PurgeResults | None:
-        """Queue ``obj`` once the current transaction commits, merged with the rest of it.
+        """Purge ``obj`` once the current transaction commits; ``None`` inside one.
 
-        Outside a transaction it queues at once and returns the results; inside one it
-        returns ``None``.
+        Inside a transaction the planned objects are recorded as purge intents in it (gone on
+        rollback, kept by the commit) and delivered as ``AKAMAI_DELIVERY`` says. Outside one
+        it queues at once and returns the results, like ``delay``.
         """
-        options = option_arguments(kwargs)
+        options = plan.option_arguments(kwargs)
         actor = kwargs.pop("actor", None) or "task"
         if kwargs:
             raise TypeError(f"Unexpected argument(s) for PurgeRequestTask: {', '.join(kwargs)}.")
-        return request_purge(obj, options=options, queue=True, using=using, actor=actor)
+        the_plan = plan.plan(obj, options)
+        alias = using or plan.alias_of(obj)
+        if intents.in_transaction(alias):
+            intents.record(the_plan, using=alias, actor=actor)
+            return None
+        return enqueue(the_plan, actor=actor)

@@ -37,10 +37,16 @@ def admin_actor(request: HttpRequest) -> str:
 
 
 def purge_and_report(
-    request: HttpRequest, groups: dict[str, list[Any]], options: dict[str, Any] | None = None
+    request: HttpRequest,
+    groups: dict[str, Any],
+    options: dict[str, Any] | None = None,
+    *,
+    planned: bool = True,
 ) -> list[operations.Outcome]:
     """Purge each group of objects (by type) now and say how it went in admin messages.
 
+    ``groups`` maps an object type to planned objects (the form's), or, with
+    ``planned=False``, to anything ``PurgeRequest.add()`` takes (the admin action's QuerySet).
     Returns the outcomes; an empty list when nothing could be sent (the reason is a message).
     Messages carry Akamai's title, detail and supportId, and never a credential: this app's
     exceptions never contain one.
@@ -52,7 +58,10 @@ def purge_and_report(
             pr = PurgeRequest(
                 options={**(options or {}), "type": object_type}, actor=admin_actor(request)
             )
-            pr.add(objects)
+            if planned:
+                pr.add_planned(objects)  # the form planned them (operations.read_objects)
+            else:
+                pr.add(objects)
             requests.append(pr)
     except (AkamaiConfigurationError, InvalidPurgeObject) as exc:
         messages.error(request, f"Nothing was purged: {exc}")
@@ -60,7 +69,8 @@ def purge_and_report(
     outcomes = []
     for pr in requests:
         try:
-            outcomes.append(operations.send(pr))
+            with pr:
+                outcomes.append(operations.send(pr))
         except AkamaiError as exc:
             messages.error(request, f"Purge failed: {exc}")
     for outcome in outcomes:

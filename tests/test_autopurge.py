@@ -8,8 +8,9 @@ from django.core import serializers
 from django.db import transaction
 from django.db.models.signals import pre_delete, pre_save
 
-from django_akamai import autopurge
+from django_akamai import autopurge, delivery
 from django_akamai.exceptions import AkamaiConfigurationError, InvalidPurgeOptions
+from django_akamai.models import PurgeIntent
 from django_akamai.signals import purge_request
 from tests.testapp.models import Article, ArticleProxy, Comment, Note, Page
 
@@ -192,36 +193,42 @@ def test_saves_on_another_database_wait_for_its_commit(akamai_emulator, declare)
     assert akamai_emulator.accepted_objects() == [url("/articles/elsewhere/")]
 
 
-# --- queueing -----------------------------------------------------------------------------
+# --- delivery ------------------------------------------------------------------------------
 
 
-def queued(app):
-    with app.connection() as connection:
-        channel = connection.default_channel
-        messages = []
-        while (message := channel.basic_get("celery")) is not None:
-            messages.append(json.loads(message.body)[0][0])
-        return messages
-
-
-def test_queue_per_model(memory_app, akamai_emulator, declare):
-    declare({"testapp.Article": {"queue": True}, "testapp.Page": {}})
-    with transaction.atomic():
-        Article.objects.create(slug="queued")
-        Page.objects.create(path="/now/")
-    assert queued(memory_app) == [[url("/articles/queued/")]]
-    assert akamai_emulator.accepted_objects() == [url("/now/")]
-
-
-def test_queue_by_default_setting(memory_app, akamai_emulator, declare):
-    declare(["testapp.Article"], queue=True)
+def test_saves_record_intents_in_autocommit_mode_too(akamai_emulator, declare, settings):
+    settings.AKAMAI_DELIVERY = "worker"  # nothing sent from this process: the rows stay
+    declare(["testapp.Article"])
     for i in range(3):
-        Article.objects.create(slug=f"q{i}")  # autocommit: one task each
-    assert queued(memory_app) == [[url(f"/articles/q{i}/")] for i in range(3)]
+        Article.objects.create(slug=f"q{i}")  # autocommit: recorded at once
+    assert sorted(PurgeIntent.objects.values_list("value", flat=True)) == [
+        url(f"/articles/q{i}/") for i in range(3)
+    ]
+    assert akamai_emulator.counters["requests"] == 0
+    # The queue key is accepted and changes nothing: AKAMAI_DELIVERY decides.
+    declare({"testapp.Article": {"queue": True}}, queue=True)
+    Article.objects.create(slug="queued")
+    assert PurgeIntent.objects.filter(value=url("/articles/queued/")).exists()
+    assert akamai_emulator.counters["requests"] == 0
+
+
+def test_celery_delivery_publishes_one_deliver_task_per_commit(
+    memory_app, akamai_emulator, declare, settings
+):
+    settings.AKAMAI_DELIVERY = "celery"
+    declare(["testapp.Article", "testapp.Page"])
     with transaction.atomic():
-        for i in range(3, 6):
-            Article.objects.create(slug=f"q{i}")
-    assert queued(memory_app) == [[url(f"/articles/q{i}/") for i in range(3, 6)]]
+        for i in range(100):
+            Article.objects.create(slug=f"c{i}")
+        Page.objects.create(path="/now/")
+    assert delivery.wait_idle(10)
+    with memory_app.connection() as connection:
+        channel = connection.default_channel
+        names = []
+        while (message := channel.basic_get("celery")) is not None:
+            names.append(message.headers["task"])
+    assert names == ["django_akamai.tasks.deliver_intents"]
+    assert PurgeIntent.objects.count() == 101
     assert akamai_emulator.counters["requests"] == 0
 
 
@@ -249,7 +256,7 @@ def test_fixture_loading_is_not_purged(akamai_emulator, declare):
     assert akamai_emulator.counters["requests"] == 0
 
 
-def test_a_failed_purge_is_logged_and_the_save_stands(
+def test_a_failed_purge_is_kept_pending_and_the_save_stands(
     akamai_emulator, declare, akamai_logs, settings
 ):
     declare(["testapp.Article"])
@@ -257,8 +264,41 @@ def test_a_failed_purge_is_logged_and_the_save_stands(
     akamai_emulator.configure(fail_rate=1.0)
     Article.objects.create(slug="kept")
     assert Article.objects.filter(slug="kept").exists()
+    [intent] = PurgeIntent.objects.all()
+    assert (intent.value, intent.status, intent.attempts) == (
+        url("/articles/kept/"),
+        "pending",
+        1,
+    )
+    assert intent.http_status in (500, 503, 504) and intent.next_attempt_at > intent.created_at
+    [record] = [r for r in akamai_logs.records if "backed off" in r.getMessage()]
+    assert "www.example.com/articles/kept/" in record.getMessage()
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        pytest.param({"get_absolute_url": lambda self: 1 / 0}, id="get_absolute_url raises"),
+        pytest.param({"get_absolute_url": lambda self: "ftp://x/"}, id="bad URL"),
+        pytest.param({"get_absolute_url": lambda self: "/rel/"}, id="no AKAMAI_BASE_URL"),
+    ],
+)
+def test_a_purge_that_cannot_be_planned_never_fails_the_save(
+    akamai_emulator, declare, akamai_logs, settings, monkeypatch, broken
+):
+    declare({"testapp.Article": {"urls": ["https://www.example.com/list/"]}})
+    settings.AKAMAI_BASE_URL = None
+    for name, value in broken.items():
+        monkeypatch.setattr(Article, name, value)
+    article = Article.objects.create(slug="saved")
+    assert Article.objects.filter(pk=article.pk).exists()
+    # What could be planned is still purged; what could not is logged and kept visible.
+    assert akamai_emulator.accepted_objects() == ["https://www.example.com/list/"]
+    [failed] = PurgeIntent.objects.filter(status="failed")
+    assert f"testapp.Article pk={article.pk}" in failed.value
+    assert failed.error_title == "could not be planned" and failed.error_detail
     [record] = [r for r in akamai_logs.records if r.levelno == logging.ERROR]
-    assert "www.example.com/articles/kept/" in record.exc_text
+    assert f"testapp.Article pk={article.pk}" in record.getMessage()
 
 
 @pytest.mark.parametrize(

@@ -24,12 +24,15 @@ from django_akamai.exceptions import (
     EdgercError,
     InvalidCPCode,
     InvalidHostError,
+    InvalidPurgeObject,
     InvalidPurgeOptions,
     InvalidTag,
     InvalidURL,
     NoAkamaiPasswordProvidedException,
     NoAkamaiUsernameProvidedException,
     NoBaseURLConfigured,
+    NotACPCode,
+    NotAURL,
     ObjectTooLarge,
     PlainHttpHostError,
     UnsupportedPurgeObject,
@@ -47,6 +50,18 @@ from tests.testapp.models import Note
 pytestmark = pytest.mark.django_db(transaction=True)
 
 HUGE_URL = "https://www.example.com/" + "x" * 50_000  # one URL larger than any request body
+
+
+def _deep(depth: int) -> list[Any]:
+    value: list[Any] = ["/deep"]
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+DEEP = _deep(5000)  # RecursionError, once
+LOOP: list[Any] = []
+LOOP.append(LOOP)  # a list that contains itself
 
 # Every credential setting the emulator fixture sets, unset: the row's own settings decide.
 NO_CREDENTIALS = {
@@ -186,9 +201,9 @@ def bad_setting(
 
 TABLE = [
     # PurgeRequest: add() then purge_all()
-    row("none", "PurgeRequest", obj(None), InvalidURL),
+    row("none", "PurgeRequest", obj(None), NotAURL),
     row("non-utf8-bytes", "PurgeRequest", obj(b"/caf\xe9"), InvalidURL),
-    row("number-in-url-purge", "PurgeRequest", obj(42), InvalidURL),
+    row("number-in-url-purge", "PurgeRequest", obj(42), NotAURL),
     row("model-without-get_absolute_url", "PurgeRequest", obj(A_NOTE), UnsupportedPurgeObject),
     row("whitespace-in-host", "PurgeRequest", obj("https://www.exa mple.com/"), InvalidURL),
     row("tag-with-space", "PurgeRequest", obj("has space", options={"type": "tag"}), InvalidTag),
@@ -217,8 +232,16 @@ TABLE = [
         obj("news", options={"type": "tag"}).under(AKAMAI_CCU_API="v2"),
         InvalidPurgeOptions,
     ),
+    row("lone-surrogate", "PurgeRequest", obj("https://www.example.com/caf\udce9"), InvalidURL),
+    row("cpcode-superscript", "PurgeRequest", obj("²", options={"type": "cpcode"}), InvalidCPCode),
+    row("cpcode-float", "PurgeRequest", obj(1.5, options={"type": "cpcode"}), NotACPCode),
+    row("options-a-list", "PurgeRequest", obj("/a", options=["delete"]), InvalidPurgeOptions),
+    row("options-a-string", "PurgeRequest", obj("/a", options="delete"), InvalidPurgeOptions),
+    row("options-a-number", "PurgeRequest", obj("/a", options=5), InvalidPurgeOptions),
+    row("nested-5000-deep", "PurgeRequest", obj(DEEP), InvalidPurgeObject),
+    row("list-containing-itself", "PurgeRequest", obj(LOOP), InvalidPurgeObject),
     # purge_request
-    row("signal-none", "purge_request", obj(None), InvalidURL),
+    row("signal-none", "purge_request", obj(None), NotAURL),
     row("signal-unknown-kwarg", "purge_request", obj("/a", netwrok="staging"), TypeError),
     row("signal-dict-sender", "purge_request", obj({"url": "/a"}), UnsupportedPurgeObject),
     row("signal-model-without-url", "purge_request", obj(A_NOTE), UnsupportedPurgeObject),
@@ -231,8 +254,12 @@ TABLE = [
         obj(["/a", "/b"]).under(AKAMAI_BASE_URL=None),
         NoBaseURLConfigured,
     ),
+    row("signal-options-a-list", "purge_request", obj("/a", options=["x"]), InvalidPurgeOptions),
+    row("signal-options-a-string", "purge_request", obj("/a", options="x"), InvalidPurgeOptions),
+    row("signal-nested-5000-deep", "purge_request", obj(DEEP), InvalidPurgeObject),
+    row("signal-lone-surrogate", "purge_request", obj(["/ok", "/caf\udce9"]), InvalidURL),
     # queue_purge_request
-    row("queue-none", "queue_purge_request", obj(None), InvalidURL),
+    row("queue-none", "queue_purge_request", obj(None), NotAURL),
     row("queue-javascript-scheme", "queue_purge_request", obj("javascript:alert(1)"), InvalidURL),
     row(
         "queue-nbsp-whitespace",
@@ -240,15 +267,18 @@ TABLE = [
         obj("https://www.example.com/a\u00a0b"),
         InvalidURL,
     ),
-    row("queue-number-in-url-purge", "queue_purge_request", obj(["/a", 3.5]), InvalidURL),
+    row("queue-number-in-url-purge", "queue_purge_request", obj(["/a", 3.5]), NotAURL),
     row("queue-unknown-kwarg", "queue_purge_request", obj("/a", actoin="delete"), TypeError),
     row("queue-dict-sender", "queue_purge_request", obj({"/a": 1}), UnsupportedPurgeObject),
     row("queue-queryset-without-url", "queue_purge_request", obj(NOTES), UnsupportedPurgeObject),
     row("queue-tag-star", "queue_purge_request", obj("*", type="tag"), InvalidTag),
     row("queue-oversized-url", "queue_purge_request", obj(HUGE_URL), ObjectTooLarge),
     row("queue-unknown-type", "queue_purge_request", obj("/a", type="page"), InvalidPurgeOptions),
+    row("queue-options-a-number", "queue_purge_request", obj("/a", options=3), InvalidPurgeOptions),
+    row("queue-nested-5000-deep", "queue_purge_request", obj(DEEP), InvalidPurgeObject),
+    row("queue-cpcode-superscript", "queue_purge_request", obj("²", type="cpcode"), InvalidCPCode),
     # PurgeRequestTask.delay
-    row("delay-none", "delay", obj(None), InvalidURL),
+    row("delay-none", "delay", obj(None), NotAURL),
     row("delay-ftp-scheme", "delay", obj("ftp://www.example.com/file"), InvalidURL),
     row("delay-missing-host", "delay", obj("https:///path"), InvalidURL),
     row("delay-del-char", "delay", obj("https://www.example.com/a\x7f"), InvalidURL),
@@ -265,6 +295,11 @@ TABLE = [
         obj("/a").under(AKAMAI_BASE_URL=None),
         NoBaseURLConfigured,
     ),
+    row("delay-options-a-list", "delay", obj("/a", options=["delete"]), InvalidPurgeOptions),
+    row("delay-nested-5000-deep", "delay", obj(DEEP), InvalidPurgeObject),
+    row("delay-list-containing-itself", "delay", obj(LOOP), InvalidPurgeObject),
+    row("delay-lone-surrogate", "delay", obj("/caf\udce9"), InvalidURL),
+    row("delay-cpcode-arabic-indic", "delay", obj("١٢", type="cpcode"), InvalidCPCode),
     # manage.py akamai_purge, through call_command
     row(
         "command-non-utf8-line",
@@ -295,6 +330,25 @@ TABLE = [
     row("command-cpcode-zero", "command", argv("--cpcode", "0"), Exit(2, "--cpcode value 1:")),
     row("command-cpcode-negative", "command", argv("--cpcode", "-1"), Exit(2, "positive")),
     row("command-cpcode-abc", "command", argv("--type", "cpcode", "abc"), Exit(2, "argument 1:")),
+    row("command-cpcode-superscript", "command", argv("--cpcode", "²"), Exit(2, "positive")),
+    row(
+        "command-tag-with-spaces-is-one-tag",
+        "command",
+        argv("--tag", "bad tag with space"),
+        Exit(2, "--tag value 1: Cache tag 'bad tag with space' has characters"),
+    ),
+    row(
+        "command-type-tag-argument-is-one-tag",
+        "command",
+        argv("--type", "tag", "two,tags"),
+        Exit(2, "argument 1: Cache tag 'two,tags'"),
+    ),
+    row(
+        "command-cpcodes-in-one-argument",
+        "command",
+        argv("--cpcode", "12 34"),
+        Exit(2, "--cpcode value 1: CP code '12 34'"),
+    ),
     row("command-oversized-url", "command", argv(HUGE_URL), Exit(2, "cannot fit")),
     row(
         "command-relative-without-base-url",
@@ -351,6 +405,7 @@ TABLE = [
     row("admin-tag-star", "admin", form(tags="ok *"), FormError("tags", "Line 1:")),
     row("admin-cpcode-negative", "admin", form(cpcodes="-1"), FormError("cpcodes", "-1")),
     row("admin-cpcode-abc", "admin", form(cpcodes="12 abc"), FormError("cpcodes", "abc")),
+    row("admin-cpcode-superscript", "admin", form(cpcodes="²"), FormError("cpcodes", "²")),
     row(
         "admin-unknown-action",
         "admin",

@@ -247,3 +247,62 @@ def test_manage_py_check_fails_on_errors_and_passes_warnings(settings, capsys):
     settings.AKAMAI_CCU_HOST = "http://remote.example.net"
     with pytest.raises(SystemCheckError, match="django_akamai.E006"):
         call_command("check")
+
+
+# --- W004: AKAMAI_* names django-akamai does not know --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, nearest",
+    [
+        ("AKAMAI_PURGE_MODEL", "AKAMAI_PURGE_MODELS"),
+        ("AKAMAI_CCU_HOTS", "AKAMAI_CCU_HOST"),
+        ("AKAMAI_CCUAPI_PASWORD", "AKAMAI_CCUAPI_PASSWORD"),
+        ("AKAMAI_BASE_URLS", "AKAMAI_BASE_URL"),
+    ],
+)
+def test_w004_a_misspelt_setting_is_named_with_the_nearest_known_one(v3, name, nearest):
+    setattr(v3, name, "something")
+    [message] = akamai_messages()
+    assert message.id == "django_akamai.W004"
+    assert message.msg.startswith(f"{name} is not a django-akamai setting")
+    assert f"Did you mean {nearest}?" in message.msg
+    assert "SILENCED_SYSTEM_CHECKS" in message.hint
+
+
+def test_w004_without_a_near_name_says_only_that_it_is_unknown(v3):
+    v3.AKAMAI_ZZZ = True
+    [message] = akamai_messages()
+    assert message.id == "django_akamai.W004" and "Did you mean" not in message.msg
+
+
+def test_w004_knows_every_setting_in_the_defaults(v3):
+    from django_akamai import conf
+
+    for name, default in conf.DEFAULTS.items():
+        setattr(v3, name, getattr(v3, name, default))
+    assert "django_akamai.W004" not in ids()
+
+
+@pytest.mark.parametrize(
+    "host", ["h:notaport", "http:evil.com", "localhost:8765", "akab-x.purge.akamaiapis.net:0x50"]
+)
+def test_e004_an_api_host_that_cannot_work(v3, host):
+    v3.AKAMAI_CCU_HOST = host
+    assert ids() == ["django_akamai.E004"]
+    [message] = akamai_messages()
+    assert "AKAMAI_CCU_HOST" in message.msg
+
+
+@pytest.mark.parametrize(
+    "setting, value",
+    [
+        ("AKAMAI_CCU_ACCESS_TOKEN", GOOD_V3["AKAMAI_CCU_ACCESS_TOKEN"] + "\u200b"),
+        ("AKAMAI_CCU_CLIENT_SECRET", "€" + GOOD_V3["AKAMAI_CCU_CLIENT_SECRET"]),
+    ],
+)
+def test_e004_a_credential_with_invisible_or_non_ascii_characters(v3, setting, value):
+    setattr(v3, setting, value)
+    [message] = akamai_messages()
+    assert message.id == "django_akamai.E004" and setting in message.msg
+    assert not any(secret in message.msg for secret in SECRETS)

@@ -1,7 +1,11 @@
-"""Commit safety and coalescing: purges wait for the outermost commit, merged, against the
-emulator over real HTTP (``purge_request``, the synchronous door)."""
+"""Commit safety and coalescing: purges requested in a transaction are recorded as purge
+intents in it and delivered after the outermost commit, merged, against the emulator over real
+HTTP (``purge_request``, the synchronous door). The test database is in memory, so the
+deliverer runs in the committing thread right after the commit (see ``delivery``)."""
 
+import json
 import logging
+import math
 
 import pytest
 from django.db import transaction
@@ -9,9 +13,12 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from django_akamai.coalesce import request_purge
+from django_akamai.deliver import deliver_pending
 from django_akamai.exceptions import InvalidURL
+from django_akamai.models import PurgeIntent
+from django_akamai.purging import request_purge
 from django_akamai.signals import purge_request
+from tests.reference import greedy_minimum
 from tests.testapp.models import Article
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "other"])
@@ -68,14 +75,19 @@ def test_a_thousand_requests_in_one_transaction_make_one_request(akamai_emulator
     assert sent(emu) == [BASE + url for url in urls]
 
 
-def test_a_thousand_transactions_make_a_thousand_requests(akamai_emulator):
+def test_a_thousand_transactions_are_packed_by_the_deliverer(akamai_emulator, settings):
     emu = akamai_emulator
-    emu.configure(rate_limits="off")
-    for i in range(1000):
+    settings.AKAMAI_DELIVERY = "worker"  # recorded now, delivered later by one deliverer
+    urls = [f"{BASE}/articles/{i}/{'x' * (i % 40)}" for i in range(1000)]
+    for url in urls:
         with transaction.atomic():
-            purge_request.send(f"/articles/{i}/")
-    assert emu.counters["requests"] == 1000
-    assert len(sent(emu)) == 1000
+            purge_request.send(url)
+    assert emu.counters["requests"] == 0
+    report = deliver_pending(burst=True)
+    body = len(json.dumps({"objects": urls}, separators=(",", ":")))
+    assert report.accepted == 1000 and report.ok
+    assert emu.counters["requests"] == math.ceil(body / 50_000) == greedy_minimum(urls)
+    assert sorted(sent(emu)) == sorted(urls)
 
 
 def test_savepoints_per_item_still_make_one_request(akamai_emulator):
@@ -163,7 +175,7 @@ def test_bad_input_raises_at_once_inside_a_transaction(akamai_emulator):
     assert sent(akamai_emulator) == [f"{BASE}/fine"]
 
 
-def test_failure_after_commit_is_logged_and_other_hooks_still_run(
+def test_a_refusal_after_commit_is_isolated_kept_and_other_hooks_still_run(
     akamai_emulator, akamai_logs, settings
 ):
     settings.AKAMAI_MAX_RETRIES = 0
@@ -173,14 +185,18 @@ def test_failure_after_commit_is_logged_and_other_hooks_still_run(
         purge_request.send(["/ok", "https://elsewhere.example.org/refused"])
         transaction.on_commit(lambda: ran.append(True))
     assert ran == [True]
-    assert sent(akamai_emulator) == []  # Akamai refuses the whole request
-    assert akamai_emulator.counters["refused"] == {403: 1}
-    [record] = [
-        r
-        for r in akamai_logs.records
-        if r.levelno == logging.ERROR and "after the commit" in r.getMessage()
-    ]
-    assert "elsewhere.example.org/refused" in record.exc_text
+    # Akamai refuses the whole request; split in halves, the good URL still goes out.
+    assert sent(akamai_emulator) == [f"{BASE}/ok"]
+    assert akamai_emulator.counters["refused"] == {403: 2}
+    [failed] = PurgeIntent.objects.all()
+    assert (failed.value, failed.status, failed.http_status) == (
+        "https://elsewhere.example.org/refused",
+        "failed",
+        403,
+    )
+    assert failed.error_title == "unauthorized arl" and failed.support_id
+    [record] = [r for r in akamai_logs.records if r.levelno == logging.ERROR]
+    assert "elsewhere.example.org/refused" in record.getMessage()
 
 
 # --- several databases ----------------------------------------------------------------------

@@ -81,7 +81,9 @@ def test_stdin_with_file_dash_read_once(akamai_emulator):
 
 def test_tags_and_cpcodes_go_in_their_own_requests(akamai_emulator):
     emu = akamai_emulator
-    code, out, err = run("--tag", "news", "--tag", "sport,weather", "--cpcode", "12345", "/page")
+    code, out, err = run(
+        "--tag", "news", "--tag", "sport", "--tag", "weather", "--cpcode", "12345", "/page"
+    )
     assert code == 0, err
     by_type = {p.type: list(p.objects) for p in emu.purges}
     assert by_type == {

@@ -198,6 +198,16 @@ def test_host_normalised(host, expected):
         ("akab-x.purge.akamaiapis.net/ccu/v3", "path"),
         ("https://user:pw@akab-x.purge.akamaiapis.net", "credentials"),
         ("", "empty"),
+        ("h:notaport", "'notaport', which is not a number"),
+        ("akab-x.purge.akamaiapis.net:99999", "'99999', which is not a number"),
+        ("http:evil.com", "http: without '//'"),
+        ("https:evil.com", "https: without '//'"),
+        ("HTTP:evil.com:80", "http: without '//'"),
+        ("localhost:8765", "write http://localhost:8765"),
+        ("127.0.0.1:8765", "write http://127.0.0.1:8765"),
+        ("akab x.purge.akamaiapis.net", "not a host name"),
+        ("akab-€.purge.akamaiapis.net", "not a host name"),
+        ("https://u:p/w@akab-x.purge.akamaiapis.net", "credentials"),
     ],
 )
 def test_bad_hosts(host, fragment):
@@ -264,3 +274,139 @@ def test_retry_backoff_first_retry_quick_then_exponential():
     assert all(0.0 <= d[0] <= 0.2 for d in delays)
     for attempt, ceiling in zip(range(1, 6), (1.0, 2.0, 4.0, 8.0, 8.0), strict=True):
         assert all(ceiling / 2 <= d[attempt] <= ceiling for d in delays)
+
+
+def test_bad_host_messages_never_echo_a_password():
+    for host in ("https://u:pw-SECRET@h:notaport", "u:pw-SECRET@akab-x", "https://u:pw-SECRET/x@h"):
+        with pytest.raises(InvalidHostError) as info:
+            normalise_api_host(host, "AKAMAI_CCU_HOST")
+        assert "pw-SECRET" not in str(info.value) + repr(info.value.args)
+
+
+@pytest.mark.parametrize(
+    "setting, value",
+    [
+        ("AKAMAI_CCU_HOST", "h:notaport"),
+        ("AKAMAI_CCU_HOST", "http:evil.com"),
+        ("AKAMAI_CCU_HOST", "localhost:8765"),
+    ],
+)
+def test_bad_hosts_are_refused_when_the_credentials_are_loaded(settings, setting, value):
+    settings.AKAMAI_CCU_HOST = "akab-x.purge.akamaiapis.net"
+    settings.AKAMAI_CCU_CLIENT_TOKEN = "akab-ct"
+    settings.AKAMAI_CCU_CLIENT_SECRET = SECRET
+    settings.AKAMAI_CCU_ACCESS_TOKEN = ACCESS
+    setattr(settings, setting, value)
+    with pytest.raises(InvalidHostError, match=setting):
+        PurgeRequest()
+
+
+# --- the characters a credential may hold ------------------------------------------------------
+
+V3_ARGS = {
+    "host": "akab-x.purge.akamaiapis.net",
+    "client_token": "akab-client-token",
+    "client_secret": SECRET,
+    "access_token": ACCESS,
+}
+
+
+@pytest.mark.parametrize(
+    "key, value, fragment",
+    [
+        ("client_secret", SECRET + "\u200b", "U+200B ZERO WIDTH SPACE"),
+        ("client_secret", SECRET[:5] + "€" + SECRET[5:], "outside ASCII"),
+        ("client_secret", SECRET + " x", "U+0020 SPACE"),
+        ("access_token", ACCESS + "\u200b", "U+200B ZERO WIDTH SPACE"),
+        ("access_token", ACCESS + ";nonce=x", "the character ';'"),
+        ("access_token", ACCESS + "\n  continued", "more than one line"),
+        ("access_token", ACCESS + "\ufeff", "U+FEFF ZERO WIDTH NO-BREAK SPACE"),
+        ("client_token", "akab-é-client", "outside ASCII"),
+        ("client_token", 12345, "is a int, not a string"),
+    ],
+)
+def test_credentials_with_characters_akamai_never_issues_are_refused_naming_the_argument(
+    key, value, fragment
+):
+    with pytest.raises(AkamaiConfigurationError) as info:
+        PurgeRequest(**{**V3_ARGS, key: value})
+    message = str(info.value)
+    assert f"{key}= (arguments)" in message and fragment in message
+    assert_no_secret(message + repr(info.value.args))
+
+
+@pytest.mark.parametrize(
+    "setting, value, fragment",
+    [
+        ("AKAMAI_CCU_CLIENT_SECRET", SECRET + "\u200b", "U+200B"),
+        ("AKAMAI_CCU_ACCESS_TOKEN", "\u2060" + ACCESS, "U+2060 WORD JOINER"),
+        ("AKAMAI_CCUAPI_PASSWORD", PASSWORD + "\u200b", "U+200B"),
+        ("AKAMAI_CCUAPI_PASSWORD", PASSWORD + "\x00", "U+0000"),
+        ("AKAMAI_CCUAPI_USERNAME", "user:name", "':'"),
+    ],
+)
+def test_credentials_settings_with_invisible_characters_name_the_setting(
+    settings, setting, value, fragment
+):
+    if setting.startswith("AKAMAI_CCUAPI"):
+        settings.AKAMAI_CCUAPI_USERNAME, settings.AKAMAI_CCUAPI_PASSWORD = "user", PASSWORD
+        settings.AKAMAI_CCU_API = "v2"
+    else:
+        for key, name in (
+            ("host", "AKAMAI_CCU_HOST"),
+            ("client_token", "AKAMAI_CCU_CLIENT_TOKEN"),
+            ("client_secret", "AKAMAI_CCU_CLIENT_SECRET"),
+            ("access_token", "AKAMAI_CCU_ACCESS_TOKEN"),
+        ):
+            setattr(settings, name, V3_ARGS[key])
+    setattr(settings, setting, value)
+    with pytest.raises(AkamaiConfigurationError) as info:
+        PurgeRequest()
+    assert setting in str(info.value) and fragment in str(info.value)
+    assert_no_secret(str(info.value) + repr(info.value.args))
+
+
+def test_a_non_latin1_password_is_valid_and_sent_as_utf8():
+    from django_akamai.transport.ccu_v2 import BasicAuth
+
+    request = PurgeRequest(username="u", password="pa55-€-WORD")
+    auth = request.transport.session.auth
+    assert isinstance(auth, BasicAuth) and "pa55" not in repr(auth)
+    import base64
+
+    prepared = auth(__import__("requests").Request("GET", "https://x.example/").prepare())
+    header = prepared.headers["Authorization"]
+    assert base64.b64decode(header.split()[1]) == "u:pa55-€-WORD".encode()
+
+
+def test_an_edgerc_value_wrapped_onto_a_continuation_line_names_file_and_section(tmp_path):
+    rc = tmp_path / "edgerc"
+    rc.write_text(
+        "[CCU]\nhost = akab-rc.purge.akamaiapis.net\nclient_token = akab-rc-client\n"
+        f"client_secret = {SECRET}\naccess_token = {ACCESS[:8]}\n  {ACCESS[8:]}\n"
+    )
+    with pytest.raises(AkamaiConfigurationError) as info:
+        PurgeRequest(edgerc=str(rc))
+    message = str(info.value)
+    assert f"edgerc file {rc} [CCU]" in message and "'access_token' key" in message
+    assert "more than one line" in message
+    assert ACCESS[8:] not in message + repr(info.value.args)
+
+
+def test_secret_holder_hides_and_refuses_pickling():
+    import copy
+    import pickle
+
+    from django_akamai.conf import Secret, hide
+
+    secret = hide(SECRET)
+    assert isinstance(secret, Secret) and hide(secret) is secret and hide(None) is None
+    for text in (repr(secret), str(secret), f"{secret}", repr({"s": secret}), repr([secret])):
+        assert SECRET not in text
+    assert secret.reveal() == SECRET and secret == Secret(SECRET) and secret != Secret("x")
+    assert copy.deepcopy(secret) is secret
+    with pytest.raises(TypeError, match="not pickled"):
+        pickle.dumps(secret)
+    creds = PurgeRequest(**V3_ARGS).credentials
+    assert isinstance(creds.client_secret, Secret) and isinstance(creds.access_token, Secret)
+    assert creds.client_token == "akab-client-token"  # not a secret: names the API client

@@ -1,17 +1,23 @@
 """Normalising and validating what to purge: no network, nothing sent."""
 
+import pickle
+
 import pytest
 
 from django_akamai.exceptions import (
     InvalidCPCode,
+    InvalidPurgeObject,
     InvalidPurgeOptions,
     InvalidTag,
     InvalidURL,
     NoBaseURLConfigured,
+    NotACPCode,
+    NotATag,
+    NotAURL,
     ObjectTooLarge,
     UnsupportedPurgeObject,
 )
-from django_akamai.objects import normalise, normalise_url, parse_options
+from django_akamai.objects import MAX_NESTING, normalise, normalise_url, parse_options
 from django_akamai.purge import PurgeRequest
 from tests.testapp.models import Article, Note, Page
 
@@ -103,11 +109,11 @@ def test_add_accepts_every_sender_kind():
 
 
 BAD_URLS = [
-    (None, InvalidURL, "None"),
+    (None, NotAURL, "None"),
     (b"\xff\xfe", InvalidURL, "not UTF-8"),
-    (42, InvalidURL, "42"),
-    (3.5, InvalidURL, "3.5"),
-    (True, InvalidURL, "True"),
+    (42, NotAURL, "42"),
+    (3.5, NotAURL, "3.5"),
+    (True, NotAURL, "True"),
     ("", InvalidURL, "empty"),
     ("ftp://www.example.com/file", InvalidURL, "ftp"),
     ("javascript:alert(1)", InvalidURL, "javascript"),
@@ -122,7 +128,13 @@ BAD_URLS = [
     ("https://bad host.com/", InvalidURL, "bad host.com"),
     ("https://exa$mple.com/", InvalidURL, "exa$mple.com"),
     ("https://www.example.com:99999/", InvalidURL, "99999"),
-    ("https://user:pw@www.example.com/", InvalidURL, "user name or password"),
+    ("https://user:pw@www.example.com/", InvalidURL, "user name and password"),
+    ("https://user@www.example.com/", InvalidURL, "user name or password"),
+    ("https://www.example.com/caf\udce9", InvalidURL, "lone surrogate (U+DCE9"),
+    ("https://caf\udce9.example/", InvalidURL, "lone surrogate"),
+    ("https://ab\u200dc.example/", InvalidURL, "IDNA 2008"),
+    ("https://\u2603.example/", InvalidURL, "IDNA 2008"),
+    ("https://-bad.ünicode.example/", InvalidURL, "IDNA 2008"),
     (object(), UnsupportedPurgeObject, "object"),
     ({"url": "/a"}, UnsupportedPurgeObject, "dict"),
 ]
@@ -194,6 +206,7 @@ def test_valid_tags(tag):
         ("ünicode", "not allow"),
         (7, "int"),
         (None, "NoneType"),
+        ("caf\udce9", "not allow"),
     ],
 )
 def test_invalid_tags(tag, fragment):
@@ -210,7 +223,11 @@ def test_cpcodes():
     assert pr.urls == [12345, 678]
 
 
-@pytest.mark.parametrize("code", [0, -5, 1.5, "12a", True, None, "https://x.com/"])
+@pytest.mark.parametrize(
+    "code",
+    # "²" and "١٢" (Arabic-Indic 12) pass str.isdigit(); int() even accepts the second.
+    [0, -5, 1.5, "12a", True, None, "https://x.com/", "²", "١٢", "１２", "9" * 5000, "+5", "0"],
+)
 def test_invalid_cpcodes(code):
     with pytest.raises(InvalidCPCode, match="positive integer"):
         v3_request(options={"type": "cpcode"}).add([code])
@@ -275,3 +292,158 @@ def test_fast_path_matches_iri_to_uri_for_every_printable_character(char):
     else:
         expected = iri_to_uri(url)
     assert normalise_url(url, []) == [expected]
+
+
+# --- internationalised host names: IDNA 2008 with UTS 46, as browsers and Akamai's edge ------
+
+
+@pytest.mark.parametrize(
+    "host, expected",
+    [
+        # German sharp s: IDNA 2003 (the stdlib codec) made this fass.de, another site.
+        ("faß.de", "xn--fa-hia.de"),
+        ("FAß.DE", "xn--fa-hia.de"),
+        ("straße.example", "xn--strae-oqa.example"),
+        # Greek final sigma is kept (non-transitional); a capital sigma maps to σ, as browsers
+        # do (str.lower() would apply the final-sigma rule and give another name).
+        ("βόλος.com", "xn--nxasmm1c.com"),
+        ("ΒΌΛΟΣ.com", "xn--nxasmq6b.com"),
+        # ZWNJ is kept where Persian needs it (CONTEXTJ), not dropped as IDNA 2003 did.
+        ("نامه\u200cای.example", "xn--mgba3gch31f060k.example"),
+        # UTS 46 mapping: full-width letters and the ideographic full stop.
+        ("ｅｘａｍｐｌｅ.com", "example.com"),
+        ("bücher。example", "xn--bcher-kva.example"),
+        # A homoglyph host (Cyrillic р and а) is its own name, never folded into paypal.com.
+        ("раypal.com", "xn--ypal-43d9g.com"),
+        ("bücher.example.", "xn--bcher-kva.example."),
+    ],
+)
+def test_internationalised_hosts_use_idna_2008_uts46(host, expected):
+    assert normalise_url(f"https://{host}/x", []) == [f"https://{expected}/x"]
+
+
+def test_a_homoglyph_host_is_never_the_latin_host():
+    [cyrillic] = normalise_url("https://раураl.com/", [])  # р, а, у, а are Cyrillic
+    assert cyrillic != "https://paypal.com/" and cyrillic.startswith("https://xn--")
+
+
+@pytest.mark.parametrize(
+    "host", ["ab\u200dc.example", "a\u200cb.example", "xn--a-ecp.example\u200d"]
+)
+def test_joiners_outside_their_context_are_refused(host):
+    # ZWJ and ZWNJ are CONTEXTJ: valid only after a virama or between joining letters.
+    with pytest.raises(InvalidURL, match="IDNA 2008"):
+        normalise_url(f"https://{host}/", [])
+
+
+# --- the original's TypeError, bad input classes -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "options, value, exc",
+    [
+        (None, 12345, NotAURL),
+        (None, None, NotAURL),
+        (None, 1.5, NotAURL),
+        ({"type": "tag"}, 7, NotATag),
+        ({"type": "tag"}, 2.5, NotATag),
+        ({"type": "cpcode"}, 1.5, NotACPCode),
+        ({"type": "cpcode"}, b"123", NotACPCode),
+        (None, object(), UnsupportedPurgeObject),
+    ],
+)
+def test_what_add_cannot_purge_is_a_type_error_and_our_own_error(options, value, exc):
+    pr = v3_request(options=options)
+    with pytest.raises(exc) as info:
+        pr.add(value)
+    assert isinstance(info.value, TypeError) and isinstance(info.value, InvalidPurgeObject)
+    assert isinstance(info.value, ValueError)  # and still the ValueError it was
+
+
+def test_add_12345_on_a_url_purge_is_a_type_error_like_the_original():
+    with pytest.raises(TypeError):
+        v3_request().add(12345)
+    with pytest.raises(InvalidURL):
+        v3_request().add(12345)
+
+
+@pytest.mark.parametrize("options", [["action", "delete"], "invalidate", 5, ("type", "tag"), 0, []])
+def test_options_that_are_not_a_dict_are_invalid_purge_options(options):
+    with pytest.raises(InvalidPurgeOptions, match="must be a dict"):
+        v3_request(options=options)
+    with pytest.raises(InvalidPurgeOptions, match="must be a dict"):
+        parse_options(options)
+
+
+def test_purge_options_setting_that_is_not_a_dict(settings):
+    settings.AKAMAI_PURGE_OPTIONS = ["invalidate"]
+    with pytest.raises(InvalidPurgeOptions, match="AKAMAI_PURGE_OPTIONS must be a dict"):
+        v3_request()
+
+
+def test_option_names_that_are_not_strings_are_named_not_a_type_error():
+    with pytest.raises(InvalidPurgeOptions, match="Unknown purge option"):
+        parse_options({1: "a", "b": 2})
+
+
+def _nested(depth):
+    value = ["https://www.example.com/deep"]
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("object_type", ["url", "tag", "cpcode"])
+def test_deep_or_self_containing_lists_are_invalid_not_a_recursion_error(object_type):
+    loop = []
+    loop.append(loop)
+    for value in (_nested(5000), loop):
+        pr = v3_request(options={"type": object_type})
+        with pytest.raises(InvalidPurgeObject, match="nested more than"):
+            pr.add(value)
+        assert pr.urls == []
+
+
+def test_reasonable_nesting_is_flattened():
+    assert list(normalise(_nested(MAX_NESTING - 2), "url")) == ["https://www.example.com/deep"]
+
+
+def test_a_url_with_a_password_and_another_error_never_echoes_the_password():
+    secret = "pw-s3cret"
+    for url in (
+        f"https://bob:{secret}@host.example/a b",
+        f"https://bob:{secret}@host.example/\udce9",
+        f"https://bob:{secret}@ab\u200dc.example/",
+        f"https://bob:{secret}/with-slash@host.example/",  # a '/' in it: not even parseable
+        f"https://bob:{secret}@host.example:99999/",
+    ):
+        with pytest.raises(InvalidURL) as info:
+            v3_request().add(["/fine", url])
+        exc = info.value
+        shown = [str(exc), repr(exc), repr(exc.args), repr(exc.value), repr(vars(exc))]
+        shown.append(repr(pickle.loads(pickle.dumps(exc)).__dict__))
+        assert not [text for text in shown if secret in text], url
+
+
+# --- purging a QuerySet by tag ---------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_queryset_purged_by_tag_adds_its_models_list_tag():
+    one = Article.objects.create(slug="one")
+    two = Article.objects.create(slug="two")
+    pr = v3_request(options={"type": "tag"})
+    pr.add(Article.objects.order_by("pk"))
+    assert pr.urls == ["testapp.article", f"testapp.article.{one.pk}", f"testapp.article.{two.pk}"]
+    pr = v3_request(options={"type": "tag"})
+    pr.add(Article.objects.none())  # an empty QuerySet still refreshes the list pages
+    pr.add(Article)  # so does a model class, as on the response side
+    assert pr.urls == ["testapp.article"]
+
+
+@pytest.mark.django_db
+def test_a_single_instance_purged_by_tag_adds_only_its_own_tag():
+    one = Article.objects.create(slug="one")
+    pr = v3_request(options={"type": "tag"})
+    pr.add(one)
+    assert pr.urls == [f"testapp.article.{one.pk}"]

@@ -12,6 +12,7 @@ from django_akamai.exceptions import (
     StatusNotAvailable,
 )
 from django_akamai.purge import PurgeRequest
+from tests.rate_limits import refill_after_the_first_429
 from tests.reference import greedy_minimum
 
 
@@ -201,14 +202,17 @@ def test_retries_exhausted_keeps_the_objects(akamai_emulator, settings):
 
 def test_rate_limit_429_is_waited_out_not_raised(akamai_emulator):
     emu = akamai_emulator
-    emu.configure(rate_limits="akamai", time_scale=2)
-    drain = PurgeRequest()
-    drain.add(f"/drain-{i}" for i in range(10_000))
-    drain.purge_all()
-    # A second client (fresh process state, no headers seen) meets an almost empty bucket.
-    late = PurgeRequest()
-    late.add(f"/late-{i}" for i in range(500))
-    late.purge_all()
+    emu.configure(rate_limits="akamai")
+    # No refill until the late client has met the empty bucket, however slow this is.
+    with refill_after_the_first_429(emu):
+        drain = PurgeRequest()
+        drain.add(f"/drain-{i}" for i in range(10_000))
+        drain.purge_all()
+        assert emu.counters["rate_limited"] == 0  # the drain took the bucket exactly
+        # A second client (fresh process state, no headers seen) meets an empty bucket.
+        late = PurgeRequest()
+        late.add(f"/late-{i}" for i in range(500))
+        late.purge_all()
     assert late.urls == []
     assert emu.counters["rate_limited"] >= 1
     assert late.transport.rate_limited == emu.counters["rate_limited"]

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from django_akamai import events
 from django_akamai.exceptions import PurgeIncomplete, PurgeRequestFailed
 from django_akamai.purge import PurgeRequest
+from tests.rate_limits import FROZEN, refill_after_the_first_429
 
 ALLOWED = ("www.example.com", "static.example.com", "m.example.org")
 REFUSED = "refused.example.net"
@@ -248,13 +249,17 @@ def test_bursts_and_faults_together_reach_the_client(akamai_emulator, fast_retri
             "latency_ms": 0,
         },
         "rate_limits": "akamai",
-        "time_scale": 0.5,
+        # Frozen until our client meets the first burst (the drain before the start), so that
+        # it does meet it however slow this machine is; then 100 URL tokens a second.
+        "time_scale": FROZEN,
         "drains": [0, 2, 3, 5],
     }
-    outcome = run_schedule(akamai_emulator, schedule)
+    with refill_after_the_first_429(akamai_emulator, time_scale=0.5):
+        outcome = run_schedule(akamai_emulator, schedule)
     assert outcome["refused"] == queued[4:8]
     assert sorted(outcome["accepted"]) == sorted(queued[:4] + queued[8:])
-    assert 1 <= outcome["rate_limited"] <= 4
+    # At least the first burst; at most one per burst (run_schedule checks that bound).
+    assert outcome["rate_limited"] >= 1
     assert outcome["retries"] >= 1
     counters = akamai_emulator.counters
     assert counters["slowed"] >= 1 and counters["dropped"] >= 1 and counters["faults"]

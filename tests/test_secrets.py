@@ -15,24 +15,29 @@ import base64
 import io
 import json
 import logging
+import pickle
+import sys
 import traceback
+from typing import Any
 
 import pytest
 from django.core.checks import run_checks
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.db import transaction
-from django.test import Client
+from django.test import Client, RequestFactory
+from django.views.debug import ExceptionReporter, technical_500_response
 
 from django_akamai.emulator import Emulator
 from django_akamai.exceptions import (
+    AkamaiConfigurationError,
     AkamaiError,
     EdgercError,
     InvalidHostError,
     PurgeIncomplete,
     PurgeRetriesExhausted,
 )
-from django_akamai.models import PurgeRecord
+from django_akamai.models import PurgeIntent, PurgeRecord
 from django_akamai.purge import PurgeRequest
 from django_akamai.signals import purge_request, queue_purge_request
 from django_akamai.tasks import PurgeRequestTask
@@ -52,7 +57,26 @@ ACCESS_TOKEN = f"akab-{MARK}-access-token-7b21e4"
 PASSWORD = f"pw-{MARK}-ccu-v2-password-5e8d"
 WRONG_SECRET = f"cs+{MARK}+WRONG/secret91cc2b7e="
 WRONG_PASSWORD = f"pw-{MARK}-WRONG-password-44aa"
-SECRETS = (CLIENT_SECRET, ACCESS_TOKEN, PASSWORD, WRONG_SECRET, WRONG_PASSWORD)
+# Secrets with characters that used to escape: € (not Latin-1: requests' Basic auth raised a
+# UnicodeEncodeError holding the password), invisible ones (a zero-width space or a word
+# joiner made http.client raise with the whole Authorization header).
+EURO_PASSWORD = f"pw-€-{MARK}-ccu-v2"
+WRONG_EURO_PASSWORD = f"pw-€-{MARK}-WRONG"
+INVISIBLE_TOKEN = f"akab-{MARK}\u200b-access-token"
+INVISIBLE_SECRET = f"cs+{MARK}\u2060+client/secret="
+EURO_SECRET = f"cs+{MARK}€+client/secret="
+SECRETS = (
+    CLIENT_SECRET,
+    ACCESS_TOKEN,
+    PASSWORD,
+    WRONG_SECRET,
+    WRONG_PASSWORD,
+    EURO_PASSWORD,
+    WRONG_EURO_PASSWORD,
+    INVISIBLE_TOKEN,
+    INVISIBLE_SECRET,
+    EURO_SECRET,
+)
 # Not secret, and allowed to show: they must not hold MARK.
 CLIENT_TOKEN = "akab-client-token-may-show-3c5d"
 USERNAME = "ccu-user-may-show"
@@ -63,7 +87,7 @@ def leaks(text: str) -> list[str]:
     found = [secret for secret in SECRETS if secret in text]
     found += [
         f"Basic {password}"
-        for password in (PASSWORD, WRONG_PASSWORD)
+        for password in (PASSWORD, WRONG_PASSWORD, EURO_PASSWORD, WRONG_EURO_PASSWORD)
         if base64.b64encode(f"{USERNAME}:{password}".encode()).decode() in text
     ]
     return found + ([MARK] if MARK in text else [])
@@ -76,29 +100,38 @@ def test_the_detector_finds_what_it_looks_for():
     assert leaks(f"{CLIENT_TOKEN} {USERNAME} refused") == []
 
 
-@pytest.fixture(scope="module")
-def secret_emulator():
-    with Emulator(
+def emulator_with(password: str):
+    """An emulator whose credentials are ours, with this CCU v2 password."""
+    return Emulator(
         port=0,
         client_token=CLIENT_TOKEN,
         client_secret=CLIENT_SECRET,
         access_token=ACCESS_TOKEN,
         username=USERNAME,
-        password=PASSWORD,
-    ) as emu:
+        password=password,
+    )
+
+
+def pointed_at(emu, settings, api: str):
+    """``emu``, reset, with the settings pointing at it (both APIs' credentials set)."""
+    emu.restore_defaults()
+    emu.reset()
+    for name, value in emulator_settings(emu, api).items():
+        setattr(settings, name, value)
+    yield emu
+    emu.restore_defaults()
+
+
+@pytest.fixture(scope="module")
+def secret_emulator():
+    with emulator_with(PASSWORD) as emu:
         yield emu
 
 
 @pytest.fixture
 def secret_emu(secret_emulator, settings):
-    """That emulator, reset, with the settings pointing at it (Fast Purge v3; the CCU v2
-    username and password are set too)."""
-    secret_emulator.restore_defaults()
-    secret_emulator.reset()
-    for name, value in emulator_settings(secret_emulator, "v3").items():
-        setattr(settings, name, value)
-    yield secret_emulator
-    secret_emulator.restore_defaults()
+    """That emulator, with Fast Purge v3 selected."""
+    yield from pointed_at(secret_emulator, settings, "v3")
 
 
 def refused(settings, api: str) -> None:
@@ -119,11 +152,23 @@ def failed_purge(**kwargs) -> BaseException:
     return info.value
 
 
-def everything_about(exc: BaseException) -> str:
-    """What a log, a page or a crash report can show of an exception."""
-    parts = [str(exc), repr(exc), repr(exc.args), "".join(traceback.format_exception(exc))]
-    for nested in getattr(exc, "failures", ()):
-        parts.append(everything_about(nested))
+def everything_about(exc: BaseException, seen: set[int] | None = None) -> str:
+    """What a log, a page or a crash report can show of an exception: its str, repr, args,
+    attributes, traceback and pickle, and the same of its failures, cause and context (even
+    a suppressed one)."""
+    seen = set() if seen is None else seen
+    if id(exc) in seen:
+        return ""
+    seen.add(id(exc))
+    parts = [str(exc), repr(exc), repr(exc.args), repr(vars(exc))]
+    parts.append("".join(traceback.format_exception(exc)))
+    try:
+        parts.append(pickle.dumps(exc).decode("utf-8", "replace"))
+    except Exception as error:  # noqa: BLE001  (unpicklable is fine; saying why must be safe)
+        parts.append(repr(error))
+    for nested in (*getattr(exc, "failures", ()), exc.__cause__, exc.__context__):
+        if isinstance(nested, BaseException):
+            parts.append(everything_about(nested, seen))
     return "\n".join(parts)
 
 
@@ -143,7 +188,7 @@ def test_debug_logs_never_show_a_secret(secret_emu, settings, caplog):
 
     refused(settings, "v3")
     assert failed_purge().failures[0].status == 401  # logged at ERROR by purge_all()
-    with transaction.atomic():  # fails after the commit: logged with its traceback
+    with transaction.atomic():  # refused when delivered: logged with its traceback
         purge_request.send("/after-commit/")
     refused(settings, "v2")
     assert failed_purge().failures[0].status == 401
@@ -151,7 +196,7 @@ def test_debug_logs_never_show_a_secret(secret_emu, settings, caplog):
     names = {record.name for record in caplog.records}
     assert {"django_akamai", "akamai.edgegrid.edgegrid", "urllib3.connectionpool"} <= names
     assert "signed authorization header" in caplog.text
-    assert "Purging 1 object(s) after the commit" in caplog.text
+    assert "Akamai refused a purge request (not its objects)" in caplog.text
     assert "Traceback" in caplog.text
     assert leaks(caplog.text) == []
     # Handlers that serialise the record (JSON logs, error trackers) see its arguments too.
@@ -242,22 +287,25 @@ def test_a_percent_sign_in_an_edgerc_secret_is_a_plain_character(settings, tmp_p
     )
     settings.AKAMAI_EDGERC_FILENAME = str(edgerc)
     request = PurgeRequest()
-    assert request.credentials.client_secret == f"cs%{CLIENT_SECRET}"
+    assert request.credentials.client_secret.reveal() == f"cs%{CLIENT_SECRET}"
     assert leaks(repr(request) + repr(request.credentials)) == []
 
 
 # --- task messages on the broker -------------------------------------------------------------
 
 
-def test_task_messages_carry_no_secret(secret_emu, memory_app):
+def test_task_messages_carry_no_secret(secret_emu, memory_app, settings):
+    settings.AKAMAI_DELIVERY = "worker"  # keep the intent to look at
     published(memory_app)  # start from an empty queue
     PurgeRequestTask.delay(["/delay/"], action="invalidate")
     queue_purge_request.send("/signal/", network="staging")
-    with transaction.atomic():
+    with transaction.atomic():  # recorded as a purge intent, not a task message
         PurgeRequestTask.delay_on_commit(Article.objects.create(slug="committed"))
+    [intent] = PurgeIntent.objects.all()
+    assert leaks(repr(vars(intent))) == []
     assert run("--queue", "--tag", "queued-tag", "/command/")[0] == 0
     messages = published(memory_app)
-    assert len(messages) == 5  # delay, signal, on commit, the command's URLs and its tags
+    assert len(messages) == 4  # delay, signal, the command's URLs and its tags
     for message in messages:
         wire = (
             message["raw"]
@@ -406,6 +454,144 @@ def test_manage_py_check_never_shows_a_secret(settings, tmp_path, settings_given
     assert leaks(text) == []
 
 
+# --- secrets with non-ASCII and invisible characters, and Django's error pages ---------------
+
+
+@pytest.fixture(scope="module")
+def euro_emulator():
+    """An emulator whose CCU v2 password is not Latin-1."""
+    with emulator_with(EURO_PASSWORD) as emu:
+        yield emu
+
+
+@pytest.fixture
+def euro_emu(euro_emulator, settings):
+    """That emulator, with CCU v2 selected."""
+    yield from pointed_at(euro_emulator, settings, "v2")
+
+
+def test_a_password_that_is_not_latin1_is_sent_and_accepted(euro_emu):
+    request = PurgeRequest()
+    request.add("/euro/")
+    [result] = request.purge_all()
+    assert result["httpStatus"] == 201
+    assert euro_emu.accepted_objects() == ["https://www.example.com/euro/"]
+
+
+def _edgerc_with_a_wrapped_token(tmp_path) -> str:
+    path = tmp_path / "wrapped.edgerc"
+    path.write_text(
+        f"[CCU]\nhost = akab-h.purge.akamaiapis.net\nclient_token = {CLIENT_TOKEN}\n"
+        f"client_secret = {CLIENT_SECRET}\naccess_token = {ACCESS_TOKEN[:9]}\n"
+        f"    {ACCESS_TOKEN[9:]}\n"
+    )
+    return str(path)
+
+
+# Each: a label, the settings that make it fail (on top of the € emulator's CCU v2 ones), and
+# what the error must say instead of the secret.
+HOSTILE = {
+    "v2-wrong-euro-password": ({"AKAMAI_CCUAPI_PASSWORD": WRONG_EURO_PASSWORD}, "HTTP 401"),
+    "v2-invisible-password": (
+        {"AKAMAI_CCUAPI_PASSWORD": EURO_PASSWORD + "\u200b"},
+        "AKAMAI_CCUAPI_PASSWORD contains an invisible or control character (U+200B",
+    ),
+    "v2-unreachable": ({"AKAMAI_MAX_RETRIES": 1, "FAIL": True}, "gave up after transient"),
+    "v3-invisible-access-token": (
+        {"AKAMAI_CCU_API": "v3", "AKAMAI_CCU_ACCESS_TOKEN": INVISIBLE_TOKEN},
+        "AKAMAI_CCU_ACCESS_TOKEN (settings) contains an invisible",
+    ),
+    "v3-invisible-client-secret": (
+        {"AKAMAI_CCU_API": "v3", "AKAMAI_CCU_CLIENT_SECRET": INVISIBLE_SECRET},
+        "AKAMAI_CCU_CLIENT_SECRET (settings) contains an invisible",
+    ),
+    "v3-euro-client-secret": (
+        {"AKAMAI_CCU_API": "v3", "AKAMAI_CCU_CLIENT_SECRET": EURO_SECRET},
+        "contains a character outside ASCII",
+    ),
+    "v3-wrong-secret": ({"AKAMAI_CCU_API": "v3", "AKAMAI_CCU_CLIENT_SECRET": WRONG_SECRET}, "401"),
+    "v3-edgerc-wrapped-token": ({"EDGERC": True}, "spans more than one line"),
+}
+
+
+def provoke(label: str, emu, settings, tmp_path) -> tuple[Any, BaseException, Any]:
+    """Run a purge the way a view would, under the row's settings; return ``sys.exc_info()``."""
+    configure_hostile(label, emu, settings, tmp_path)
+    return failure_of(purge_view)
+
+
+def purge_view() -> None:
+    """What a view does; it holds no secret itself (its settings do)."""
+    request = PurgeRequest()
+    request.add(["/hostile/a", "/hostile/b"])
+    request.purge_all()
+
+
+def failure_of(view) -> tuple[Any, BaseException, Any]:
+    """``sys.exc_info()`` of ``view()``: the traceback starts here, where no secret is."""
+    try:
+        view()
+    except AkamaiError:
+        return sys.exc_info()
+    raise AssertionError("the purge did not fail")
+
+
+def configure_hostile(label: str, emu, settings, tmp_path) -> None:
+    overrides, _ = HOSTILE[label]
+    for name, value in overrides.items():
+        if name == "FAIL":
+            emu.configure(fail_rate=1.0)
+        elif name == "EDGERC":
+            for setting in ("AKAMAI_CCU_HOST", "AKAMAI_CCU_CLIENT_TOKEN"):
+                setattr(settings, setting, None)
+            settings.AKAMAI_CCU_CLIENT_SECRET = settings.AKAMAI_CCU_ACCESS_TOKEN = None
+            settings.AKAMAI_CCUAPI_USERNAME = settings.AKAMAI_CCUAPI_PASSWORD = None
+            settings.AKAMAI_CCU_API = "v3"
+            settings.AKAMAI_EDGERC_FILENAME = _edgerc_with_a_wrapped_token(tmp_path)
+        else:
+            setattr(settings, name, value)
+
+
+@pytest.mark.parametrize("label", HOSTILE)
+def test_hostile_secrets_never_show_anywhere(label, euro_emu, settings, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)  # ours, edgegrid-python's, urllib3's
+    exc_type, exc, tb = provoke(label, euro_emu, settings, tmp_path)
+    says = HOSTILE[label][1]
+    assert says in str(exc), str(exc)
+    request = RequestFactory().get("/purge/")
+    settings.DEBUG = True  # the page a developer sees: every frame's local variables
+    debug_page = technical_500_response(request, exc_type, exc, tb).content.decode()
+    assert "Local vars" in debug_page and says.split(" (")[0] in html_unescape(debug_page)
+    settings.DEBUG = False  # what AdminEmailHandler mails: sensitive_variables applies
+    reporter = ExceptionReporter(request, exc_type, exc, tb)
+    mailed = reporter.get_traceback_html() + reporter.get_traceback_text()
+    for text in (everything_about(exc), debug_page, mailed, caplog.text):
+        assert leaks(text) == [], label
+    assert leaks("\n".join(repr(vars(record)) for record in caplog.records)) == []
+    if isinstance(exc, AkamaiConfigurationError):
+        assert euro_emu.counters["requests"] == 0  # refused where loaded, before any request
+
+
+def test_the_debug_page_would_show_a_secret_in_a_local_variable(euro_emu):
+    """The searches above can fail: a secret held in a plain local shows on the page."""
+
+    def careless_view() -> None:
+        password = EURO_PASSWORD  # noqa: F841  (what the page shows)
+        raise AkamaiError("failed")
+
+    try:
+        careless_view()
+    except AkamaiError:
+        page = technical_500_response(RequestFactory().get("/"), *sys.exc_info()).content
+    assert leaks(page.decode()) != []
+
+
+def html_unescape(text: str) -> str:
+    import html
+
+    return html.unescape(text)
+
+
 # --- a real worker on a real broker (last: it makes its producer app current) ----------------
 
 
@@ -417,18 +603,30 @@ def broker():
 
 @pytest.mark.broker
 @pytest.mark.usefixtures("producer")
-def test_a_real_worker_with_a_wrong_secret_leaks_nothing(broker, secret_emu, settings, tmp_path):
+@pytest.mark.parametrize(
+    "env, says",
+    [
+        pytest.param({"AKAMAI_TEST_CCU_CLIENT_SECRET": WRONG_SECRET}, "HTTP 401", id="wrong"),
+        pytest.param(
+            {"AKAMAI_TEST_CCU_ACCESS_TOKEN": INVISIBLE_TOKEN},
+            "AKAMAI_CCU_ACCESS_TOKEN (settings) contains an invisible",
+            id="invisible-access-token",
+        ),
+        pytest.param(
+            {"AKAMAI_TEST_CCU_CLIENT_SECRET": EURO_SECRET},
+            "outside ASCII",
+            id="euro-client-secret",
+        ),
+    ],
+)
+def test_a_real_worker_with_a_bad_secret_leaks_nothing(
+    broker, secret_emu, settings, tmp_path, env, says
+):
     import redis
 
     raw = redis.Redis.from_url(broker.url)
     queue = settings.AKAMAI_CELERY_QUEUE = unique_queue()
-    worker = Worker(
-        broker,
-        secret_emu,
-        queue,
-        tmp_path / "worker.log",
-        AKAMAI_TEST_CCU_CLIENT_SECRET=WRONG_SECRET,
-    )
+    worker = Worker(broker, secret_emu, queue, tmp_path / "worker.log", **env)
     try:
         result = PurgeRequestTask.delay(["/worker/"])
         [stored] = raw.lrange(queue, 0, -1)  # the message as the broker holds it
@@ -436,14 +634,34 @@ def test_a_real_worker_with_a_wrong_secret_leaks_nothing(broker, secret_emu, set
         body = base64.b64decode(envelope["body"])
         assert json.loads(body)[0] == [["https://www.example.com/worker/"]]
         worker.start()
-        with pytest.raises(AkamaiError, match="HTTP 401") as info:
+        with pytest.raises(AkamaiError) as info:
             result.get(timeout=20)
+        assert says in str(info.value)
         task_id = result.results[0].id
         log = wait_for(lambda: worker.log if f"{task_id}] raised" in worker.log else None)
         meta = raw.get(f"celery-task-meta-{task_id}")
-        assert b"HTTP 401" in meta
+        assert says.encode() in meta
         for text in (stored, body, meta, log, everything_about(info.value)):
             assert leaks(text if isinstance(text, str) else text.decode()) == []
     finally:
         worker.stop()
         delete_queue(broker, queue)
+
+
+def test_a_signing_error_that_quotes_the_header_is_not_passed_on(secret_emu, settings, caplog):
+    """Defence in depth: credentials that bypassed the checks (set on the session by hand)
+    make http.client raise with the whole Authorization header; that exception is dropped."""
+    from akamai.edgegrid import EdgeGridAuth
+
+    caplog.set_level(logging.DEBUG)
+    settings.AKAMAI_HISTORY = False
+    request = PurgeRequest()
+    request.transport.session.auth = EdgeGridAuth(CLIENT_TOKEN, CLIENT_SECRET, INVISIBLE_TOKEN)
+    request.add("/bypassed/")
+    exc_type, exc, tb = failure_of(request.purge_all)
+    [failure] = exc.failures
+    assert failure.title == "request not sent" and "UnicodeEncodeError" in failure.detail
+    assert request.transport.retries == 0 and request.urls == ["https://www.example.com/bypassed/"]
+    page = technical_500_response(RequestFactory().get("/"), exc_type, exc, tb).content.decode()
+    for text in (everything_about(exc), everything_about(failure), page, caplog.text):
+        assert leaks(text) == []

@@ -276,7 +276,7 @@ def serve(options: Mapping[str, Any], write: Callable[[str], None]) -> int:
     """Run until SIGINT/SIGTERM; return the exit status."""
     emu = emulator_from_options(options)
     stop = threading.Event()
-    previous: dict[int, Any] = {}
+    previous: dict[signal.Signals, Any] = {}
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
             previous[signum] = signal.signal(signum, lambda *_: stop.set())

@@ -77,7 +77,7 @@ class Emulator:
             rate_limits=rate_limits,
             time_scale=time_scale,
             fail_rate=fail_rate,
-            latency_ms=latency_ms,  # type: ignore[arg-type]  (normalised by Knobs)
+            latency_ms=latency_ms,  # type: ignore[arg-type]  # normalised by Knobs
             drop_rate=drop_rate,
             slow_rate=slow_rate,
             slow_seconds=slow_seconds,

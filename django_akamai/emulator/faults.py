@@ -27,10 +27,10 @@ class FaultDecision:
 def parse_latency(value: object) -> Latency:
     """``50``, ``"50"``, ``(20, 80)`` or ``"20-80"`` (milliseconds) → a number or a range."""
     if isinstance(value, str):
-        low, sep, high = value.strip().partition("-")
+        low_text, sep, high_text = value.strip().partition("-")
         if sep:
-            return parse_latency((float(low), float(high)))
-        return parse_latency(float(low))
+            return parse_latency((float(low_text), float(high_text)))
+        return parse_latency(float(low_text))
     if isinstance(value, tuple | list):
         if len(value) != 2:
             raise ValueError("latency_ms range must be (low, high)")

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
 from typing import Any
 
 from akamai.edgegrid import EdgeGridAuth
 
-from ..batching import encode_body, envelope_size
 from ..conf import EdgeGridCredentials
 from ..objects import PurgeOptions
 from .base import HttpTransport
@@ -39,24 +37,13 @@ class FastPurgeTransport(HttpTransport):
     def __init__(self, credentials: EdgeGridCredentials, **kwargs: Any):
         auth = EdgeGridAuth(
             client_token=credentials.client_token,
-            client_secret=credentials.client_secret,
-            access_token=credentials.access_token,
+            client_secret=credentials.client_secret.reveal(),
+            access_token=credentials.access_token.reveal(),
             headers_to_sign=credentials.headers_to_sign,
             max_body=credentials.max_body,
         )
         super().__init__(credentials.host, auth, **kwargs)
 
-    @staticmethod
-    def envelope(options: PurgeOptions) -> int:
-        return envelope_size()
-
-    def send_purge(self, objects: Sequence[Any], options: PurgeOptions) -> dict[str, Any]:
-        path = f"/ccu/v3/{options.action}/{options.type}/{options.network}"
-        response = self.request(
-            "POST",
-            path,
-            body=encode_body({"objects": list(objects)}),
-            objects=objects,
-            object_type=options.type,
-        )
-        return response.json()
+    @classmethod
+    def purge_path(cls, options: PurgeOptions) -> str:
+        return f"/ccu/v3/{options.action}/{options.type}/{options.network}"

@@ -88,6 +88,52 @@ class RateLimitPacer:
             return max(1, int(bucket.size))
         return DEFAULT_BUCKET_SIZES.get(object_type, 10_000)
 
+    def snapshot(self) -> dict[str, object]:
+        """The buckets as JSON-friendly data, stamped with the wall clock, to hand to the next
+        process that sends for this account (``restore``)."""
+        now, wall = self._clock(), time.time()
+
+        def dump(bucket: _Bucket) -> dict[str, float | None] | None:
+            tokens = bucket.tokens(now)
+            if tokens is None:
+                return None
+            return {"size": bucket.size, "rate": bucket.rate, "remaining": tokens, "at": wall}
+
+        return {
+            "requests": dump(self._requests),
+            "objects": {t: d for t, b in self._objects.items() if (d := dump(b)) is not None},
+        }
+
+    def restore(self, state: Mapping[str, object] | None) -> None:
+        """Continue from a ``snapshot`` (taken by this or another process); bad data is ignored."""
+        if not state:
+            return
+        now, wall = self._clock(), time.time()
+
+        def load(data: object) -> _Bucket | None:
+            if not isinstance(data, Mapping):
+                return None
+            try:
+                age = max(0.0, wall - float(data["at"]))
+                return _Bucket(
+                    size=None if data.get("size") is None else float(data["size"]),
+                    rate=None if data.get("rate") is None else float(data["rate"]),
+                    remaining=float(data["remaining"]),
+                    seen_at=now - age,
+                )
+            except (KeyError, TypeError, ValueError):
+                return None
+
+        requests = load(state.get("requests"))
+        if requests is not None:
+            self._requests = requests
+        objects = state.get("objects")
+        if isinstance(objects, Mapping):
+            for object_type, data in objects.items():
+                bucket = load(data)
+                if bucket is not None:
+                    self._objects[str(object_type)] = bucket
+
     def delay(self, object_type: str | None, count: int) -> float:
         """Seconds to wait before a request of ``count`` objects would be accepted."""
         now = self._clock()

@@ -14,13 +14,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ... import conf, operations
-from ...batching import encode_body, envelope_size, split_batches
+from ... import conf, operations, plan
 from ...exceptions import AkamaiConfigurationError, AkamaiError, InvalidPurgeObject
-from ...objects import parse_options
-from ...purge import V2_BATCH_SIZE, PurgeRequest
-from ...transport.ccu_v2 import QUEUE_PATH
-from ...transport.pacing import DEFAULT_BUCKET_SIZES
+from ...purge import PurgeRequest
 
 EXIT_NOT_PURGED = 1
 EXIT_BAD_INPUT = 2
@@ -35,33 +31,6 @@ def command_actor() -> str:
         return f"command:{getpass.getuser()}"
     except Exception:  # no passwd entry in some containers
         return "command"
-
-
-def planned_requests(
-    objects: list[Any],
-    options: Any,
-    *,
-    api: str,
-    base_url: str,
-    max_body_bytes: int,
-    max_objects: int | None = None,
-) -> list[tuple[str, bytes, int]]:
-    """The requests a purge would send: (URL, exact body, number of objects) each.
-
-    Packs exactly as ``PurgeRequest.purge_all()`` does, so a dry run shows the real bodies.
-    """
-    if api == "v2":
-        extra = options.v2()
-        url = base_url + QUEUE_PATH
-        limit = V2_BATCH_SIZE
-    else:
-        extra = {}
-        url = f"{base_url}/ccu/v3/{options.action}/{options.type}/{options.network}"
-        limit = max_objects or DEFAULT_BUCKET_SIZES.get(options.type, 10_000)
-    batches = split_batches(
-        objects, max_bytes=max_body_bytes, max_objects=limit, envelope=envelope_size(extra or None)
-    )
-    return [(url, encode_body({"objects": batch, **extra}), len(batch)) for batch in batches]
 
 
 class _BarStream:
@@ -92,6 +61,8 @@ class Command(BaseCommand):
     )
     # Lets tests (and callers of call_command) hand in a stdin stream.
     stealth_options = ("stdin",)
+    # Standard input read once per run (execute() resets it): (lines, decoding errors).
+    _stdin: tuple[list[str], list[str]] | None = None
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -196,15 +167,16 @@ class Command(BaseCommand):
         by_type: dict[str, list[Any]] = {"url": [], "tag": [], "cpcode": []}
         errors: list[str] = []
 
-        def take(lines: list[str], object_type: str, source: str) -> None:
-            found, bad = operations.read_objects(lines, object_type, source=source)
+        def take(lines: list[str], object_type: str, source: str, split: bool = True) -> None:
+            # An argument is one object; only lines of files (and stdin) are split into words.
+            found, bad = operations.read_objects(lines, object_type, source=source, split=split)
             by_type[object_type].extend(found)
             errors.extend(bad)
 
         main_type = options["type"]
         arguments = [value for value in options["objects"] if value != "-"]
         try:
-            take(arguments, main_type, "argument")
+            take(arguments, main_type, "argument", split=False)
             if "-" in options["objects"] and "-" not in options["file"]:
                 lines, bad = self._stdin_lines(options)
                 errors.extend(bad)
@@ -213,8 +185,8 @@ class Command(BaseCommand):
                 lines, bad = self._read_file(path, options)
                 errors.extend(bad)
                 take(lines, main_type, f"{'stdin' if path == '-' else path}, line")
-            take(options["tag"], "tag", "--tag value")
-            take(options["cpcode"], "cpcode", "--cpcode value")
+            take(options["tag"], "tag", "--tag value", split=False)
+            take(options["cpcode"], "cpcode", "--cpcode value", split=False)
         except AkamaiConfigurationError as exc:  # e.g. a malformed AKAMAI_BASE_URL
             raise CommandError(str(exc), returncode=EXIT_BAD_INPUT) from None
         if errors:
@@ -295,10 +267,9 @@ class Command(BaseCommand):
         count = objects = 0
         warned = False
         for object_type, items in groups.items():
+            chosen = plan.planned(items, self._options_for(object_type, options))
             try:
-                pr = PurgeRequest(
-                    options=self._options_for(object_type, options), actor=command_actor()
-                )
+                pr = PurgeRequest(options=plan.options_dict(chosen.options), actor=command_actor())
             except AkamaiConfigurationError as exc:
                 if str(exc) != conf.NO_CREDENTIALS_MESSAGE:
                     raise
@@ -306,49 +277,35 @@ class Command(BaseCommand):
                 if not warned:
                     self.stderr.write("No credentials configured: planning for Fast Purge v3.")
                     warned = True
-                plan_options = parse_options(
-                    self._options_for(object_type, options),
-                    conf.get_setting("AKAMAI_PURGE_OPTIONS"),
-                )
-                plan = planned_requests(
-                    list(dict.fromkeys(items)),
-                    plan_options,
-                    api="v3",
-                    base_url="https://<host>",
-                    max_body_bytes=int(conf.get_setting("AKAMAI_MAX_BODY_BYTES")),
-                )
+                requests = plan.requests(chosen, api="v3")
             else:
-                pr.add(items)
-                plan = planned_requests(
-                    pr.urls,
-                    pr.purge_options,
-                    api=pr.api,
-                    base_url=pr.ccu_base_url,
-                    max_body_bytes=pr.max_body_bytes,
-                    max_objects=pr.transport.pacer.max_objects(object_type),
-                )
-            for url, body, n in plan:
+                with pr:
+                    requests = plan.requests(chosen, transport=pr.transport)
+            for request in requests:
                 count += 1
-                objects += n
-                self.stdout.write(f"POST {url} ({n} object(s), {len(body)} bytes)")
-                self.stdout.write(body.decode("utf-8"))
+                objects += request.count
+                self.stdout.write(
+                    f"{request.method} {request.url} ({request.count} object(s), "
+                    f"{len(request.body)} bytes)"
+                )
+                self.stdout.write(request.body.decode("utf-8"))
         self.stdout.write(
             f"Dry run: {count} request(s) for {objects} object(s) would be sent; nothing was sent."
         )
 
     def _queue(self, groups: dict[str, list[Any]], options: dict[str, Any]) -> None:
         try:
-            from ...tasks import PurgeRequestTask
+            from ...tasks import enqueue
         except ImportError as exc:  # Celery is an optional extra
             raise CommandError(
                 f"--queue needs Celery (pip install 'django-akamai[celery]'): {exc}",
                 returncode=EXIT_BAD_INPUT,
             ) from None
         for object_type, items in groups.items():
-            # The task splits the objects into one Celery task per Akamai request.
-            results = PurgeRequestTask.apply_async(
-                (items,),
-                {"options": self._options_for(object_type, options), "actor": command_actor()},
+            # One Celery task per Akamai request; the objects are planned already.
+            results = enqueue(
+                plan.planned(items, self._options_for(object_type, options)),
+                actor=command_actor(),
             )
             ids = [r.id for r in getattr(results, "results", []) if getattr(r, "id", None)]
             self._say(
@@ -364,14 +321,15 @@ class Command(BaseCommand):
             pr = PurgeRequest(
                 options=self._options_for(object_type, options), actor=command_actor()
             )
-            pr.add(items)
+            pr.add_planned(items)  # planned by operations.read_objects
             requests.append(pr)
         total = sum(len(pr.urls) for pr in requests)
         on_request, bar = self._progress(total, options)
         outcomes = []
         try:
             for pr in requests:
-                outcomes.append(operations.send(pr, on_request))
+                with pr:
+                    outcomes.append(operations.send(pr, on_request))
         finally:
             if bar is not None:
                 bar.close()
@@ -390,7 +348,7 @@ class Command(BaseCommand):
         raise CommandError(f"{missing} object(s) not purged.", returncode=EXIT_NOT_PURGED)
 
     def execute(self, *args: Any, **options: Any) -> Any:
-        self._stdin: tuple[list[str], list[str]] | None = None
+        self._stdin = None
         return super().execute(*args, **options)
 
     def handle(self, *args: Any, **options: Any) -> None:

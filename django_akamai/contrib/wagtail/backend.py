@@ -1,0 +1,139 @@
+"""``AkamaiBackend``: Wagtail's frontend cache hands its URLs to django-akamai's pipeline.
+
+Wagtail decides what changed (a published, unpublished or deleted page's URLs, grouped by
+hostname and filtered by each backend's ``HOSTNAMES``) and calls ``purge_batch(urls)``,
+from a django-tasks task since Wagtail 6.4. This backend never talks to Akamai itself: every
+purge goes through :meth:`AkamaiBackend._record`, the one door into django-akamai, so it is
+commit-safe (sent after the page's transaction commits, dropped on rollback) and coalesced
+with everything else purged in the same transaction.
+
+Settings (all optional)::
+
+    WAGTAILFRONTENDCACHE = {
+        "akamai": {
+            "BACKEND": "django_akamai.contrib.wagtail.AkamaiBackend",
+            "HOSTNAMES": ["www.example.com"],  # Wagtail's own filter; default: every host
+            "ACTION": "invalidate",            # or "delete"; default: AKAMAI_PURGE_OPTIONS
+            "NETWORK": "production",           # or "staging"; default: AKAMAI_PURGE_OPTIONS
+            "CACHE_TAGS": True,                # pages carry Edge-Cache-Tag: purge them by tag
+        },
+    }
+
+Credentials never go here: Wagtail may pass backend settings as task arguments, so they stay
+in the ``AKAMAI_*`` settings or the edgerc file, where every other door reads them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.apps import apps
+from wagtail.contrib.frontend_cache.backends.base import BaseBackend
+
+from ...exceptions import AkamaiConfigurationError
+from ...objects import parse_options
+
+__all__ = ["AkamaiBackend"]
+
+#: What ``actor`` the purge history and logs name for purges from Wagtail.
+ACTOR = "wagtail"
+_OPTION_PARAMS = {"ACTION": "action", "NETWORK": "network"}
+_KNOWN_PARAMS = {"HOSTNAMES", "CACHE_TAGS", *_OPTION_PARAMS}
+_CREDENTIAL_HINT = (
+    "credentials are not backend settings: set AKAMAI_CCU_HOST, AKAMAI_CCU_CLIENT_TOKEN, "
+    "AKAMAI_CCU_CLIENT_SECRET and AKAMAI_CCU_ACCESS_TOKEN (or AKAMAI_EDGERC_FILENAME), "
+    "because Wagtail may pass backend settings as task arguments"
+)
+
+
+class AkamaiBackend(BaseBackend):
+    """Purges through django-akamai: commit-safe, coalesced, retried and paced."""
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        params = dict(params)
+        unknown = sorted(set(params) - _KNOWN_PARAMS)
+        if unknown:
+            secretish = [k for k in unknown if any(w in k.upper() for w in ("SECRET", "TOKEN"))]
+            raise AkamaiConfigurationError(
+                f"WAGTAILFRONTENDCACHE: unknown AkamaiBackend setting(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(_KNOWN_PARAMS))}"
+                + (f" ({_CREDENTIAL_HINT})." if secretish else ".")
+            )
+        super().__init__(params)
+        self.options: dict[str, str] = {
+            option: params[param] for param, option in _OPTION_PARAMS.items() if param in params
+        }
+        # Bad ACTION/NETWORK values fail here, when Wagtail builds the backend, not at a publish.
+        parse_options(self.options)
+        self.cache_tags = bool(params.get("CACHE_TAGS", False))
+        if self.cache_tags and not apps.is_installed("django_akamai.contrib.wagtail"):
+            raise AkamaiConfigurationError(
+                "WAGTAILFRONTENDCACHE: AkamaiBackend has CACHE_TAGS on, but page responses are "
+                "only tagged with 'django_akamai.contrib.wagtail' in INSTALLED_APPS; add it, "
+                "or drop CACHE_TAGS to purge by URL."
+            )
+
+    # --- Wagtail's backend API ------------------------------------------------------------
+
+    def purge(self, url: str) -> None:
+        self.purge_batch([url])
+
+    def purge_batch(self, urls: Iterable[str]) -> None:
+        """Purge ``urls``; with ``CACHE_TAGS``, a page's own URL becomes the page's tag."""
+        urls = list(urls)
+        if not self.cache_tags:
+            self.purge_urls(urls)
+            return
+        from .pages import PAGE_TAG, split_page_urls
+
+        pages, others = split_page_urls(urls)
+        self.purge_tags(PAGE_TAG.format(id=pk) for pk in dict.fromkeys(pages.values()))
+        self.purge_urls(others)
+
+    # --- for the app's signal handlers and the dependents hook ----------------------------
+
+    def purge_urls(self, urls: Iterable[str]) -> None:
+        """Purge ``urls`` as URLs (never mapped to tags), keeping those of our ``HOSTNAMES``."""
+        self._record(
+            [url for url in urls if self.invalidates_hostname(urlsplit(url).netloc)], "url"
+        )
+
+    def purge_tags(self, tags: Iterable[str]) -> None:
+        """Purge cache tags (unprefixed: ``AKAMAI_CACHE_TAG_PREFIX`` is added once, later)."""
+        self._record(list(tags), "tag")
+
+    def purge_pages(self, pages: Iterable[Any]) -> None:
+        """Purge pages: by their own tag with ``CACHE_TAGS``, else by their URLs."""
+        from .pages import page_tag, page_urls
+
+        pages = list(pages)
+        if self.cache_tags:
+            self.purge_tags(page_tag(page) for page in pages)
+        else:
+            self.purge_urls(page_urls(pages))
+
+    # --- the one door into django-akamai ---------------------------------------------------
+
+    def _record(self, objects: list[Any], object_type: str) -> None:
+        if not objects:
+            return
+        from django.db import router
+
+        from ...purging import request_purge
+        from .pages import page_model
+
+        # Pages are written on Page's database: that transaction is the one to wait for.
+        request_purge(
+            objects,
+            options={**self.options, "type": object_type},
+            using=router.db_for_write(page_model()),
+            actor=ACTOR,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"<AkamaiBackend hostnames={self.hostnames!r} options={self.options!r} "
+            f"cache_tags={self.cache_tags!r}>"
+        )

@@ -1,0 +1,534 @@
+"""The deliverer: sends pending purge intents to Akamai, one sender per account at a time.
+
+``deliver_pending(using)`` is the whole job, whoever runs it (the background thread, ``manage.py
+akamai_worker``, the Celery task): take the account's lease (``leases``), return intents a dead
+holder had claimed to pending, then until nothing is due: claim pending intents, group them by
+options, pack each group into the fewest requests (``PurgeRequest`` with the transport's limits,
+so 1,000 saves committed one by one go out in about ``ceil(bytes / 50,000)`` requests), pace
+from the account's buckets (continued from the state the last holder saved on the lease), and
+settle each request:
+
+- accepted: the intents are deleted; the purge history records the request (the
+  ``events`` that ``PurgeRequest`` sends, as for every other purge);
+- transient failure (timeouts, 5xx, 429s past the request's deadline): the intents go back to
+  pending with ``attempts`` + 1 and ``next_attempt_at`` backed off, stored in the table so a
+  restart keeps it; this round stops (Akamai is unreachable);
+- refused (400, 403, 413): the request is split in halves until the refused objects stand
+  alone, so everything else is delivered; a refused object is kept as a ``failed`` intent with
+  Akamai's status, title, detail and supportId, and never retried unless someone asks
+  (``retry_failed``);
+- any other refusal (401 and the like: the credentials or the setup, not the objects): the
+  intents stay pending with backoff and the report says why (``config_error``).
+
+Public functions: ``deliver_pending``, ``retry_failed``, ``discard_failed``, ``pending_summary``,
+``account_name``. Nothing here decides *when* to deliver: that is ``delivery``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, connections, router, transaction
+from django.db.models import F, Min
+from django.utils import timezone
+
+from . import conf, plan
+from .exceptions import AkamaiConfigurationError, PurgeRequestFailed, PurgeRetriesExhausted
+from .leases import Lease, new_holder_id
+from .objects import PurgeOptions
+from .transport import RetryPolicy
+
+logger = logging.getLogger("django_akamai")
+
+__all__ = [
+    "DeliveryReport",
+    "Refusal",
+    "account_name",
+    "deliver_pending",
+    "discard_failed",
+    "pending_summary",
+    "retry_failed",
+]
+
+#: Statuses that refuse the objects of a request (bad URL, not ours, too large): isolate them.
+OBJECT_REFUSALS = frozenset({400, 403, 413})
+#: Intents claimed at a time: enough for several full requests, bounded memory.
+CLAIM_BATCH = 10_000
+#: How long one request may keep retrying (and waiting for tokens) at most before its intents
+#: are backed off in the table instead (``AKAMAI_RETRY_DEADLINE`` when shorter); bounds how
+#: long a lease must last.
+REQUEST_DEADLINE = 60.0
+#: Rows per ``id IN (...)`` statement (SQLite's historical 999-parameter limit).
+_CHUNK = 900
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One object Akamai refused, with its reason."""
+
+    object: Any
+    object_type: str
+    status: int | None
+    title: str
+    detail: str
+    support_id: str
+
+    def __str__(self) -> str:
+        reason = "; ".join(p for p in (self.title, self.detail) if p) or "refused"
+        support = f" (supportId {self.support_id})" if self.support_id else ""
+        status = f"HTTP {self.status}" if self.status else "not sent"
+        return f"{self.object} refused, {status}: {reason}{support}"
+
+
+@dataclass
+class DeliveryReport:
+    """What one ``deliver_pending`` call did."""
+
+    busy: bool = False  # another deliverer holds the account's lease
+    accepted: int = 0  # intents delivered and removed
+    requests: int = 0  # requests Akamai accepted
+    refused: list[Refusal] = field(default_factory=list)
+    deferred: int = 0  # intents backed off after a transient failure
+    config_error: str | None = None
+    next_attempt_at: datetime | None = None  # the earliest pending intent not yet due
+
+    @property
+    def ok(self) -> bool:
+        return not (self.refused or self.deferred or self.config_error)
+
+    def merge(self, other: DeliveryReport) -> None:
+        self.busy = self.busy or other.busy
+        self.accepted += other.accepted
+        self.requests += other.requests
+        self.refused.extend(other.refused)
+        self.deferred += other.deferred
+        self.config_error = self.config_error or other.config_error
+        self.next_attempt_at = other.next_attempt_at
+
+
+class _Stop(Exception):
+    """This round ends: Akamai unreachable, a setup refusal, the lease lost or a stop asked."""
+
+
+UNREACHABLE = "Akamai unreachable"
+
+
+def account_name(credentials: Any) -> str:
+    """The lease name of the account these credentials purge on (never a secret)."""
+    host = getattr(credentials, "host", None) or getattr(credentials, "base_url", "")
+    return f"{credentials.api} {host}"
+
+
+def request_deadline() -> float:
+    return min(float(conf.get_setting("AKAMAI_RETRY_DEADLINE")), REQUEST_DEADLINE)
+
+
+def lease_seconds() -> float:
+    """Longer than any one request can take: no retry starts past the deadline, and the last
+    attempt may take a connect and a read timeout; doubled for slack. The holder renews
+    before every request, so this is also how long a dead holder blocks its account."""
+    connect, read = conf.timeouts()
+    return request_deadline() + 2 * (connect + read) + 5.0
+
+
+def _intents(using: str) -> Any:
+    from .models import PurgeIntent
+
+    return PurgeIntent.objects.using(using)
+
+
+def _chunks(ids: list[int]) -> Iterator[list[int]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start : start + _CHUNK]
+
+
+def _backoff(attempts: int) -> timedelta:
+    base = float(conf.get_setting("AKAMAI_DELIVERY_RETRY_BACKOFF"))
+    ceiling = float(conf.get_setting("AKAMAI_DELIVERY_RETRY_BACKOFF_MAX"))
+    seconds = min(ceiling, base * 2 ** max(0, attempts - 1)) * random.uniform(0.75, 1.0)
+    return timedelta(seconds=seconds)
+
+
+# --- claiming and settling rows -------------------------------------------------------------
+
+
+def _claim(using: str, holder: str, burst: bool) -> list[Any]:
+    """Mark up to ``CLAIM_BATCH`` due pending intents as claimed by ``holder``; return them.
+
+    ``burst`` ignores backoff but takes each intent once per holder (an intent this holder
+    deferred keeps ``claimed_by``), so a burst ends even when Akamai stays down.
+    """
+    from .models import PurgeIntent
+
+    with transaction.atomic(using=using):
+        due = _intents(using).filter(status=PurgeIntent.PENDING)
+        if burst:
+            due = due.exclude(claimed_by=holder)
+        else:
+            due = due.filter(next_attempt_at__lte=timezone.now())
+        if connections[using].features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True)
+        ids = list(due.order_by("id").values_list("id", flat=True)[:CLAIM_BATCH])
+        for chunk in _chunks(ids):
+            _intents(using).filter(id__in=chunk, status=PurgeIntent.PENDING).update(
+                status=PurgeIntent.CLAIMED, claimed_by=holder
+            )
+    claimed = []
+    for chunk in _chunks(ids):
+        claimed.extend(
+            _intents(using).filter(id__in=chunk, status=PurgeIntent.CLAIMED, claimed_by=holder)
+        )
+    claimed.sort(key=lambda intent: intent.pk)
+    return claimed
+
+
+def _back_to_pending(
+    using: str, ids: list[int], from_status: str = "claimed", **changes: Any
+) -> None:
+    """Claimed (or failed) intents back to pending. One whose object was recorded again
+    meanwhile (an identical pending intent) is deleted instead: the newer one covers it."""
+    from .models import PurgeIntent
+
+    for chunk in _chunks(ids):
+        for _ in range(3):
+            try:
+                with transaction.atomic(using=using):
+                    rows = _intents(using).filter(id__in=chunk, status=from_status)
+                    twins = _intents(using).filter(
+                        status=PurgeIntent.PENDING, key__in=rows.values("key")
+                    )
+                    rows.filter(key__in=twins.values("key")).delete()
+                    rows.update(status=PurgeIntent.PENDING, **changes)
+                break
+            except IntegrityError:
+                continue  # a twin committed between the two statements: look again
+
+
+def _return_orphans(using: str, holder: str) -> int:
+    """Intents claimed by a holder that lost the lease (it died) go back to pending."""
+    from .models import PurgeIntent
+
+    ids = list(
+        _intents(using)
+        .filter(status=PurgeIntent.CLAIMED)
+        .exclude(claimed_by=holder)
+        .values_list("id", flat=True)
+    )
+    if ids:
+        logger.warning("Returning %d purge intent(s) of a lost deliverer to pending", len(ids))
+        _back_to_pending(using, ids)
+    return len(ids)
+
+
+def _delete(using: str, ids: Iterable[int]) -> None:
+    for chunk in _chunks(list(ids)):
+        _intents(using).filter(id__in=chunk).delete()
+
+
+def _defer(using: str, ids: list[int], error: PurgeRequestFailed | None, reason: str) -> None:
+    """Transient failure: attempts + 1 and a later next_attempt_at, stored on each intent."""
+    now = timezone.now()
+    by_attempts: dict[int, list[int]] = {}
+    for pk, attempts in _intents(using).filter(id__in=ids).values_list("id", "attempts"):
+        by_attempts.setdefault(attempts + 1, []).append(pk)
+    for attempts, group in by_attempts.items():
+        _back_to_pending(
+            using,
+            group,
+            attempts=F("attempts") + 1,
+            next_attempt_at=now + _backoff(attempts),
+            http_status=getattr(error, "status", None),
+            error_title=(getattr(error, "title", "") or reason)[:300],
+            error_detail=str(error or reason)[:2000],
+            support_id=(getattr(error, "support_id", "") or "")[:100],
+        )
+
+
+def _fail(using: str, ids: list[int], error: Any, status: int | None = None) -> None:
+    from .models import PurgeIntent
+
+    for chunk in _chunks(ids):
+        _intents(using).filter(id__in=chunk).update(
+            status=PurgeIntent.FAILED,
+            attempts=F("attempts") + 1,
+            http_status=getattr(error, "status", status),
+            error_title=(getattr(error, "title", "") or type(error).__name__)[:300],
+            error_detail=(getattr(error, "detail", "") or str(error))[:2000],
+            support_id=(getattr(error, "support_id", "") or "")[:100],
+        )
+
+
+# --- sending one group ------------------------------------------------------------------
+
+
+class _Group:
+    """The claimed intents of one set of options, sent through one ``PurgeRequest``."""
+
+    def __init__(self, using: str, options: PurgeOptions, intents: list[Any], report: Any):
+        self.using = using
+        self.options = options
+        self.report = report
+        self.ids: dict[Any, list[int]] = {}
+        actors: dict[str, None] = {}
+        for intent in intents:
+            self.ids.setdefault(intent.object, []).append(intent.pk)
+            for actor in intent.actor.split(","):
+                if actor:
+                    actors[actor] = None
+        self.actor = ",".join(actors)[:200] or None
+
+    def all_ids(self, objects: Iterable[Any] | None = None) -> list[int]:
+        keys = self.ids if objects is None else objects
+        return [pk for obj in keys for pk in self.ids.get(obj, ())]
+
+
+def _sender(options: PurgeOptions, actor: str | None, bucket_state: dict[str, Any]) -> Any:
+    from .purge import PurgeRequest
+
+    retry = RetryPolicy(
+        max_retries=int(conf.get_setting("AKAMAI_MAX_RETRIES")),
+        backoff=float(conf.get_setting("AKAMAI_RETRY_BACKOFF")),
+        backoff_max=float(conf.get_setting("AKAMAI_RETRY_BACKOFF_MAX")),
+        deadline=request_deadline(),
+    )
+    pr = PurgeRequest(options=plan.options_dict(options), actor=actor, retry=retry)
+    pr.transport.pacer.restore(bucket_state)
+    return pr
+
+
+def _send_group(group: _Group, pr: Any, lease: Lease, stop: threading.Event | None) -> None:
+    """Send every object of ``group``; raise ``_Stop`` when the round must end."""
+
+    def accepted(ok: bool, objects: list[Any], outcome: Any) -> None:
+        if ok:
+            _delete(group.using, group.all_ids(objects))
+            group.report.accepted += len(group.all_ids(objects))
+            group.report.requests += 1
+
+    pr.on_request = accepted
+    pr.add_planned(group.ids)
+
+    def send(count: int | None) -> None:
+        if stop is not None and stop.is_set():
+            raise _Stop("stop requested")
+        if not lease.renew():
+            raise _Stop("the delivery lease was lost")
+        try:
+            pr.purge(purge_batch_size=count)
+        except PurgeRetriesExhausted as exc:
+            ids = group.all_ids(exc.objects)
+            _defer(group.using, ids, exc, exc.reason)
+            group.report.deferred += len(ids)
+            logger.warning("Akamai unreachable; %d purge intent(s) backed off: %s", len(ids), exc)
+            raise _Stop(UNREACHABLE) from None
+        except PurgeRequestFailed as exc:
+            objects = list(exc.objects)
+            if exc.status not in OBJECT_REFUSALS:
+                ids = group.all_ids(pr.urls)
+                _defer(group.using, ids, exc, "refused")
+                group.report.deferred += len(ids)
+                group.report.config_error = str(exc)
+                logger.error(
+                    "Akamai refused a purge request (not its objects); %d purge intent(s) stay "
+                    "pending: %s",
+                    len(ids),
+                    exc,
+                    exc_info=True,
+                )
+                raise _Stop("setup refused") from None
+            if len(objects) > 1:
+                half = len(objects) // 2
+                send(half)
+                send(len(objects) - half)
+                return
+            del pr.urls[: len(objects)]
+            _fail(group.using, group.all_ids(objects), exc)
+            for obj in objects:
+                group.report.refused.append(
+                    Refusal(
+                        obj, group.options.type, exc.status, exc.title, exc.detail, exc.support_id
+                    )
+                )
+            logger.error("Akamai refused %s; kept as a failed purge intent: %s", objects[0], exc)
+
+    while pr.urls:
+        send(None)
+
+
+# --- the job ----------------------------------------------------------------------------
+
+
+def _next_due(using: str) -> datetime | None:
+    from .models import PurgeIntent
+
+    return (
+        _intents(using)
+        .filter(status=PurgeIntent.PENDING)
+        .aggregate(first=Min("next_attempt_at"))["first"]
+    )
+
+
+def _round(
+    using: str, credentials: Any, holder: str, burst: bool, stop: threading.Event | None
+) -> DeliveryReport:
+    report = DeliveryReport()
+    lease = Lease(account_name(credentials), using=using, holder=holder, seconds=lease_seconds())
+    if not lease.acquire():
+        report.busy = True
+        return report
+    bucket_state: dict[str, Any] = {}
+    last_sender = None
+    wait_until = None  # when Akamai was unreachable: the claimed rest waits as well
+    try:
+        _return_orphans(using, holder)
+        bucket_state = lease.bucket_state()
+        while not (stop is not None and stop.is_set()):
+            claimed = _claim(using, holder, burst)
+            if not claimed:
+                break
+            groups: dict[PurgeOptions, list[Any]] = {}
+            for intent in claimed:
+                options = PurgeOptions(intent.action, intent.object_type, intent.network)
+                groups.setdefault(options, []).append(intent)
+            try:
+                for options, intents in groups.items():
+                    group = _Group(using, options, intents, report)
+                    try:
+                        pr = _sender(options, group.actor, bucket_state)
+                    except AkamaiConfigurationError as exc:
+                        # e.g. cache tags with CCU v2 credentials: these can never be sent.
+                        _fail(using, group.all_ids(), exc)
+                        report.refused.extend(
+                            Refusal(obj, options.type, None, "cannot be sent", str(exc), "")
+                            for obj in group.ids
+                        )
+                        continue
+                    last_sender = pr
+                    try:
+                        _send_group(group, pr, lease, stop)
+                    finally:
+                        bucket_state = pr.transport.pacer.snapshot()
+                        pr.close()
+            except _Stop as stopped:
+                if stopped.args[0] == UNREACHABLE:
+                    wait_until = timezone.now() + _backoff(1)
+                break
+    finally:
+        # Whatever this holder still has claimed (a stop, a lost lease, an error) is pending.
+        from .models import PurgeIntent
+
+        left = list(
+            _intents(using)
+            .filter(status=PurgeIntent.CLAIMED, claimed_by=holder)
+            .values_list("id", flat=True)
+        )
+        if left:
+            if wait_until is not None:
+                _back_to_pending(using, left, next_attempt_at=wait_until)
+            else:
+                _back_to_pending(using, left)
+        if last_sender is not None:
+            lease.save_bucket_state(bucket_state)
+        lease.release()
+    report.next_attempt_at = _next_due(using)
+    return report
+
+
+def deliver_pending(
+    using: str | None = None,
+    *,
+    burst: bool = False,
+    stop: threading.Event | None = None,
+    holder: str | None = None,
+) -> DeliveryReport:
+    """Deliver every due pending intent of database ``using``; return what happened.
+
+    ``burst`` also takes intents that are backing off (each once). ``stop`` (an Event) ends the
+    delivery after the request in flight. Returns at once with ``busy`` when another
+    deliverer holds the account's lease (it will deliver these too); with ``config_error``
+    when no credentials are configured. Never raises for Akamai's answers.
+    """
+    from .models import PurgeIntent
+
+    using = using or router.db_for_write(PurgeIntent)
+    holder = holder or new_holder_id()
+    total = DeliveryReport()
+    try:
+        credentials = conf.resolve_credentials()
+    except AkamaiConfigurationError as exc:
+        total.config_error = str(exc)
+        return total
+    while True:
+        report = _round(using, credentials, holder, burst, stop)
+        total.merge(report)
+        if report.busy or report.config_error or (stop is not None and stop.is_set()):
+            return total
+        if not report.accepted and not report.refused:
+            return total
+        # Intents committed while this round was finishing found the lease still taken: look
+        # again now that it is released, so their kick is not lost.
+        if not _has_due(using, holder, burst):
+            return total
+
+
+def _has_due(using: str, holder: str, burst: bool) -> bool:
+    from .models import PurgeIntent
+
+    due = _intents(using).filter(status=PurgeIntent.PENDING)
+    if burst:
+        due = due.exclude(claimed_by=holder)
+    else:
+        due = due.filter(next_attempt_at__lte=timezone.now())
+    return due.exists()
+
+
+# --- for operators: the admin and akamai_worker --status ------------------------------------
+
+
+def retry_failed(ids: Iterable[int], using: str | None = None) -> int:
+    """Failed intents back to pending, due now (an operator fixed the cause); returns how many."""
+    from .models import PurgeIntent
+
+    using = using or router.db_for_write(PurgeIntent)
+    rows = _intents(using).filter(id__in=list(ids), status=PurgeIntent.FAILED).exclude(action="")
+    ids = list(rows.values_list("id", flat=True))
+    _back_to_pending(using, ids, PurgeIntent.FAILED, next_attempt_at=timezone.now(), claimed_by="")
+    return len(ids)
+
+
+def discard_failed(ids: Iterable[int], using: str | None = None) -> int:
+    """Delete failed intents (an operator decided they need no purge); returns how many."""
+    from .models import PurgeIntent
+
+    using = using or router.db_for_write(PurgeIntent)
+    deleted, _ = _intents(using).filter(id__in=list(ids), status=PurgeIntent.FAILED).delete()
+    return deleted
+
+
+def pending_summary(using: str | None = None) -> dict[str, Any]:
+    """Counts by status and the oldest pending intent's creation time."""
+    from django.db.models import Count
+
+    from .models import PurgeIntent
+
+    using = using or router.db_for_write(PurgeIntent)
+    counts = dict(
+        _intents(using).values_list("status").annotate(n=Count("id")).values_list("status", "n")
+    )
+    oldest = (
+        _intents(using)
+        .filter(status__in=[PurgeIntent.PENDING, PurgeIntent.CLAIMED])
+        .aggregate(first=Min("created_at"))["first"]
+    )
+    return {
+        "pending": counts.get(PurgeIntent.PENDING, 0),
+        "claimed": counts.get(PurgeIntent.CLAIMED, 0),
+        "failed": counts.get(PurgeIntent.FAILED, 0),
+        "oldest_pending": oldest,
+    }

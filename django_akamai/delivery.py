@@ -1,0 +1,237 @@
+"""Where recorded purge intents are delivered from: the ``AKAMAI_DELIVERY`` setting.
+
+``kick(alias)`` is called once intents are committed on database ``alias`` (``intents`` does
+it after the commit). It never raises and never waits on Akamai or a broker:
+
+``"background"`` (default)
+    A daemon thread of this process runs ``deliver.deliver_pending`` shortly after the kick,
+    with its own database connection, and again when backed-off intents fall due. A
+    short-lived process (a management command, a script) waits at exit, at most
+    ``AKAMAI_DELIVERY_EXIT_WAIT`` seconds, for what it kicked; anything left stays pending for
+    the next deliverer. An in-memory SQLite database cannot be seen from another connection,
+    so with one the delivery runs in the committing thread right after the commit instead.
+``"worker"``
+    Nothing is sent from this process: ``manage.py akamai_worker`` delivers.
+``"celery"``
+    The Celery task ``django_akamai.tasks.deliver_intents`` delivers. It is published from
+    the background thread (a broker outage delays it, never the save); a lost kick is picked
+    up by the next kick or by the periodic safety net (schedule the same task with Celery
+    beat). Any number of workers may run it: the lease keeps one sender per account.
+
+Another mode plugs in with ``MODES[name] = "dotted.path.to.kick_function"``, e.g. a Django
+Tasks one: a function taking the alias, called in the committing thread right after the commit
+(so it can bind what is thread-local there, such as Celery's current app), that returns the
+callable the background thread then runs to hand the work over.
+
+Public functions: ``kick``, ``mode``, ``wait_idle``, ``stop_background``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+
+from django.db import connections
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from . import conf
+from .exceptions import AkamaiConfigurationError
+
+logger = logging.getLogger("django_akamai")
+
+__all__ = ["MODES", "kick", "mode", "stop_background", "wait_idle"]
+
+#: Delivery modes: "background" and "worker" are built in; others name a kick function (see
+#: the module docstring); what it returns runs in the background thread, so a slow broker
+#: never holds up the committing request.
+MODES: dict[str, str | None] = {
+    "background": None,
+    "worker": None,
+    "celery": "django_akamai.tasks.kick_delivery",
+}
+
+#: When another process holds the lease, look again this often (it may die mid-delivery).
+BUSY_RETRY_SECONDS = 1.0
+
+
+def mode() -> str:
+    """The configured ``AKAMAI_DELIVERY``, validated."""
+    value = conf.get_setting("AKAMAI_DELIVERY")
+    if value not in MODES:
+        raise AkamaiConfigurationError(
+            f"AKAMAI_DELIVERY is {value!r}; use one of {', '.join(map(repr, MODES))}."
+        )
+    return value
+
+
+def _in_memory(alias: str) -> bool:
+    connection = connections[alias]
+    return connection.vendor == "sqlite" and connection.is_in_memory_db()  # type: ignore[attr-defined]
+
+
+def kick(alias: str) -> None:
+    """Intents were committed on ``alias``: have them delivered, as ``AKAMAI_DELIVERY`` says."""
+    try:
+        chosen = mode()
+        if chosen == "worker":
+            return
+        if chosen == "background" and _in_memory(alias):
+            _deliver_inline(alias)
+            return
+        target = MODES[chosen]
+        handover = import_string(target)(alias) if target else None
+        _background().kick(alias, handover)
+    except Exception:  # the change is committed; delivery is someone else's job now
+        logger.exception("Could not start delivering the purge intents of %r", alias)
+
+
+def _deliver_inline(alias: str) -> None:
+    from .deliver import deliver_pending
+
+    deliver_pending(alias)
+
+
+class _Background:
+    """The daemon thread that delivers (or kicks another mode) after commits."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.lock = threading.Condition()
+        # alias -> None (deliver here) or the callable that hands the work to another mode
+        self.kicked: dict[str, Callable[[], None] | None] = {}
+        self.due: dict[str, float] = {}  # alias -> monotonic time to look again
+        self.running = False
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(
+            target=self._loop, name="django-akamai-delivery", daemon=True
+        )
+        self.thread.start()
+
+    def kick(self, alias: str, handover: Callable[[], None] | None) -> None:
+        with self.lock:
+            self.kicked[alias] = handover
+            self.lock.notify_all()
+
+    def idle(self) -> bool:
+        return not self.kicked and not self.running
+
+    def _next_work(self) -> dict[str, Callable[[], None] | None]:
+        with self.lock:
+            while not self.stopping.is_set():
+                now = time.monotonic()
+                for alias, when in list(self.due.items()):
+                    if when <= now:
+                        del self.due[alias]
+                        self.kicked.setdefault(alias, None)
+                if self.kicked:
+                    work, self.kicked = self.kicked, {}
+                    self.running = True
+                    return work
+                timeout = min(self.due.values(), default=now + 3600) - now
+                self.lock.wait(max(0.01, timeout))
+            return {}
+
+    def _loop(self) -> None:
+        while not self.stopping.is_set():
+            work = self._next_work()
+            try:
+                for alias, handover in work.items():
+                    self._run(alias, handover)
+            finally:
+                connections.close_all()  # this thread's connections only
+                with self.lock:
+                    self.running = False
+                    self.lock.notify_all()
+
+    def _run(self, alias: str, handover: Callable[[], None] | None) -> None:
+        try:
+            if handover is not None:
+                handover()
+                return
+            from .deliver import deliver_pending
+
+            report = deliver_pending(alias, stop=self.stopping)
+        except Exception:
+            logger.exception("Delivering the purge intents of %r failed; they stay pending", alias)
+            return
+        if report.config_error:
+            logger.error("Purge intents stay pending: %s", report.config_error)
+        retry_at = None
+        if report.busy:
+            retry_at = time.monotonic() + BUSY_RETRY_SECONDS
+        elif report.next_attempt_at is not None:
+            wait = (report.next_attempt_at - timezone.now()).total_seconds()
+            retry_at = time.monotonic() + max(0.0, wait)
+        if retry_at is not None and not report.config_error:
+            with self.lock:
+                self.due[alias] = min(retry_at, self.due.get(alias, retry_at))
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until every kick so far has been handled (not for backed-off retries)."""
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            while not self.idle():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self.lock.wait(remaining)
+        return True
+
+    def stop(self, timeout: float) -> None:
+        self.stopping.set()
+        with self.lock:
+            self.lock.notify_all()
+        self.thread.join(timeout)
+
+
+_instance: _Background | None = None
+_instance_lock = threading.Lock()
+
+
+def _background() -> _Background:
+    global _instance
+    with _instance_lock:
+        if _instance is None or _instance.pid != os.getpid():  # none yet, or forked
+            if _instance is None:
+                atexit.register(_at_exit)
+            _instance = _Background()
+        return _instance
+
+
+def wait_idle(timeout: float = 10.0) -> bool:
+    """Wait until this process's background deliveries are done; False on timeout."""
+    instance = _instance
+    if instance is None or instance.pid != os.getpid():
+        return True
+    return instance.wait_idle(timeout)
+
+
+def stop_background(timeout: float = 10.0) -> None:
+    """Stop the background thread after the request in flight."""
+    global _instance
+    with _instance_lock:
+        instance, _instance = _instance, None
+    if instance is not None and instance.pid == os.getpid():
+        instance.stop(timeout)
+
+
+def _at_exit() -> None:
+    instance = _instance
+    if instance is None or instance.pid != os.getpid():
+        return
+    try:
+        wait = float(conf.get_setting("AKAMAI_DELIVERY_EXIT_WAIT"))
+    except Exception:
+        wait = 10.0
+    if not instance.wait_idle(wait):
+        logger.warning(
+            "Exiting with purge deliveries unfinished after %.0fs; they stay pending for the "
+            "next deliverer",
+            wait,
+        )
+    instance.stop(1.0)

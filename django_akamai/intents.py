@@ -1,0 +1,157 @@
+"""Recording purge intents: what a door planned, written in the caller's own transaction.
+
+``record(plan, using=...)`` INSERTs one ``PurgeIntent`` row per object, on the database whose
+transaction the purge belongs to, in one statement (``bulk_create``; several only for very
+large plans). Because the rows live in the caller's transaction, a rollback (or a rolled-back
+savepoint) drops them and a commit keeps them whatever happens to the process afterwards. An
+identical pending intent is stored once (``ignore_conflicts`` against the partial unique index
+on ``key``). Nothing here talks to Akamai or a broker.
+
+Once the rows are committed, the configured delivery is kicked (``delivery.kick``): at once in
+autocommit mode, otherwise from one ``on_commit`` hook per transaction (see
+``_kick_after_commit`` for why one is enough with savepoints).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import connections, router, transaction
+from django.utils import timezone
+
+from . import delivery
+from .objects import PurgeOptions
+from .plan import Plan
+
+logger = logging.getLogger("django_akamai")
+
+__all__ = ["in_transaction", "intent_key", "record", "record_unplannable"]
+
+#: Longest actor kept (the column's size).
+MAX_ACTOR = 200
+
+
+def intent_key(options: PurgeOptions, value: Any) -> str:
+    """The de-duplication key of one object with these options (a SHA-256, hex)."""
+    text = f"{options.type}\x1f{options.action}\x1f{options.network}\x1f{value}"
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def intents_alias(using: str) -> str:
+    """Where intents of a transaction on ``using`` are written: ``using`` itself when the
+    intent table is there (atomic with the change), else the router's choice."""
+    from .models import PurgeIntent
+
+    if router.allow_migrate_model(using, PurgeIntent):
+        return using
+    return router.db_for_write(PurgeIntent)
+
+
+def in_transaction(using: str) -> bool:
+    """Whether ``using`` is inside ``transaction.atomic()`` (so a purge must wait for it)."""
+    return connections[using].in_atomic_block
+
+
+def _rows(plans: Iterable[Plan], actor: str | None) -> list[Any]:
+    from .models import PurgeIntent
+
+    now = timezone.now()
+    actor = (actor or "")[:MAX_ACTOR]
+    rows = []
+    for the_plan in plans:
+        o = the_plan.options
+        for value in the_plan.objects:
+            rows.append(
+                PurgeIntent(
+                    key=intent_key(o, value),
+                    object_type=o.type,
+                    action=o.action,
+                    network=o.network,
+                    value=str(value),
+                    created_at=now,
+                    next_attempt_at=now,
+                    actor=actor,
+                )
+            )
+    return rows
+
+
+def record(plans: Plan | Iterable[Plan], *, using: str, actor: str | None = None) -> int:
+    """Record planned objects as pending intents in the transaction on ``using``.
+
+    Returns how many rows were offered (identical pending ones are stored once). Delivery
+    is kicked once the rows are committed.
+    """
+
+    if isinstance(plans, Plan):
+        plans = [plans]
+    rows = _rows(plans, actor)
+    if not rows:
+        return 0
+    alias = intents_alias(using)
+    if alias != using and connections[using].in_atomic_block:
+        # The table lives elsewhere: write it once this transaction commits (not atomic with
+        # the change, but never for a change that rolled back).
+        transaction.on_commit(lambda: _insert(rows, alias), using=using)
+        return len(rows)
+    _insert(rows, alias)
+    return len(rows)
+
+
+def _insert(rows: list[Any], alias: str) -> None:
+    from .models import PurgeIntent
+
+    PurgeIntent.objects.using(alias).bulk_create(rows, ignore_conflicts=True)
+    _kick_after_commit(alias)
+
+
+def record_unplannable(
+    what: Any, reason: str, *, using: str, object_type: str, actor: str | None = None
+) -> None:
+    """Keep a purge that could not be planned visible: a failed intent naming the object
+    and why (e.g. ``get_absolute_url()`` raised). Never raises."""
+    from .models import PurgeIntent
+
+    now = timezone.now()
+    value = f"<not planned: {what}>"
+    try:
+        PurgeIntent.objects.using(intents_alias(using)).create(
+            key=hashlib.sha256(f"unplannable\x1f{value}\x1f{now}".encode()).hexdigest(),
+            object_type=object_type,
+            action="",
+            network="",
+            value=value,
+            status=PurgeIntent.FAILED,
+            created_at=now,
+            actor=(actor or "")[:MAX_ACTOR],
+            error_title="could not be planned",
+            error_detail=reason[:2000],
+        )
+    except Exception:  # the purge is already logged; the save must still succeed
+        logger.exception("Could not record the unplannable purge of %s", what)
+
+
+# --- kicking delivery after the commit ------------------------------------------------------
+
+# The on-commit list the kick hook was last registered in, per connection. Django replaces
+# that list on commit, rollback and savepoint rollback, so "still the same list" means the
+# hook is still there.
+_HOOKS_ATTR = "_django_akamai_kick_hooks"
+
+
+def _kick_after_commit(alias: str) -> None:
+    connection = connections[alias]
+    if not connection.in_atomic_block:
+        delivery.kick(alias)
+        return
+    if getattr(connection, _HOOKS_ATTR, None) is connection.run_on_commit:
+        return
+    # One hook per transaction. Registered inside a savepoint, it is dropped only if that
+    # savepoint rolls back (and the list replaced, so the next recording registers again);
+    # once the savepoint is released it can no longer roll back on its own. A kick that finds
+    # nothing to send costs one query, so an extra one is harmless; a missing one is not.
+    transaction.on_commit(lambda: delivery.kick(alias), using=alias)
+    setattr(connection, _HOOKS_ATTR, connection.run_on_commit)

@@ -1,0 +1,38 @@
+"""Settings of the processes the pipeline tests start: a site that records purge intents,
+``akamai_worker``, a Celery worker delivering them. They share one database on disk (SQLite
+file or PostgreSQL), named by the environment, as a site and its workers would; the emulator's
+address, its credentials and the broker come from the environment as in worker_settings.
+"""
+
+import os
+
+from tests.worker_settings import *  # noqa: F403
+
+_env = os.environ
+
+if _env.get("AKAMAI_TEST_PG_NAME"):
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": _env["AKAMAI_TEST_PG_NAME"],
+            "USER": "postgres",
+            "HOST": "127.0.0.1",
+            "PORT": "5432",
+        }
+    }
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": _env["AKAMAI_TEST_DB"],
+            # Several processes write the same file: wait for the lock rather than fail.
+            "OPTIONS": {"timeout": 30},
+        }
+    }
+AKAMAI_HISTORY = True  # the tables exist: record as a site would
+AKAMAI_DELIVERY = _env.get("AKAMAI_TEST_DELIVERY", "background")
+AKAMAI_PURGE_MODELS = ["testapp.Article"]
+AKAMAI_RETRY_DEADLINE = float(_env.get("AKAMAI_TEST_RETRY_DEADLINE", "5"))
+AKAMAI_DELIVERY_RETRY_BACKOFF = float(_env.get("AKAMAI_TEST_DELIVERY_BACKOFF", "0.2"))
+AKAMAI_DELIVERY_RETRY_BACKOFF_MAX = 1.0
+AKAMAI_CELERY_QUEUE = _env.get("AKAMAI_TEST_CELERY_QUEUE") or None
