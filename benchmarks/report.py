@@ -296,6 +296,12 @@ def django_side(data: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _edge(data: dict[str, Any]) -> list[str]:
+    import bench_edge
+
+    return bench_edge.render(data)
+
+
 def _peers(data: dict[str, Any]) -> list[str]:
     import bench_peers
 

@@ -41,6 +41,7 @@ SCENARIOS = (
     "client_cost",
     "django_side",
     "peers",  # benchmarks/bench_peers.py
+    "edge",  # benchmarks/bench_edge.py
 )
 
 
@@ -110,6 +111,7 @@ def _versions() -> dict[str, str]:
 
 def run(selected: list[str], quick: bool) -> dict:
     sys.path.insert(0, str(HERE))
+    import bench_edge
     import bench_peers
     import harness
     import inputs
@@ -144,6 +146,7 @@ def run(selected: list[str], quick: bool) -> dict:
         "client_cost": lambda: scenarios.client_cost(count, ORIGINAL_DIR),
         "django_side": lambda: scenarios.django_side(harness.env_python()),
         "peers": lambda: bench_peers.peers(urls[:small]),
+        "edge": lambda: bench_edge.edge(seconds=5.0 if quick else 10.0),
     }
     for name in selected:
         print(f"[{time.perf_counter() - started:6.0f}s] {name}...", flush=True)

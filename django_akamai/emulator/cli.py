@@ -257,8 +257,9 @@ def describe(emu: Emulator, edgerc: Path | None = None, section: str = "CCU") ->
     if edge is not None:
         lines += [
             "",
-            f"Edge listening on {edge.base_url}, caching {edge.origin}"
-            + (f" as {edge.public_host}" if edge.public_host else ""),
+            # Not "listening on": scripts read the emulator's URL from that line.
+            f"Edge (caching proxy) at {edge.base_url} in front of {edge.origin}"
+            + (f", serving {edge.public_host}" if edge.public_host else ""),
             "  debug: curl -H 'Pragma: akamai-x-cache-on, akamai-x-get-cache-key' "
             f"{edge.base_url}/",
             f"  state: GET {edge.base_url}/emulator/edge",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
@@ -136,6 +137,7 @@ class Emulator:
                 nonces=self._nonces,
                 on_accept=self._purge_accepted,
             )
+            service.edge_state = self._edge_state
             server = EmulatorHTTPServer(
                 (self.bind, self._requested_port),
                 service=service,
@@ -266,7 +268,7 @@ class Emulator:
             public_host=public_host,
             cp_codes=cp_codes,
             default_ttl=default_ttl,
-            **({"clock": clock} if clock is not None else {}),
+            clock=clock if clock is not None else time.monotonic,
         )
         bind = self.bind if self.bind not in ("", "0.0.0.0", "::") else "127.0.0.1"  # noqa: S104
         self._edge = start_edge(edge, bind, port)
@@ -281,6 +283,10 @@ class Emulator:
     def edge(self) -> Edge | None:
         """The running edge, or None."""
         return self._edge.edge if self._edge is not None else None
+
+    def _edge_state(self) -> dict[str, Any] | None:
+        running = self._edge
+        return running.edge.as_json() if running is not None else None
 
     def _purge_accepted(self, purge: AcceptedPurge, delay_seconds: float) -> None:
         running = self._edge

@@ -319,7 +319,27 @@ class Edge:
                 }
                 for o in self._objects.values()
             ]
-        return {"origin": self.origin, "counters": self.counters, "objects": objects}
+        applied = [
+            {
+                "purgeId": a.purge_id,
+                "action": a.action,
+                "type": a.type,
+                "objects": list(a.objects),
+                "keys": list(a.keys),
+                "acceptedAt": a.accepted_at,
+                "appliedAt": a.applied_at,
+                "hit": a.hit,
+            }
+            for a in self.applied()
+        ]
+        return {
+            "origin": self.origin,
+            "publicHost": self.public_host,
+            "clock": self.clock(),
+            "counters": self.counters,
+            "objects": objects,
+            "applied": applied,
+        }
 
     def reset(self) -> None:
         """Empty the cache, forget pending and applied purges and the counters."""

@@ -102,6 +102,7 @@ def route(method: str, target: str) -> Route:
             "/emulator/purges": ("GET",),
             "/emulator/counters": ("GET",),
             "/emulator/refusals": ("GET",),
+            "/emulator/edge": ("GET",),
             "/emulator/reset": ("POST",),
         }.get(path, ())
         return Route("emulator", methods, {"path": path})
@@ -166,6 +167,8 @@ class PurgeService:
         self.credentials = credentials
         # Told of every accepted purge and the seconds after which it takes effect (the edge).
         self.on_accept = on_accept
+        # The edge's state for GET /emulator/edge (None: no edge running).
+        self.edge_state: Callable[[], dict[str, Any] | None] = lambda: None
         self._knobs = knobs
         self.state = state
         self.limiter = limiter
@@ -369,5 +372,10 @@ class PurgeService:
             return Reply(200, self.state.counters())
         if path == "/emulator/refusals":
             return Reply(200, self.state.refusals())
+        if path == "/emulator/edge":
+            edge = self.edge_state()
+            if edge is None:
+                return Reply.problem(Problem(404, "Not Found", "No edge is running"))
+            return Reply(200, edge)
         reset()
         return Reply(200, {"reset": True})
