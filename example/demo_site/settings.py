@@ -1,5 +1,6 @@
 """A small site behind Akamai. The demo points the AKAMAI_* settings at the emulator."""
 
+import os
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -22,6 +23,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Edge-Cache-Tag on the responses of views that call add_cache_tags().
+    "django_akamai.cache_tags.CacheTagMiddleware",
 ]
 ROOT_URLCONF = "demo_site.urls"
 TEMPLATES = [
@@ -37,8 +40,14 @@ TEMPLATES = [
         },
     }
 ]
-# The demo keeps nothing: an in-memory database, migrated at start.
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+# The demo keeps nothing: an in-memory database, migrated at start. To try the admin by hand
+# (see the end of `make demo`), DEMO_DATABASE names a file instead.
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ.get("DEMO_DATABASE", ":memory:"),
+    }
+}
 
 # The public site whose pages Akamai caches; get_absolute_url() paths are joined to it.
 AKAMAI_BASE_URL = "https://www.example.com"
@@ -58,3 +67,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {"django_akamai": {"handlers": ["console"], "level": "INFO"}},
 }
+
+# Tried by hand (DEMO_DATABASE set, see the end of `make demo`): a post saved in the admin
+# purges its cache tag and the list tag. The demo itself declares this only where it shows it.
+if os.environ.get("DEMO_DATABASE"):
+    AKAMAI_PURGE_MODELS = {"blog.Post": {"cache_tags": True}}
