@@ -47,7 +47,7 @@ from typing import Any
 from django.apps import apps
 from django.core.signals import setting_changed
 from django.db.models import Model
-from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 
 from . import conf, intents, plan
 from .cache_tags import model_tag, object_tags
@@ -64,6 +64,7 @@ _OPTION_KEYS = ("action", "network", "domain")
 # Where the receivers keep what an instance looked like before the save or delete.
 _BEFORE_SAVE = "_akamai_purge_before_save"
 _BEFORE_DELETE = "_akamai_purge_before_delete"
+_BEFORE_M2M = "_akamai_purge_before_m2m"
 
 Spec = tuple[Any, ...] | Callable[[Model], Iterable[Any] | None]
 
@@ -283,6 +284,95 @@ def _post_delete(
         config.purge(urls, tags, using, instance)
 
 
+# --- many-to-many changes ------------------------------------------------------------------
+#
+# ``article.categories.add(c)`` (remove, clear, set, and the same from the other side) saves
+# neither model: Django sends ``m2m_changed`` with the intermediate model as sender. Each side
+# that is declared is purged like a save, with its objects computed before the change and
+# after it (a ``urls`` callable listing the article's categories sees the one removed, too).
+
+_m2m_throughs: set[type[Model]] = set()
+_PRE = {"pre_add": "post_add", "pre_remove": "post_remove", "pre_clear": "post_clear"}
+
+
+def _m2m_sides(
+    instance: Model, model: type[Model], pk_set: set[Any] | None, using: str | None
+) -> list[tuple[ModelPurge, Model]]:
+    """The declared instances a change touches: ``instance``, and the rows of ``model``."""
+    sides: list[tuple[ModelPurge, Model]] = []
+    config = _active.get(type(instance))
+    if config is not None:
+        sides.append((config, instance))
+    related = _active.get(model)
+    if related is not None and pk_set:
+        for row in model._base_manager.using(using).filter(pk__in=pk_set).order_by("pk"):
+            sides.append((_active.get(type(row), related), row))
+    return sides
+
+
+def _cleared_pks(instance: Model, sender: type[Model], reverse: bool) -> set[Any]:
+    """Before ``clear()``: the primary keys of the rows about to be unlinked."""
+    for relation in type(instance)._meta.get_fields():
+        if not relation.many_to_many:
+            continue
+        if relation.auto_created:  # the reverse side: ``category.articles``
+            through = relation.through  # type: ignore[union-attr]
+            name, is_reverse = relation.get_accessor_name(), True  # type: ignore[union-attr]
+        else:  # the forward side: ``article.categories``
+            through = relation.remote_field.through  # type: ignore[union-attr]
+            name, is_reverse = relation.name, False
+        if through is sender and is_reverse == reverse and name:
+            return set(getattr(instance, name).values_list("pk", flat=True))
+    return set()
+
+
+def _m2m_changed(
+    sender: type[Model],
+    instance: Model,
+    action: str,
+    reverse: bool,
+    model: type[Model],
+    pk_set: set[Any] | None,
+    using: str | None = None,
+    **kwargs: Any,
+) -> None:
+    if action in _PRE:
+        if action == "pre_clear":
+            pk_set = _cleared_pks(instance, sender, reverse)
+        if not pk_set:
+            return  # nothing is linked or unlinked: nothing on the site changes
+        sides = _m2m_sides(instance, model, pk_set, using)
+        before = [(config, obj, config.objects(obj, using)) for config, obj in sides]
+        instance.__dict__.setdefault(_BEFORE_M2M, {})[_PRE[action]] = (pk_set, before)
+        return
+    pending = instance.__dict__.get(_BEFORE_M2M, {})
+    if action not in pending:
+        return
+    pk_set, before = pending.pop(action)
+    # The related rows are read again: after the change they are what the site now shows.
+    after = {(type(obj), obj.pk): obj for _, obj in _m2m_sides(instance, model, pk_set, using)}
+    for config, obj, (urls, tags) in before:
+        now = after.get((type(obj), obj.pk), obj)
+        new_urls, new_tags = config.objects(now, using)
+        config.purge(urls + new_urls, tags + new_tags, using, now)
+
+
+def _connect_m2m() -> None:
+    """Listen to the intermediate model of every m2m relation with a declared side."""
+
+    def declared(model: Any) -> bool:
+        return isinstance(model, type) and any(issubclass(m, model) for m in _active)
+
+    for model in apps.get_models():
+        for relation in model._meta.local_many_to_many:
+            through = relation.remote_field.through
+            if isinstance(through, type) and (declared(model) or declared(relation.related_model)):
+                _m2m_throughs.add(through)
+                m2m_changed.connect(
+                    _m2m_changed, sender=through, weak=False, dispatch_uid=f"{__name__}._m2m"
+                )
+
+
 _RECEIVERS = (
     (pre_save, _pre_save),
     (post_save, _post_save),
@@ -298,6 +388,9 @@ def disconnect() -> None:
             signal.disconnect(
                 receiver, sender=model, dispatch_uid=f"{__name__}.{receiver.__name__}"
             )
+    for through in list(_m2m_throughs):
+        m2m_changed.disconnect(_m2m_changed, sender=through, dispatch_uid=f"{__name__}._m2m")
+    _m2m_throughs.clear()
     _active.clear()
 
 
@@ -321,6 +414,7 @@ def connect() -> None:
             signal.connect(
                 receiver, sender=model, weak=False, dispatch_uid=f"{__name__}.{receiver.__name__}"
             )
+    _connect_m2m()
 
 
 def _on_setting_changed(setting: str, **kwargs: Any) -> None:

@@ -79,6 +79,13 @@ DEFAULTS: dict[str, Any] = {
     "AKAMAI_DELIVERY_EXIT_WAIT": 10.0,
     "AKAMAI_DELIVERY_RETRY_BACKOFF": 5.0,
     "AKAMAI_DELIVERY_RETRY_BACKOFF_MAX": 300.0,
+    # Site switches (django_akamai.gate): False makes every door a logged no-op; the site's
+    # CP codes (akamai_purge --everything); above this many objects, the end of a
+    # suspend_purges() block purges those CP codes instead (None: never). 10,000 is the size
+    # of Akamai's URL bucket: beyond it, every further URL waits for a token (200 a second).
+    "AKAMAI_PURGE_ENABLED": True,
+    "AKAMAI_CPCODES": None,
+    "AKAMAI_COLLAPSE_THRESHOLD": 10_000,
 }
 
 V2_DEFAULT_BASE_URL = DEFAULTS["AKAMAI_CCUAPI_BASE_URL"]

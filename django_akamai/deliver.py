@@ -38,7 +38,7 @@ from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F, Min
 from django.utils import timezone
 
-from . import conf, plan
+from . import conf, gate, plan
 from .exceptions import AkamaiConfigurationError, PurgeRequestFailed, PurgeRetriesExhausted
 from .leases import Lease, new_holder_id
 from .objects import PurgeOptions
@@ -459,6 +459,16 @@ def deliver_pending(
     using = using or router.db_for_write(PurgeIntent)
     holder = holder or new_holder_id()
     total = DeliveryReport()
+    if not gate.purging_enabled():
+        logger.info("Purging is off (AKAMAI_PURGE_ENABLED = False): no purge intent delivered")
+        return total
+    with gate.unsuspended():  # delivering what was decided is not a new request
+        return _deliver(using, holder, burst, stop, total)
+
+
+def _deliver(
+    using: str, holder: str, burst: bool, stop: threading.Event | None, total: DeliveryReport
+) -> DeliveryReport:
     try:
         credentials = conf.resolve_credentials()
     except AkamaiConfigurationError as exc:

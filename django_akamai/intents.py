@@ -22,7 +22,7 @@ from typing import Any
 from django.db import connections, router, transaction
 from django.utils import timezone
 
-from . import delivery
+from . import delivery, gate
 from .objects import PurgeOptions
 from .plan import Plan
 
@@ -82,12 +82,13 @@ def _rows(plans: Iterable[Plan], actor: str | None) -> list[Any]:
 def record(plans: Plan | Iterable[Plan], *, using: str, actor: str | None = None) -> int:
     """Record planned objects as pending intents in the transaction on ``using``.
 
-    Returns how many rows were offered (identical pending ones are stored once). Delivery
-    is kicked once the rows are committed.
+    Returns how many rows were offered (identical pending ones are stored once; none when
+    ``django_akamai.gate`` holds the purge). Delivery is kicked once the rows are committed.
     """
 
-    if isinstance(plans, Plan):
-        plans = [plans]
+    plans = [plans] if isinstance(plans, Plan) else list(plans)
+    if gate.hold(plans, using=using, actor=actor):
+        return 0  # purging is off, or suspend_purges() records them at its end
     rows = _rows(plans, actor)
     if not rows:
         return 0
@@ -112,8 +113,12 @@ def record_unplannable(
     what: Any, reason: str, *, using: str, object_type: str, actor: str | None = None
 ) -> None:
     """Keep a purge that could not be planned visible: a failed intent naming the object
-    and why (e.g. ``get_absolute_url()`` raised). Never raises."""
+    and why (e.g. ``get_absolute_url()`` raised). Never raises; records nothing when
+    ``AKAMAI_PURGE_ENABLED`` is False."""
     from .models import PurgeIntent
+
+    if not gate.purging_enabled():
+        return
 
     now = timezone.now()
     value = f"<not planned: {what}>"

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import conf, plan
+from . import conf, gate, plan
 from .exceptions import (
     InvalidPurgeObject,
     NoBaseURLConfigured,
@@ -78,9 +78,13 @@ class Outcome:
     accepted: int = 0
     #: Objects never sent because an earlier request could not get through.
     unsent: list[Any] = field(default_factory=list)
+    #: Set when nothing was sent on purpose: ``gate.DISABLED`` or ``gate.SUSPENDED``.
+    held_by: str | None = None
 
     @property
     def ok(self) -> bool:
+        if self.held_by:
+            return True
         return not self.failures and not self.unsent and self.accepted == self.total
 
     @property
@@ -141,6 +145,7 @@ def send(pr: Any, on_request: Callable[[bool, list[Any], Any], None] | None = No
         pass  # every failure was collected by the callback
     finally:
         pr.on_request = previous
+    outcome.held_by = pr.held_by
     refused = set(outcome.refused_objects)
     # Objects leave pr.urls only once accepted: what is left and was in no failed request
     # was never sent (purge_all stops when Akamai is unreachable).
@@ -150,6 +155,16 @@ def send(pr: Any, on_request: Callable[[bool, list[Any], Any], None] | None = No
 
 def summary(outcome: Outcome) -> str:
     """One sentence for the admin's messages and the command's last lines."""
+    if outcome.held_by == gate.DISABLED:
+        return (
+            f"Purging is off (AKAMAI_PURGE_ENABLED = False): {outcome.total} "
+            f"{outcome.noun()}(s) not sent."
+        )
+    if outcome.held_by == gate.SUSPENDED:
+        return (
+            f"Purges are suspended: {outcome.total} {outcome.noun()}(s) will be purged when "
+            "the suspend_purges() block ends."
+        )
     words = (
         f"{outcome.accepted} {outcome.noun()}(s) in {len(outcome.results)} request(s) "
         f"({outcome.action}, {outcome.network})"

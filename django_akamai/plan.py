@@ -41,6 +41,7 @@ __all__ = [
     "plan",
     "planned",
     "requests",
+    "site_cpcodes",
 ]
 
 
@@ -137,6 +138,15 @@ def check_sizes(items: Iterable[Any], options: PurgeOptions, api: str | None = N
             continue
         request_limits = request_limits or limits(options, api)
         check_fits(obj, envelope=request_limits.envelope, max_bytes=request_limits.max_body_bytes)
+
+
+def site_cpcodes() -> list[int]:
+    """``AKAMAI_CPCODES``, the site's CP codes, validated (empty when not set): what
+    ``akamai_purge --everything`` and a collapsed ``suspend_purges()`` purge."""
+    value = conf.get_setting("AKAMAI_CPCODES")
+    if not value:
+        return []
+    return list(dict.fromkeys(normalised(value, "cpcode")))
 
 
 def alias_of(objects: Any) -> str:

@@ -17,9 +17,10 @@ from urllib.parse import urlsplit
 
 from django.views.decorators.debug import sensitive_variables
 
-from . import conf, events, plan
+from . import conf, events, gate, plan
 from .batching import check_fits, count_fitting
 from .exceptions import (
+    AkamaiConfigurationError,
     NoAkamaiPasswordProvidedException,
     NoAkamaiUsernameProvidedException,
     PurgeIncomplete,
@@ -37,6 +38,16 @@ __all__ = ["NoAkamaiPasswordProvidedException", "NoAkamaiUsernameProvidedExcepti
 
 #: CCU v2 took at most this many objects a request; the original's default batch size.
 V2_BATCH_SIZE = CcuV2Transport.default_max_objects
+
+#: What a ``PurgeRequest`` uses when purging is off and no credentials are configured: a host
+#: that cannot resolve (``.invalid``), never contacted since nothing is sent.
+PURGING_OFF_CREDENTIALS = conf.EdgeGridCredentials(
+    host="https://purging-is-off.invalid",
+    client_token="-",  # noqa: S106  (a placeholder, never sent anywhere)
+    client_secret=conf.hide("-"),
+    access_token=conf.hide("-"),
+    source="AKAMAI_PURGE_ENABLED = False",
+)
 
 #: ``on_request(accepted, objects, result_or_error)``: called after each request is answered.
 RequestCallback = Callable[[bool, list[Any], Any], None]
@@ -74,18 +85,25 @@ class PurgeRequest:
         password, client_secret, access_token = map(
             conf.hide, (password, client_secret, access_token)
         )
-        self.credentials = conf.resolve_credentials(
-            username=username,
-            password=password,
-            ccu_base_url=ccu_base_url,
-            host=host,
-            client_token=client_token,
-            client_secret=client_secret,
-            access_token=access_token,
-            edgerc=edgerc,
-            edgerc_section=edgerc_section,
-            api=api,
-        )
+        try:
+            self.credentials = conf.resolve_credentials(
+                username=username,
+                password=password,
+                ccu_base_url=ccu_base_url,
+                host=host,
+                client_token=client_token,
+                client_secret=client_secret,
+                access_token=access_token,
+                edgerc=edgerc,
+                edgerc_section=edgerc_section,
+                api=api,
+            )
+        except AkamaiConfigurationError:
+            if gate.purging_enabled():
+                raise
+            # A site with purging off (AKAMAI_PURGE_ENABLED = False) may have no credentials:
+            # this request never sends, so a stand-in that cannot reach anything will do.
+            self.credentials = PURGING_OFF_CREDENTIALS
         self.options = options_mapping(options)
         self.purge_options = plan.parse(options)
         if self.api == "v2":
@@ -110,6 +128,9 @@ class PurgeRequest:
         #: Who asked for this purge ("admin:alice", "command", "task"); kept in the history.
         self.actor = actor
         self.last_result: dict[str, Any] | None = None
+        #: Why the last ``purge()``/``purge_all()`` sent nothing: ``gate.DISABLED`` (purging
+        #: is off) or ``gate.SUSPENDED`` (a ``suspend_purges()`` block purges it at its end).
+        self.held_by: str | None = None
         if urls is not None:
             self.add(urls)
 
@@ -232,6 +253,16 @@ class PurgeRequest:
         if self.on_request is not None:
             self.on_request(accepted, batch, outcome)
 
+    def _held(self, count: int) -> bool:
+        """Ask ``gate`` about the next ``count`` objects; when held, they leave ``urls``."""
+        batch = self.urls[:count]
+        self.held_by = gate.hold(plan.planned(batch, self.purge_options), actor=self.actor)
+        if self.held_by is None:
+            return False
+        del self.urls[:count]
+        self._queued.difference_update(batch)
+        return True
+
     def _send(self, start: int, count: int) -> dict[str, Any]:
         batch = self.urls[start : start + count]
         try:
@@ -265,11 +296,16 @@ class PurgeRequest:
         """Send the next request-full of objects; return Akamai's decoded answer.
 
         Fast Purge packs as many objects as fit in 50,000 bytes of body; CCU v2 sends at most
-        ``purge_batch_size`` (default 200). Returns ``None`` when nothing is queued.
+        ``purge_batch_size`` (default 200). Returns ``None`` when nothing is queued, or when
+        the objects were held (``held_by``: purging is off, or suspended).
         """
+        self.held_by = None
         if not self.urls:
             return None
-        return self._send(0, self._next_batch_size(0, purge_batch_size))
+        count = self._next_batch_size(0, purge_batch_size)
+        if self._held(count):
+            return None
+        return self._send(0, count)
 
     def purge_all(self, purge_batch_size: int | None = None) -> list[dict[str, Any]]:
         """Send every queued object; return the list of results.
@@ -277,7 +313,11 @@ class PurgeRequest:
         A refused request does not stop the others: its objects stay in ``urls`` and, once
         every other batch is sent, ``PurgeIncomplete`` lists them all. Transient failures that
         outlast the retries stop at once (Akamai is unreachable); the rest stay queued.
+        Returns ``[]`` when the objects were held (``held_by``: purging is off, or suspended).
         """
+        self.held_by = None
+        if self.urls and self._held(len(self.urls)):
+            return []
         results: list[dict[str, Any]] = []
         failures: list[PurgeRequestFailed] = []
         start = 0

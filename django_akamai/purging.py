@@ -13,16 +13,21 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from . import intents, plan
+from django.db import DEFAULT_DB_ALIAS
+
+from . import gate, intents, plan
 
 logger = logging.getLogger("django_akamai")
 
 __all__ = ["request_purge", "send_now"]
 
 
-def send_now(the_plan: plan.Plan, *, actor: str | None = None) -> list[dict[str, Any]]:
-    """Send a plan from this process; ``PurgeRequest.purge_all()``'s results."""
-    if not the_plan:
+def send_now(
+    the_plan: plan.Plan, *, actor: str | None = None, using: str = DEFAULT_DB_ALIAS
+) -> list[dict[str, Any]]:
+    """Send a plan from this process; ``PurgeRequest.purge_all()``'s results (none when
+    ``django_akamai.gate`` holds it: purging is off, or suspended until a block ends)."""
+    if not the_plan or gate.hold(the_plan, using=using, actor=actor):
         return []
     from .purge import PurgeRequest
 
@@ -59,7 +64,7 @@ def request_purge(
     try:
         if queue:
             return tasks.enqueue(the_plan, actor=actor)
-        return send_now(the_plan, actor=actor)
+        return send_now(the_plan, actor=actor, using=alias)
     except Exception:
         if not fail_silently:
             raise

@@ -33,7 +33,7 @@ from typing import Any
 from celery import Task, shared_task, uuid
 from celery.result import ResultSet
 
-from . import conf, intents, plan
+from . import conf, gate, intents, plan
 from .exceptions import PurgeIncomplete, PurgeRetriesExhausted
 
 logger = logging.getLogger("django_akamai")
@@ -180,7 +180,10 @@ def _apply_options(overrides: dict[str, Any]) -> dict[str, Any]:
 
 
 def enqueue(the_plan: plan.Plan, *, actor: str | None = None, **apply_options: Any) -> PurgeResults:
-    """Send one ``purge_objects`` task per request-full of ``the_plan``'s objects."""
+    """Send one ``purge_objects`` task per request-full of ``the_plan``'s objects (none when
+    ``django_akamai.gate`` holds the plan)."""
+    if gate.hold(the_plan, actor=actor):
+        return PurgeResults([])
     celery_options = _apply_options(apply_options)
     options = plan.options_dict(the_plan.options)
     results = []

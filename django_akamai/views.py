@@ -74,6 +74,8 @@ def purge_and_report(
         except AkamaiError as exc:
             messages.error(request, f"Purge failed: {exc}")
     for outcome in outcomes:
+        if outcome.held_by:
+            messages.info(request, operations.summary(outcome))
         if outcome.results:
             messages.success(request, operations.summary(outcome))
         if outcome.ok:

@@ -1,9 +1,22 @@
 from django.db import models
 
 
+class Category(models.Model):
+    """Linked to articles many-to-many (automatic purging of m2m changes)."""
+
+    slug = models.SlugField(unique=True)
+
+    class Meta:
+        app_label = "testapp"
+
+    def get_absolute_url(self) -> str:
+        return f"/categories/{self.slug}/"
+
+
 class Article(models.Model):
     slug = models.SlugField(unique=True)
     title = models.CharField(max_length=200, blank=True)
+    categories = models.ManyToManyField(Category, blank=True, related_name="articles")
 
     class Meta:
         app_label = "testapp"
