@@ -28,6 +28,7 @@ import inputs  # noqa: E402
 TASKS = (
     "send-ours",
     "send-fastpurge",
+    "stages",
     "queryset-prepare",
     "queryset-ours",
     "queryset-plain",
@@ -92,13 +93,142 @@ def _emulator(args: argparse.Namespace) -> harness.EmulatorProcess:
     return emu
 
 
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def _timed(step, repeat: int) -> float:
+    """Median CPU seconds of ``step()`` over ``repeat`` calls."""
+    times = []
+    for _ in range(repeat):
+        before = _cpu()
+        step()
+        times.append(_cpu() - before)
+    return _median(times)
+
+
+def stages(args: argparse.Namespace) -> dict[str, Any]:
+    """CPU of each stage between a validated URL list and Akamai, and of the bare floor.
+
+    Ours: packing (``count_fitting``), encoding (``encode_body``), signing (EdgeGrid's auth on
+    a prepared request), each over the same 100,000 canonical URLs. The floor is what no
+    client can avoid: ``json.dumps`` of the same bodies and an HMAC-SHA256 signature each;
+    then the same plus packing by summed lengths and raw ``http.client`` POSTs of pre-signed
+    bodies over one keep-alive connection.
+    """
+    import hashlib
+    import hmac
+    import http.client
+    from urllib.parse import urlsplit
+
+    import requests
+
+    from django_akamai.batching import count_fitting, encode_body, envelope_size
+    from django_akamai.conf import EdgeGridCredentials
+    from django_akamai.transport import FastPurgeTransport
+
+    _django(None)
+    urls = inputs.canonical(inputs.make_urls(args.count))
+    envelope = envelope_size()
+    batches: list[list[str]] = []
+
+    def pack() -> None:
+        batches.clear()
+        start = 0
+        while start < len(urls):
+            count = count_fitting(urls, envelope=envelope, max_objects=10_000, start=start)
+            batches.append(urls[start : start + count])
+            start += count
+
+    bodies: list[bytes] = []
+
+    def encode() -> None:
+        bodies[:] = [encode_body({"objects": batch}) for batch in batches]
+
+    c = _emulator(args).credentials
+    credentials = EdgeGridCredentials(
+        host=c["host"],
+        client_token=c["client_token"],
+        client_secret=c["client_secret"],
+        access_token=c["access_token"],
+    )
+    auth = FastPurgeTransport.make_auth(credentials)
+    path = "/ccu/v3/delete/url/production"
+    headers = {"Content-Type": "application/json"}
+
+    def prepared() -> list[requests.PreparedRequest]:
+        return [
+            requests.Request("POST", c["host"] + path, data=body, headers=headers).prepare()
+            for body in bodies
+        ]
+
+    to_sign: list[requests.PreparedRequest] = []
+
+    def sign() -> None:
+        for request in to_sign:
+            auth(request)
+
+    key = hashlib.sha256(b"a client secret").digest()
+
+    def floor_encode_sign() -> None:
+        for batch in batches:
+            body = json.dumps({"objects": batch}, separators=(",", ":")).encode()
+            hmac.new(key, hashlib.sha256(body).digest(), hashlib.sha256).digest()
+
+    def floor_pack() -> None:
+        size, count = envelope, 0
+        for url in urls:  # canonical URLs are ASCII without quotes: 2 quotes and a comma
+            size += len(url) + 3
+            count += 1
+            if size > 50_000 or count > 10_000:
+                size, count = envelope + len(url) + 2, 1
+
+    where = urlsplit(c["host"])
+    signed: list[requests.PreparedRequest] = []
+
+    def floor_http() -> None:
+        connection = http.client.HTTPConnection(where.hostname, where.port)
+        for request in signed:
+            connection.request("POST", path, body=request.body, headers=dict(request.headers))
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 201, response.status
+        connection.close()
+
+    repeat = args.repeat
+    result: dict[str, Any] = {"task": "stages", "urls": len(urls), "repeat": repeat}
+    result["pack_cpu_seconds"] = _timed(pack, repeat)
+    result["requests"] = len(batches)
+    result["encode_cpu_seconds"] = _timed(encode, repeat)
+    sign_times = []
+    for _ in range(repeat):
+        to_sign[:] = prepared()
+        sign_times.append(_timed(sign, 1))
+    result["sign_cpu_seconds"] = _median(sign_times)
+    result["floor_encode_sign_cpu_seconds"] = _timed(floor_encode_sign, repeat)
+    result["floor_pack_cpu_seconds"] = _timed(floor_pack, repeat)
+    http_times = []
+    for _ in range(repeat):
+        signed[:] = prepared()
+        for request in signed:
+            auth(request)
+        http_times.append(_timed(floor_http, 1))
+    result["floor_http_cpu_seconds"] = _median(http_times)
+    return result
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     task = args.task
     result: dict[str, Any] = {"task": task}
+    if task == "stages":
+        return stages(args)
     if task.startswith("send-"):
         _django(None)
         emu = _emulator(args)
         urls = inputs.make_urls(args.count)
+        result["urls"] = len(urls)
         if task == "send-fastpurge":
             # It has no normalising of its own: hand it the URLs already as Akamai needs them
             # (raw unicode hosts are refused with 400, which it retries into a failure).
@@ -125,7 +255,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             import logging
 
             logging.getLogger("fastpurge").setLevel(logging.CRITICAL)
-            cls = harness.fastpurge_client_class()
+            # Its in-flight limit only decides how long it waits between requests, not its CPU.
+            cls = harness.fastpurge_client_class(max_requests=args.max_requests)
             with Measure() as m:
                 with cls(auth=harness.fastpurge_auth(emu), scheme="http", port=emu.port) as fp:
                     fp.purge_by_url(urls, purge_type="delete").result()
@@ -186,6 +317,8 @@ def main() -> None:
     parser.add_argument("--client-token", dest="client_token")
     parser.add_argument("--client-secret", dest="client_secret")
     parser.add_argument("--access-token", dest="access_token")
+    parser.add_argument("--max-requests", dest="max_requests", type=int)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--db")
     parser.add_argument("--original")
     args = parser.parse_args()

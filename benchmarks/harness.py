@@ -183,14 +183,25 @@ def ours_request(emulator: EmulatorProcess, **kwargs: Any):
 
 
 def run_ours(
-    emulator: EmulatorProcess, urls: list[str], purge_batch_size: int | None = None
+    emulator: EmulatorProcess,
+    urls: list[str],
+    purge_batch_size: int | None = None,
+    *,
+    time_add: bool = False,
+    expected: list[str] | None = None,
 ) -> dict[str, Any]:
+    """``add(urls)`` then ``purge_all()``; timed from ``purge_all()``, or from ``add()`` with
+    ``time_add`` (then ``expected``, the canonical URLs, tells the watch what to wait for)."""
     pr = ours_request(emulator)
-    pr.add(urls)
-    expected = list(pr.urls)
+    if not time_add:
+        pr.add(urls)
+        expected = list(pr.urls)
+    assert expected is not None
     error = None
     with AcceptanceWatch(emulator, len(expected)) as watch:
         try:
+            if time_add:
+                pr.add(urls)
             pr.purge_all(purge_batch_size=purge_batch_size)
         except Exception as exc:  # noqa: BLE001 (recorded, not hidden)
             error = f"{type(exc).__name__}: {exc}"

@@ -109,7 +109,11 @@ def _versions() -> dict[str, str]:
     return found
 
 
-def run(selected: list[str], quick: bool) -> dict:
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def run(selected: list[str], quick: bool, runs: int) -> dict:
     sys.path.insert(0, str(HERE))
     import bench_edge
     import bench_peers
@@ -133,6 +137,9 @@ def run(selected: list[str], quick: bool) -> dict:
             "versions": _versions(),
             "corpus": inputs.describe(raw),
             "quick": quick,
+            "runs": runs,
+            # The machine may be shared: its load before and after says how much.
+            "load_before": _load(),
             "original_install": (
                 json.loads(ORIGINAL_LOG.read_text()) if ORIGINAL_LOG.exists() else None
             ),
@@ -140,10 +147,12 @@ def run(selected: list[str], quick: bool) -> dict:
     }
     jobs = {
         "packing": lambda: scenarios.packing(urls, ORIGINAL_DIR),
-        "rate_limited": lambda: scenarios.rate_limited(urls),
+        "rate_limited": lambda: scenarios.rate_limited(urls, raw, runs=1 if quick else runs),
         "faults": lambda: scenarios.faults(urls[:small]),
         "latency": lambda: scenarios.latency(urls[:small]),
-        "client_cost": lambda: scenarios.client_cost(count, ORIGINAL_DIR),
+        "client_cost": lambda: scenarios.client_cost(
+            count, ORIGINAL_DIR, runs=runs, memory_count=None if quick else 1_000_000
+        ),
         "django_side": lambda: scenarios.django_side(harness.env_python()),
         "peers": lambda: bench_peers.peers(urls[:small]),
         "edge": lambda: bench_edge.edge(seconds=5.0 if quick else 10.0),
@@ -155,17 +164,19 @@ def run(selected: list[str], quick: bool) -> dict:
         except Exception as exc:  # noqa: BLE001 (one failed scenario must not hide the rest)
             results[name] = {"error": f"{type(exc).__name__}: {exc}"}
     results["meta"]["seconds"] = time.perf_counter() - started
+    results["meta"]["load_after"] = _load()
     results["meta"]["counts"] = {"main": count, "faults_and_latency": small}
     return results
 
 
 def write(results: dict) -> Path:
+    import charts
     import report
 
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    markdown = report.render(results)
+    markdown = report.render(results, charts.draw(results, out))
     for name in ("results", f"results-{stamp}"):
         (out / f"{name}.md").write_text(markdown + "\n", encoding="utf-8")
         (out / f"{name}.json").write_text(
@@ -185,14 +196,21 @@ def main() -> None:
         action="store_true",
         help="10,000 URLs instead of 100,000 (a smoke run; figures not comparable)",
     )
+    parser.add_argument(
+        "--runs",
+        type=int,
+        help="fresh processes per CPU figure, whose median is reported (default 5; 3 with --quick)",
+    )
     args = parser.parse_args()
     if args.render:
         sys.path.insert(0, str(HERE))
+        import charts
         import report
 
         out = HERE / "results" / "results.md"
         results = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
-        out.write_text(report.render(results) + "\n", encoding="utf-8")
+        drawn = charts.draw(results, out.parent)
+        out.write_text(report.render(results, drawn) + "\n", encoding="utf-8")
         print(out.read_text(encoding="utf-8"))
         return
     selected = args.only.split(",") if args.only else list(SCENARIOS)
@@ -208,7 +226,8 @@ def main() -> None:
             [str(BENCH_PYTHON), str(Path(__file__).resolve()), *sys.argv[1:]],
             env,
         )
-    path = write(run(selected, args.quick))
+    runs = args.runs or (3 if args.quick else 5)
+    path = write(run(selected, args.quick, runs))
     print(path.read_text(encoding="utf-8"))
     print(f"Written to {path.relative_to(ROOT)} and {path.with_suffix('.json').relative_to(ROOT)}")
 

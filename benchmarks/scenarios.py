@@ -86,19 +86,33 @@ def packing(urls: list[str], original_path: Path) -> dict[str, Any]:
     return rows
 
 
-def rate_limited(urls: list[str]) -> dict[str, Any]:
-    """Scenario 2: Akamai's buckets, time compressed; wall time against the physical limit."""
+def rate_limited(urls: list[str], raw: list[str], runs: int = 3) -> dict[str, Any]:
+    """Scenario 2: Akamai's buckets, time compressed; wall time against the physical limit.
+
+    ``ours_from_add`` is timed as a user times it: from ``add()`` of the raw URLs (resolving,
+    validating, normalising) to the last acceptance. The time-scale-50 rows are the median of
+    ``runs`` runs (by wall time), each against a fresh emulator.
+    """
     rows: dict[str, Any] = {}
-    for key, scale, client in (
-        ("ours", FAITHFUL_SCALE, "ours"),
-        ("fastpurge", FAITHFUL_SCALE, "fastpurge"),
-        ("ours_stress", STRESS_SCALE, "ours"),
+    for key, scale, client, repeat in (
+        ("ours", FAITHFUL_SCALE, "ours", 1),
+        ("fastpurge", FAITHFUL_SCALE, "fastpurge", 1),
+        ("ours_stress", STRESS_SCALE, "ours", runs),
+        ("ours_from_add", STRESS_SCALE, "ours_from_add", runs),
     ):
-        with harness.EmulatorProcess({"rate_limits": "akamai", "time_scale": scale}) as emu:
-            if client == "ours":
-                row = harness.run_ours(emu, urls)
-            else:
-                row = harness.run_fastpurge(emu, urls, time_scale=scale)
+        results = []
+        for _ in range(repeat):
+            with harness.EmulatorProcess({"rate_limits": "akamai", "time_scale": scale}) as emu:
+                if client == "ours":
+                    row = harness.run_ours(emu, urls)
+                elif client == "ours_from_add":
+                    row = harness.run_ours(emu, raw, time_add=True, expected=urls)
+                else:
+                    row = harness.run_fastpurge(emu, urls, time_scale=scale)
+            results.append(row)
+        results.sort(key=lambda r: r.get("seconds_all_accepted") or float("inf"))
+        row = results[len(results) // 2]
+        row["runs_seconds"] = [r.get("seconds_all_accepted") for r in results]
         row["time_scale"] = scale
         row["minimum_seconds"] = theoretical_minimum(len(urls), scale)
         rows[key] = row
@@ -139,45 +153,84 @@ def latency(urls: list[str], latency_ms: int = 50) -> dict[str, Any]:
     return rows
 
 
-def _cost(task: str, *extra: str) -> dict[str, Any]:
+def _cost_once(task: str, *extra: str) -> dict[str, Any]:
     script = Path(__file__).with_name("client_cost.py")
     done = subprocess.run(
         [sys.executable, str(script), task, *extra],
         capture_output=True,
         text=True,
         check=False,
-        timeout=600,
+        timeout=900,
     )
     if done.returncode != 0:
         return {"task": task, "error": done.stderr.strip().splitlines()[-1:]}
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def client_cost(count: int, original_path: Path) -> dict[str, Any]:
-    """Scenario 5: CPU and peak memory of the client alone (each in a fresh process)."""
-    rows: dict[str, Any] = {}
+def _cost(task: str, *extra: str, runs: int = 1, emulator: Any = None) -> dict[str, Any]:
+    """The run with the median CPU of ``runs`` fresh processes, with every run's CPU kept.
+
+    The machine may be shared with other work: the median of several runs is what a single
+    noisy run cannot give. ``emulator`` (when the task sends) is reset between runs.
+    """
+    results = []
+    for _ in range(runs):
+        if emulator is not None:
+            emulator.reset()
+        results.append(_cost_once(task, *extra))
+        if results[-1].get("error"):
+            return results[-1]
+    results.sort(key=lambda r: r.get("cpu_seconds") or 0.0)
+    chosen = dict(results[len(results) // 2])
+    chosen["runs_cpu_seconds"] = [r.get("cpu_seconds") for r in results]
+    return chosen
+
+
+def _emulator_arguments(emu: harness.EmulatorProcess, count: int) -> list[str]:
+    c = emu.credentials
+    return [
+        "--emulator",
+        emu.base_url,
+        "--client-token",
+        c["client_token"],
+        "--client-secret",
+        c["client_secret"],
+        "--access-token",
+        c["access_token"],
+        "--count",
+        str(count),
+    ]
+
+
+def client_cost(
+    count: int, original_path: Path, runs: int = 5, memory_count: int | None = None
+) -> dict[str, Any]:
+    """Scenario 5: CPU and peak memory of the client alone (each in a fresh process).
+
+    Every CPU figure is the median of ``runs`` fresh processes. ``memory_count`` (1,000,000
+    in a full run) adds one send of that many URLs per client, for the peak memory.
+    python-fastpurge's in-flight limit is raised here: it only decides how long it sleeps
+    between requests (1 s per 10 requests at this time scale), not what it computes.
+    """
+    rows: dict[str, Any] = {"runs": runs}
     with harness.EmulatorProcess({"rate_limits": "off", "time_scale": STRESS_SCALE}) as emu:
-        c = emu.credentials
-        where = [
-            "--emulator",
-            emu.base_url,
-            "--client-token",
-            c["client_token"],
-            "--client-secret",
-            c["client_secret"],
-            "--access-token",
-            c["access_token"],
-            "--count",
-            str(count),
-        ]
-        rows["send_ours"] = _cost("send-ours", *where)
-        emu.reset()
-        rows["send_fastpurge"] = _cost("send-fastpurge", *where)
+        where = _emulator_arguments(emu, count)
+        rows["send_ours"] = _cost("send-ours", *where, runs=runs, emulator=emu)
+        rows["send_fastpurge"] = _cost(
+            "send-fastpurge", *where, "--max-requests", "100000", runs=runs, emulator=emu
+        )
+        rows["stages"] = _cost("stages", *where, emulator=emu)
+        if memory_count:
+            big = _emulator_arguments(emu, memory_count)
+            rows["memory_ours"] = _cost("send-ours", *big, emulator=emu)
+            rows["memory_fastpurge"] = _cost(
+                "send-fastpurge", *big, "--max-requests", "100000", emulator=emu
+            )
     with tempfile.TemporaryDirectory() as tmp:
         db = ["--db", os.path.join(tmp, "bench.sqlite3"), "--original", str(original_path)]
         rows["queryset_prepare"] = _cost("queryset-prepare", *db)
-        rows["queryset_ours"] = _cost("queryset-ours", *db)
-        rows["queryset_plain"] = _cost("queryset-plain", *db)
+        rows["queryset_ours"] = _cost("queryset-ours", *db, runs=runs)
+        rows["queryset_plain"] = _cost("queryset-plain", *db, runs=runs)
         rows["queryset_original"] = _cost("queryset-original", *db)
     return rows
 

@@ -1,4 +1,5 @@
-"""Admin tools: the "Purge from Akamai" action, the "Purge URLs" page and the purge history.
+"""Admin tools: the "Purge from Akamai" action, the "Purge URLs" page, the purge history and
+the purge intents (pending and failed, with "retry" and "discard" actions).
 
 Add the action to any ``ModelAdmin`` whose model has ``get_absolute_url()``::
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -23,7 +24,8 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.utils.html import format_html
 
-from .models import PurgePage, PurgeRecord
+from . import deliver, delivery
+from .models import PurgeIntent, PurgePage, PurgeRecord
 from .views import has_purge_permission, purge_and_report, purge_page
 
 
@@ -182,3 +184,99 @@ class PurgePageAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(PurgeIntent)
+class PurgeIntentAdmin(admin.ModelAdmin):
+    """Purge intents: what waits for delivery, and what Akamai refused, with its reason.
+
+    Read-only; users who may purge can retry failed intents (after fixing the cause) or
+    discard them. An intent that could not even be planned (its ``action`` is empty) can only
+    be discarded: save its object again to purge it.
+    """
+
+    list_display = (
+        "created_at",
+        "status",
+        "object_type",
+        "short_value",
+        "action",
+        "network",
+        "attempts",
+        "next_attempt_at",
+        "http_status",
+        "error_title",
+        "actor",
+    )
+    list_filter = ("status", "object_type", "action", "network", "http_status")
+    search_fields = ("value", "support_id", "error_detail")
+    date_hierarchy = "created_at"
+    list_per_page = 100
+    actions = ["retry_intents", "discard_intents"]
+    fields = (
+        "status",
+        "object_type",
+        "action",
+        "network",
+        "value",
+        "created_at",
+        "actor",
+        "attempts",
+        "next_attempt_at",
+        "claimed_by",
+        "http_status",
+        "error_title",
+        "error_detail",
+        "support_id",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="object", ordering="value")
+    def short_value(self, intent: PurgeIntent) -> str:
+        return intent.value if len(intent.value) <= 120 else intent.value[:120] + " …"
+
+    def has_akamai_purge_permission(self, request: HttpRequest) -> bool:
+        return has_purge_permission(request.user)
+
+    @admin.action(description="Retry the selected failed intents", permissions=["akamai_purge"])
+    def retry_intents(self, request: HttpRequest, queryset: QuerySet) -> None:
+        if not has_purge_permission(request.user):  # a forged POST
+            raise PermissionDenied
+        using = queryset.db
+        ids = list(queryset.values_list("id", flat=True))
+        retried = deliver.retry_failed(ids, using=using)
+        skipped = len(ids) - retried
+        if retried:
+            delivery.kick(using)
+        self.message_user(
+            request,
+            f"{retried} failed intent(s) will be delivered again."
+            + (f" {skipped} skipped (not failed, or never planned)." if skipped else ""),
+            messages.SUCCESS if retried else messages.WARNING,
+        )
+
+    @admin.action(description="Discard the selected failed intents", permissions=["akamai_purge"])
+    def discard_intents(self, request: HttpRequest, queryset: QuerySet) -> None:
+        if not has_purge_permission(request.user):
+            raise PermissionDenied
+        ids = list(queryset.values_list("id", flat=True))
+        discarded = deliver.discard_failed(ids, using=queryset.db)
+        skipped = len(ids) - discarded
+        self.message_user(
+            request,
+            f"{discarded} failed intent(s) discarded."
+            + (f" {skipped} skipped (still pending: not failed)." if skipped else ""),
+            messages.SUCCESS if discarded else messages.WARNING,
+        )
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_view_permission(request, obj) or has_purge_permission(request.user)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # the "discard" action, for failed intents only

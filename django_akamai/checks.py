@@ -17,6 +17,9 @@ here, at start-up, with an id and a hint. Nothing here touches the network or th
 ``django_akamai.E008``      Celery queueing configured but Celery not installed
 ``django_akamai.E009``      purge history settings malformed
 ``django_akamai.W004``      an ``AKAMAI_*`` setting django-akamai does not know (misspelt?)
+``django_akamai.E010``      AKAMAI_DELIVERY unknown, or "celery" without Celery installed
+``django_akamai.W005``      (--deploy) purge intents pending for longer than 10 minutes
+``django_akamai.W006``      (--deploy) purge intents Akamai refused, kept as failed
 ==========================  ==============================================================
 """
 
@@ -405,4 +408,85 @@ def check_setting_names(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
                 id="django_akamai.W004",
             )
         )
+    return messages
+
+
+@register(TAG)
+def check_delivery(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """E010: AKAMAI_DELIVERY must name a delivery mode whose requirements are installed."""
+    from .delivery import MODES
+
+    value = conf.get_setting("AKAMAI_DELIVERY")
+    if value not in MODES:
+        return [
+            Error(
+                f"AKAMAI_DELIVERY is {value!r}; purge intents would never be delivered.",
+                hint=f"Use one of {', '.join(map(repr, MODES))} (default 'background').",
+                id="django_akamai.E010",
+            )
+        ]
+    if value == "celery" and importlib.util.find_spec("celery") is None:
+        return [
+            Error(
+                "AKAMAI_DELIVERY is 'celery' but Celery is not installed.",
+                hint="pip install 'django-akamai[celery]', or use 'background' or 'worker'.",
+                id="django_akamai.E010",
+            )
+        ]
+    return []
+
+
+#: Intents pending longer than this make ``check --deploy`` warn: no deliverer keeps up.
+STALE_INTENT_SECONDS = 600
+
+
+@register(TAG, deploy=True)
+def check_intents(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """W005/W006 (``--deploy``): intents waiting too long, intents Akamai refused."""
+    from django.db import DatabaseError, router
+    from django.utils import timezone
+
+    from .deliver import intent_databases, pending_summary
+    from .models import PurgeIntent
+
+    messages: list[CheckMessage] = []
+    # check --database ALIAS names the databases to look at; otherwise the intents' own one.
+    aliases = (
+        [a for a in databases if a in intent_databases()]
+        if databases
+        else [router.db_for_write(PurgeIntent)]
+    )
+    for alias in aliases:
+        try:
+            summary = pending_summary(alias)
+        except DatabaseError:  # not migrated yet: nothing recorded there
+            continue
+        oldest = summary["oldest_pending"]
+        if oldest is not None:
+            age = (timezone.now() - oldest).total_seconds()
+            if age > STALE_INTENT_SECONDS:
+                messages.append(
+                    Warning(
+                        f"{summary['pending'] + summary['claimed']} purge intent(s) on database "
+                        f"{alias!r} are waiting for delivery, the oldest for {age / 60:.0f} "
+                        "minutes.",
+                        hint="Is a deliverer running for AKAMAI_DELIVERY = "
+                        f"{conf.get_setting('AKAMAI_DELIVERY')!r}? 'manage.py akamai_worker "
+                        "--status' shows the counts; 'manage.py akamai_worker --burst' "
+                        "delivers them now and names what fails.",
+                        id="django_akamai.W005",
+                    )
+                )
+        if summary["failed"]:
+            messages.append(
+                Warning(
+                    f"{summary['failed']} purge intent(s) on database {alias!r} failed: Akamai "
+                    "refused them (or they could not be planned) and they are not retried.",
+                    hint="See 'Purge intents' in the admin (filter by status 'failed') for "
+                    "Akamai's reason; retry them once fixed, or discard them.",
+                    id="django_akamai.W006",
+                )
+            )
     return messages

@@ -21,7 +21,8 @@ settle each request:
   intents stay pending with backoff and the report says why (``config_error``).
 
 Public functions: ``deliver_pending``, ``retry_failed``, ``discard_failed``, ``pending_summary``,
-``account_name``. Nothing here decides *when* to deliver: that is ``delivery``.
+``intent_databases``, ``account_name``. Nothing here decides *when* to deliver: that is
+``delivery``.
 """
 
 from __future__ import annotations
@@ -498,7 +499,14 @@ def _has_due(using: str, holder: str, burst: bool) -> bool:
     return due.exists()
 
 
-# --- for operators: the admin and akamai_worker --status ------------------------------------
+# --- for operators: the admin, akamai_worker --status, the system checks ---------------------
+
+
+def intent_databases() -> list[str]:
+    """Every database alias the intent table is migrated to."""
+    from .models import PurgeIntent
+
+    return [alias for alias in connections if router.allow_migrate_model(alias, PurgeIntent)]
 
 
 def retry_failed(ids: Iterable[int], using: str | None = None) -> int:

@@ -263,7 +263,9 @@ class PurgeRequest:
         self._queued.difference_update(batch)
         return True
 
-    def _send(self, start: int, count: int) -> dict[str, Any]:
+    def _send(self, start: int, count: int, *, remove: bool = True) -> dict[str, Any]:
+        """Send ``urls[start:start + count]``; on acceptance drop them from ``urls`` (unless
+        ``remove`` is false: then the caller removes them, see ``purge_all``)."""
         batch = self.urls[start : start + count]
         try:
             result = self.transport.send_purge(batch, self.purge_options)
@@ -272,7 +274,8 @@ class PurgeRequest:
             self._report(False, batch, exc)
             raise
         self._notify(events.request_accepted, batch, result=result)
-        del self.urls[start : start + count]
+        if remove:
+            del self.urls[start : start + count]
         self._queued.difference_update(batch)
         self.last_result = result
         self.results.append(result)
@@ -320,21 +323,27 @@ class PurgeRequest:
             return []
         results: list[dict[str, Any]] = []
         failures: list[PurgeRequestFailed] = []
-        start = 0
-        while start < len(self.urls):
-            count = self._next_batch_size(start, purge_batch_size)
-            try:
-                results.append(self._send(start, count))
-            except PurgeRetriesExhausted:
-                if failures:
-                    refused = {obj for failure in failures for obj in failure.objects}
-                    unsent = [obj for obj in self.urls if obj not in refused]
-                    raise PurgeIncomplete(failures, results, unsent) from None
-                raise
-            except PurgeRequestFailed as exc:
-                logger.error("%s", exc)
-                failures.append(exc)
+        refused: list[Any] = []  # objects of refused requests: they stay queued, in order
+        start = 0  # urls[:start] is answered: accepted, or refused and copied to `refused`
+        try:
+            while start < len(self.urls):
+                count = self._next_batch_size(start, purge_batch_size)
+                try:
+                    results.append(self._send(start, count, remove=False))
+                except PurgeRetriesExhausted:
+                    if failures:
+                        unsent = self.urls[start:]
+                        raise PurgeIncomplete(failures, results, unsent) from None
+                    raise
+                except PurgeRequestFailed as exc:
+                    logger.error("%s", exc)
+                    failures.append(exc)
+                    refused.extend(self.urls[start : start + count])
                 start += count
+        finally:
+            # One deletion of everything accepted, however this ends: deleting each batch
+            # from the front of the list as it goes would make a large purge quadratic.
+            self.urls[:start] = refused
         if failures:
             raise PurgeIncomplete(failures, results)
         return results

@@ -62,8 +62,13 @@ def akamai_emulator_server() -> Iterator[Emulator]:
 
 
 def _clean(emu: Emulator) -> None:
+    # Imported here: loading this plugin must not import Django (see the docstring).
+    from .transport import forget_accounts
+
     emu.restore_defaults()
     emu.reset()
+    # The buckets are full again: the process's shared view of them is stale.
+    forget_accounts()
 
 
 def _prepared(emu: Emulator, settings: Any, api: str) -> Iterator[Emulator]:

@@ -5,7 +5,13 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from django_akamai.batching import MAX_BODY_BYTES, count_fitting, encode_body, split_batches
+from django_akamai.batching import (
+    MAX_BODY_BYTES,
+    count_fitting,
+    encode_body,
+    encoded_size,
+    split_batches,
+)
 
 path_chars = st.characters(blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp"))
 urls = st.builds(lambda p: "https://www.example.com/" + p, st.text(path_chars, max_size=400))
@@ -64,3 +70,35 @@ def test_multibyte_characters_are_counted_in_bytes():
     for batch in split_batches(objects):
         assert len(encode_body({"objects": batch})) <= MAX_BODY_BYTES
     assert len(split_batches(objects)) == reference_minimum(objects, MAX_BODY_BYTES)
+
+
+@given(st.one_of(st.text(), st.integers(min_value=1)))
+def test_encoded_size_is_the_bytes_the_body_encoder_writes(obj):
+    body = encode_body({"objects": [obj]})
+    assert encoded_size(obj) == len(body) - len(encode_body({"objects": []}))
+
+
+def naive_count(objects, max_bytes, max_objects, start):
+    """One object at a time, the body encoded in full each time: slow and obviously right."""
+    count = 0
+    while start + count < len(objects) and (max_objects is None or count < max_objects):
+        if len(encode_body({"objects": objects[start : start + count + 1]})) > max_bytes:
+            break
+        count += 1
+    return count
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.one_of(
+        st.lists(urls, max_size=700),
+        st.lists(st.integers(min_value=1, max_value=10**9), max_size=700),
+    ),
+    st.integers(min_value=20, max_value=20_000),
+    st.one_of(st.none(), st.integers(min_value=1, max_value=600)),
+    st.integers(min_value=0, max_value=50),
+)
+def test_count_fitting_agrees_with_encoding_the_body(objects, max_bytes, max_objects, start):
+    assert count_fitting(
+        objects, max_bytes=max_bytes, max_objects=max_objects, start=start
+    ) == naive_count(objects, max_bytes, max_objects, start)

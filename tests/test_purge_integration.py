@@ -12,6 +12,7 @@ from django_akamai.exceptions import (
     StatusNotAvailable,
 )
 from django_akamai.purge import PurgeRequest
+from django_akamai.transport import forget_accounts
 from tests.rate_limits import refill_after_the_first_429
 from tests.reference import greedy_minimum
 
@@ -209,7 +210,8 @@ def test_rate_limit_429_is_waited_out_not_raised(akamai_emulator):
         drain.add(f"/drain-{i}" for i in range(10_000))
         drain.purge_all()
         assert emu.counters["rate_limited"] == 0  # the drain took the bucket exactly
-        # A second client (fresh process state, no headers seen) meets an empty bucket.
+        # A second client in a fresh process (no headers seen) meets an empty bucket.
+        forget_accounts()
         late = PurgeRequest()
         late.add(f"/late-{i}" for i in range(500))
         late.purge_all()
@@ -217,6 +219,37 @@ def test_rate_limit_429_is_waited_out_not_raised(akamai_emulator):
     assert emu.counters["rate_limited"] >= 1
     assert late.transport.rate_limited == emu.counters["rate_limited"]
     assert len(emu.accepted_objects()) == 10_000 + 500
+
+
+def test_requests_of_one_account_share_the_session_and_the_bucket_view(akamai_emulator):
+    emu = akamai_emulator
+    emu.configure(rate_limits="akamai", time_scale=2)
+    drain = PurgeRequest()
+    drain.add(f"/drain-{i}" for i in range(10_000))
+    drain.purge_all()
+    # A later purge in the same process knows the bucket is almost empty and waits for it,
+    # over the same keep-alive connections, instead of learning it through a 429.
+    late = PurgeRequest()
+    late.add(f"/late-{i}" for i in range(500))
+    late.purge_all()
+    assert late.transport.session is drain.transport.session
+    assert late.transport.pacer is drain.transport.pacer
+    assert emu.counters["rate_limited"] == late.transport.rate_limited == 0
+    assert late.transport.requests_sent == 1
+    assert len(emu.accepted_objects()) == 10_000 + 500
+    late.transport.close()  # a shared session stays open for the next caller
+    again = PurgeRequest(urls=["/again"])
+    again.purge_all()
+    assert again.transport.session is drain.transport.session
+    assert len(emu.accepted_objects()) == 10_501
+
+
+def test_other_credentials_get_their_own_session(akamai_emulator, settings):
+    first = PurgeRequest()
+    settings.AKAMAI_CCU_CLIENT_TOKEN = "akab-another-client"
+    other = PurgeRequest()
+    assert other.transport.session is not first.transport.session
+    assert other.transport.pacer is not first.transport.pacer
 
 
 def test_pacing_keeps_429s_rare_on_a_large_purge(akamai_emulator):

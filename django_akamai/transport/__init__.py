@@ -1,10 +1,15 @@
-"""One small module per Akamai API on a shared HTTP layer (``base``)."""
+"""One small module per Akamai API on a shared HTTP layer (``base``).
+
+``transport_for()`` is the one way in: it builds the transport for a credentials object,
+over the process's shared session and bucket view for that account (see ``sharing``).
+"""
 
 from typing import Any
 
 from .base import HttpTransport, RequestLimits, RetryPolicy
 from .ccu_v2 import CcuV2Transport
 from .fast_purge import FastPurgeTransport
+from .sharing import account_link, forget_accounts
 
 __all__ = [
     "CcuV2Transport",
@@ -12,6 +17,7 @@ __all__ = [
     "HttpTransport",
     "RequestLimits",
     "RetryPolicy",
+    "forget_accounts",
     "transport_class",
     "transport_for",
 ]
@@ -23,5 +29,16 @@ def transport_class(api: str) -> type[FastPurgeTransport] | type[CcuV2Transport]
 
 
 def transport_for(credentials: Any, **kwargs: Any) -> FastPurgeTransport | CcuV2Transport:
-    """The transport matching a credentials object from ``conf.resolve_credentials``."""
-    return transport_class(credentials.api)(credentials, **kwargs)
+    """The transport matching a credentials object from ``conf.resolve_credentials``.
+
+    It sends over the account's shared session and paces from its shared bucket view,
+    unless the caller brings its own ``session``, or its own ``clock`` (then the pacer is
+    private: its times only mean something against that clock).
+    """
+    cls = transport_class(credentials.api)
+    if "session" not in kwargs:
+        link = account_link(credentials, cls.make_auth)
+        kwargs["session"] = link.session
+        if "clock" not in kwargs:
+            kwargs.setdefault("pacer", link.pacer)
+    return cls(credentials, **kwargs)

@@ -172,6 +172,15 @@ def problem_fields(response: requests.Response) -> dict[str, Any]:
     }
 
 
+def new_session(auth: Any) -> requests.Session:
+    """A ``requests.Session`` signing every request with ``auth``, asking for JSON."""
+    session = requests.Session()
+    session.auth = auth
+    session.headers["User-Agent"] = USER_AGENT
+    session.headers["Accept"] = "application/json"
+    return session
+
+
 @dataclass(frozen=True)
 class RequestLimits:
     """How big one purge request may be: body bytes, the envelope's share, objects."""
@@ -182,10 +191,13 @@ class RequestLimits:
 
 
 class HttpTransport:
-    """One ``requests.Session`` with auth, timeouts, retries and pacing for one API client.
+    """Auth, timeouts, retries and pacing for one API client, over a ``requests.Session``.
 
     The API's subclass owns what a request looks like (``purge_path``, ``purge_body``) and how
     big it may be (``request_limits``): planning, dry runs and sending all ask it.
+
+    ``session`` and ``pacer`` may be shared with other transports of the same account (see
+    ``transport.sharing``); the counters and ``last_response`` are always this object's own.
     """
 
     api = ""
@@ -246,33 +258,68 @@ class HttpTransport:
     def __init__(
         self,
         base_url: str,
-        auth: Any,
+        credentials: Any,
         *,
         timeouts: tuple[float, float] = (5.0, 30.0),
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         max_body_bytes: int = MAX_BODY_BYTES,
+        session: requests.Session | None = None,
+        pacer: RateLimitPacer | None = None,
     ):
         self.base_url = base_url
         self.max_body_bytes = max_body_bytes
         self.timeouts = timeouts
         self.retry = retry or RetryPolicy()
-        self.pacer = RateLimitPacer(clock)
+        self.pacer = pacer if pacer is not None else RateLimitPacer(clock)
         self._sleep = sleep
         self._clock = clock
-        self.session = requests.Session()
-        self.session.auth = auth
-        self.session.headers["User-Agent"] = USER_AGENT
-        self.session.headers["Accept"] = "application/json"
+        self._owns_session = session is None
+        self.session = new_session(self.make_auth(credentials)) if session is None else session
+        # Proxies and CA bundle from the environment, read once instead of on every request.
+        self._send_settings: dict[str, Any] | None = None
         # Counters for callers and benchmarks: what actually went over the wire.
         self.requests_sent = 0
         self.rate_limited = 0
         self.retries = 0
         self.last_response: requests.Response | None = None
 
+    @staticmethod
+    def make_auth(credentials: Any) -> Any:
+        """The ``requests`` auth that signs this API's requests with ``credentials``."""
+        raise NotImplementedError
+
     def close(self) -> None:
-        self.session.close()
+        """Close the session if this transport made it; a shared one stays open."""
+        if self._owns_session:
+            self.session.close()
+
+    def _send_once(
+        self, method: str, url: str, body: bytes | None, headers: dict[str, str]
+    ) -> requests.Response:
+        """One HTTP exchange: the session's headers and auth, through its transport adapter.
+
+        What ``Session.request()`` does, minus what a purge never needs and pays for on every
+        request: re-reading the environment's proxy settings (read once here instead),
+        merging and extracting cookies (Akamai's APIs set none), and response hooks (only
+        EdgeGrid's re-signing of followed redirects, and redirects are not followed).
+        """
+        session = self.session
+        settings = self._send_settings
+        if settings is None:
+            settings = dict(session.merge_environment_settings(url, {}, None, None, None))
+            settings["stream"] = True  # the caller reads the body (read_body): errors are ours
+            self._send_settings = settings
+        prepared = requests.PreparedRequest()
+        prepared.prepare(
+            method=method,
+            url=url,
+            headers={**session.headers, **headers},
+            data=body or {},
+            auth=session.auth,
+        )
+        return session.get_adapter(url).send(prepared, timeout=self.timeouts, **settings)
 
     def send_purge(self, objects: Sequence[Any], options: Any) -> dict[str, Any]:
         """POST one purge request; Akamai's decoded answer (see ``accepted_result``)."""
@@ -337,15 +384,7 @@ class HttpTransport:
             unusable: str | None = None  # the request can never be sent as it is
             try:
                 self.requests_sent += 1
-                response = self.session.request(
-                    method,
-                    url,
-                    data=body,
-                    headers=headers,
-                    timeout=self.timeouts,
-                    allow_redirects=False,
-                    stream=True,  # the body is read below, where its errors are ours
-                )
+                response = self._send_once(method, url, body, headers)
             except requests.exceptions.SSLError as exc:
                 unusable = _tls_problem(self.base_url, exc)
                 reason = f"{type(exc).__name__} talking to {self.base_url}"
@@ -373,13 +412,12 @@ class HttpTransport:
                 if status == RATE_LIMITED:
                     self.rate_limited += 1
                     limited_streak += 1
-                    # Without usable headers, back off harder on each consecutive 429.
-                    fallback = min(self.retry.backoff_max, 0.05 * 2**limited_streak)
-                    wait = max(
-                        self.pacer.delay(object_type, len(objects)),
-                        _retry_after(response),
-                        fallback,
-                    )
+                    # The refusal's own X-Ratelimit headers (or a Retry-After) say how long
+                    # until the tokens are there; only without them, back off harder on each
+                    # consecutive 429.
+                    wait = max(self.pacer.delay(object_type, len(objects)), _retry_after(response))
+                    if wait <= 0:
+                        wait = min(self.retry.backoff_max, 0.05 * 2**limited_streak)
                     logger.warning(
                         "Akamai %s rate limit (429) for %d object(s); waiting %.2fs for tokens",
                         self.api,

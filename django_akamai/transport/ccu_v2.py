@@ -42,8 +42,11 @@ class CcuV2Transport(HttpTransport):
     default_max_objects = 200
 
     def __init__(self, credentials: BasicCredentials, **kwargs: Any):
-        auth = BasicAuth(credentials.username, credentials.password)
-        super().__init__(credentials.base_url, auth, **kwargs)
+        super().__init__(credentials.base_url, credentials, **kwargs)
+
+    @staticmethod
+    def make_auth(credentials: BasicCredentials) -> BasicAuth:
+        return BasicAuth(credentials.username, credentials.password)
 
     @classmethod
     def extra_body_fields(cls, options: PurgeOptions) -> dict[str, Any]:

@@ -35,14 +35,17 @@ class FastPurgeTransport(HttpTransport):
     api = "v3"
 
     def __init__(self, credentials: EdgeGridCredentials, **kwargs: Any):
-        auth = EdgeGridAuth(
+        super().__init__(credentials.host, credentials, **kwargs)
+
+    @staticmethod
+    def make_auth(credentials: EdgeGridCredentials) -> EdgeGridAuth:
+        return EdgeGridAuth(
             client_token=credentials.client_token,
             client_secret=credentials.client_secret.reveal(),
             access_token=credentials.access_token.reveal(),
             headers_to_sign=credentials.headers_to_sign,
             max_body=credentials.max_body,
         )
-        super().__init__(credentials.host, auth, **kwargs)
 
     @classmethod
     def purge_path(cls, options: PurgeOptions) -> str:

@@ -124,14 +124,19 @@ class RateLimitPacer:
             except (KeyError, TypeError, ValueError):
                 return None
 
+        def fresher(loaded: _Bucket, current: _Bucket | None) -> bool:
+            # The pacer may be the process's shared one (transport.sharing), which may have
+            # seen newer headers than the snapshot: keep whichever view is more recent.
+            return current is None or current.remaining is None or loaded.seen_at > current.seen_at
+
         requests = load(state.get("requests"))
-        if requests is not None:
+        if requests is not None and fresher(requests, self._requests):
             self._requests = requests
         objects = state.get("objects")
         if isinstance(objects, Mapping):
             for object_type, data in objects.items():
                 bucket = load(data)
-                if bucket is not None:
+                if bucket is not None and fresher(bucket, self._objects.get(str(object_type))):
                     self._objects[str(object_type)] = bucket
 
     def delay(self, object_type: str | None, count: int) -> float:

@@ -9,6 +9,9 @@ alone; with the other modes it is a safety net.
 ``--burst`` delivers everything pending now (backed-off intents too, each once) and exits:
 0 when everything was accepted, 1 when something was refused or is still pending (named on
 stderr with Akamai's reason), 2 on bad configuration.
+
+``--status`` prints, per database, the intents pending, being delivered and failed, and how
+long the oldest has been waiting; it sends nothing and needs no credentials.
 """
 
 from __future__ import annotations
@@ -18,22 +21,16 @@ import threading
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connections, router
+from django.db import connections
+from django.utils import timezone
 
 from ... import conf
-from ...deliver import DeliveryReport, deliver_pending
+from ...deliver import DeliveryReport, deliver_pending, intent_databases, pending_summary
 from ...exceptions import AkamaiConfigurationError
 from ...leases import new_holder_id
 
 EXIT_NOT_DELIVERED = 1
 EXIT_BAD_CONFIGURATION = 2
-
-
-def intent_databases() -> list[str]:
-    """Every database alias the intent table is migrated to."""
-    from ...models import PurgeIntent
-
-    return [alias for alias in connections if router.allow_migrate_model(alias, PurgeIntent)]
 
 
 class Command(BaseCommand):
@@ -48,6 +45,12 @@ class Command(BaseCommand):
             action="store_true",
             help="deliver everything pending now, then exit (0 all accepted, 1 something "
             "refused or left pending, 2 bad configuration)",
+        )
+        parser.add_argument(
+            "--status",
+            action="store_true",
+            help="print pending, in-flight and failed counts and the oldest pending age; "
+            "send nothing",
         )
         parser.add_argument(
             "--interval",
@@ -70,18 +73,33 @@ class Command(BaseCommand):
             raise CommandError(str(exc), returncode=EXIT_BAD_CONFIGURATION) from None
 
     def handle(self, *args: Any, **options: Any) -> None:
-        self._check_configuration()
         aliases = options["database"] or intent_databases()
         unknown = [alias for alias in aliases if alias not in connections]
         if unknown:
             raise CommandError(
                 f"Unknown database(s): {', '.join(unknown)}.", returncode=EXIT_BAD_CONFIGURATION
             )
+        if options["status"]:
+            self._status(aliases)
+            return
+        self._check_configuration()
         holder = new_holder_id()
         if options["burst"]:
             self._burst(aliases, holder)
         else:
             self._run(aliases, holder, options["interval"])
+
+    # --- --status --------------------------------------------------------------------------
+
+    def _status(self, aliases: list[str]) -> None:
+        for alias in aliases:
+            summary = pending_summary(alias)
+            oldest = summary["oldest_pending"]
+            age = f"{(timezone.now() - oldest).total_seconds():.0f}s" if oldest is not None else "-"
+            self.stdout.write(
+                f"{alias}: pending {summary['pending']}, being delivered {summary['claimed']}, "
+                f"failed {summary['failed']}, oldest waiting {age}"
+            )
 
     # --- --burst ---------------------------------------------------------------------------
 

@@ -1,0 +1,144 @@
+"""The URL fast path gives exactly the careful normaliser's results, and its errors.
+
+``objects.fast_url()`` sits in front of ``objects.normalise_url()`` for speed only: on any
+input, ``normalise()`` must return the same URLs, or raise the same exception with the same
+message, as the careful path alone. Hypothesis draws URLs from parts chosen to hit every rule
+of the careful path (case, IDN hosts, ports, user info, percent-escapes, query strings,
+fragments, whitespace, controls, lone surrogates) and from unstructured text.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from django_akamai import objects
+from django_akamai.exceptions import AkamaiError
+
+SCHEMES = ["https", "http", "HTTP", "Https", "ftp", "", "https:", "https:/"]
+HOSTS = [
+    "www.example.com",
+    "WWW.Example.COM",
+    "static.example.com.",
+    "bücher.example.de",
+    "BÜCHER.example.de",
+    "faß.de",
+    "ΒΌΛΟΣ.com",
+    "xn--nxasmq6b.com",
+    "xn--zz.com",
+    "例え.テスト",
+    "a..b",
+    "-a.example.com",
+    "a_b.example.com",
+    "127.0.0.1",
+    "[::1]",
+    "[::1",
+    "[fe80::1%25eth0]",
+    "",
+    "ex ample.com",
+    "exa\tmple.com",
+    "ｅｘａｍｐｌｅ.com",
+    "ex%41mple.com",
+    "a" * 64 + ".com",
+]
+PORTS = ["", ":80", ":080", ":443", ":", ":65535", ":65536", ":abc", ":-1", ":0"]
+USERINFO = ["", "user@", "user:secret@", ":@", "@"]
+PATH_CHARS = st.sampled_from(
+    list("abcXYZ019-._~/%:;=&$()+,!*'[]@?#")
+    + ['"', "<", ">", "\\", "^", "`", "{", "|", "}", " ", "\t", "\n", "\x00", "\x7f"]
+    + ["\x85", "\xa0", "\u200b", "\u2028", "\u3000", "\ufeff", "\ud800", "\udfff"]
+    + ["é", "ü", "ß", "日", "本", "🎉", "\U0010ffff", "%E2%82%AC", "%zz", "%", "%4", "//"]
+)
+path = st.lists(PATH_CHARS, max_size=30).map("".join)
+
+structured = st.builds(
+    lambda scheme, user, host, port, p, query, fragment: (
+        f"{scheme}://{user}{host}{port}{p}{query}{fragment}"
+    ),
+    st.sampled_from(SCHEMES),
+    st.sampled_from(USERINFO),
+    st.sampled_from(HOSTS),
+    st.sampled_from(PORTS),
+    st.one_of(st.just(""), path.map(lambda p: "/" + p)),
+    st.one_of(st.just(""), st.just("?"), path.map(lambda p: "?" + p)),
+    st.one_of(st.just(""), st.just("#"), path.map(lambda p: "#" + p)),
+)
+# Mostly what sites hand over, so that the fast path itself is exercised often.
+MILD_CHARS = st.sampled_from(
+    list("abcXYZ019-._~/%:;=&$()+,!*'[]")
+    + ['"', "<", ">", "^", "`", "{", "|", "}", "\\"]
+    + ["é", "ü", "ß", "日", "🎉", "%E2%82%AC", "%zz", "%", "?", "&q=", "?q="]
+)
+mild_path = st.lists(MILD_CHARS, max_size=40).map("".join)
+common = st.builds(
+    lambda scheme, host, port, p: f"{scheme}://{host}{port}/{p}",
+    st.sampled_from(["https", "http"]),
+    st.sampled_from(HOSTS),
+    st.sampled_from(PORTS),
+    mild_path,
+)
+relative = st.one_of(path, mild_path).map(lambda p: "/" + p)
+BASES = [
+    [],
+    ["https://www.example.com"],
+    ["http://bücher.example.de/sub"],
+    ["https://WWW.Example.com:8443"],
+    ["https://www.example.com", "https://m.example.com"],
+    ["https://user:secret@www.example.com"],
+]
+
+
+def careful(value: str, bases: list[str]):
+    try:
+        return objects.normalise_url(value, bases)
+    except AkamaiError as exc:
+        return type(exc), str(exc)
+
+
+def through_normalise(value: str, bases: list[str]):
+    try:
+        return list(objects.normalise([value], "url", bases))
+    except AkamaiError as exc:
+        return type(exc), str(exc)
+
+
+def check(value: str, bases: list[str]) -> None:
+    expected = careful(value, bases)
+    assert through_normalise(value, bases) == expected
+    fast = objects.fast_url(value, bases[0] if len(bases) == 1 else None)
+    if fast is not None:
+        assert [fast] == expected
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.one_of(common, structured, relative, st.text(max_size=60)), st.sampled_from(BASES))
+@example("https://www.example.com/a?", [])
+@example("https://www.example.com?q=1", [])
+@example("https://www.example.com", [])
+@example("https://www.example.com/%zz/é?q=日本#frag", [])
+@example("/a//user:pw@host/", ["https://www.example.com"])
+@example("https://bücher.example.de/straße", [])
+@example("http://www.example.com:080/x", [])
+def test_fast_path_matches_the_careful_path(value, bases):
+    check(value, bases)
+
+
+@pytest.mark.parametrize(
+    "value, bases",
+    [
+        ("https://www.example.com/news/2026/café?page=2&q=東京", []),
+        ("https://bücher.example.de/übersicht", []),
+        ("http://m.example.org/a%20b/index.html", []),
+        ("/items/1/slug/", ["https://www.example.com"]),
+        ("https://www.example.com", []),
+    ],
+)
+def test_common_urls_take_the_fast_path(value, bases):
+    assert objects.fast_url(value, bases[0] if bases else None) is not None
+    check(value, bases)
+
+
+def test_an_unchanged_url_is_returned_as_given():
+    url = "https://www.example.com/already/clean?page=2"
+    assert objects.fast_url(url, None) is url
