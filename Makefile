@@ -19,9 +19,11 @@ $(STAMP): $(BIN)/python setup.py requirements-test.txt requirements-dev.txt pypr
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
+# The linters first (seconds), so that a change that passes make test passes make lint too.
 test: $(STAMP) browser
 	$(BIN)/python -m ruff check django_akamai tests example benchmarks docs
 	$(BIN)/python -m ruff format --check django_akamai tests example benchmarks docs
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 BROWSER_PACKAGES := chromium chromium-driver

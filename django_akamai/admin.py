@@ -25,8 +25,14 @@ from django.urls import path
 from django.utils.html import format_html
 
 from . import deliver, delivery
-from .models import PurgeIntent, PurgePage, PurgeRecord
-from .views import has_purge_permission, purge_and_report, purge_page
+from .models import PurgeIntent, PurgePage, PurgeRecord, StatusPage
+from .views import (
+    has_purge_permission,
+    has_status_permission,
+    purge_and_report,
+    purge_page,
+    status_page,
+)
 
 
 @admin.action(description="Purge from Akamai", permissions=["akamai_purge"])
@@ -112,6 +118,8 @@ class PurgeRecordAdmin(admin.ModelAdmin):
         "purge_id",
         "support_id",
         "estimated_seconds",
+        "rate_limited",
+        "retries",
         "error",
         "objects_text",
         "objects_truncated",
@@ -280,3 +288,37 @@ class PurgeIntentAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # the "discard" action, for failed intents only
+
+
+@admin.register(StatusPage)
+class StatusPageAdmin(admin.ModelAdmin):
+    """The "Akamai status" entry on the admin index: the pipeline's backlog, the last day."""
+
+    def get_urls(self) -> list:
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "",
+                self.admin_site.admin_view(self.changelist_view),
+                name="{}_{}_changelist".format(*info),
+            )
+        ]
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        return status_page(request, self)
+
+    def get_model_perms(self, request: HttpRequest) -> dict[str, bool]:
+        allowed = has_status_permission(request.user)
+        return {"add": False, "change": False, "delete": False, "view": allowed}
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return has_status_permission(request.user)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from . import conf, operations
+from . import conf, operations, plan
 from .exceptions import AkamaiConfigurationError
 from .objects import parse_options
 
@@ -50,6 +50,11 @@ class PurgeForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2, "cols": 90, "spellcheck": "false"}),
         help_text="Separated by new lines, spaces or commas.",
     )
+    everything = forms.BooleanField(
+        label="Purge everything",
+        required=False,
+        help_text="The site's CP codes (AKAMAI_CPCODES): every object they cover.",
+    )
     action = forms.ChoiceField(choices=ACTION_CHOICES, widget=forms.RadioSelect)
     network = forms.ChoiceField(choices=NETWORK_CHOICES, widget=forms.RadioSelect)
 
@@ -81,17 +86,31 @@ class PurgeForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data
-        if not self.errors and not any(data.get(name) for name in FIELD_TYPES):
+        if data.get("everything"):
+            try:
+                data["everything"] = plan.site_cpcodes()
+            except AkamaiConfigurationError as exc:  # e.g. a CP code that is not a number
+                raise ValidationError(str(exc)) from None
+            if not data["everything"]:
+                raise ValidationError(
+                    "Purging everything purges the site's CP codes, and AKAMAI_CPCODES is not set."
+                )
+        elif not self.errors and not any(data.get(name) for name in FIELD_TYPES):
             raise ValidationError("Enter at least one URL, cache tag or CP code.")
         return data
 
     def groups(self) -> dict[str, list[Any]]:
-        """Objects by type (``url``, ``tag``, ``cpcode``), only the non-empty ones."""
-        return {
-            FIELD_TYPES[name]: self.cleaned_data[name]
+        """Objects by type (``url``, ``tag``, ``cpcode``), only the non-empty ones; with
+        "Purge everything", the site's CP codes join the CP codes."""
+        groups = {
+            FIELD_TYPES[name]: list(self.cleaned_data[name])
             for name in FIELD_TYPES
             if self.cleaned_data.get(name)
         }
+        if self.cleaned_data.get("everything"):
+            codes = groups.setdefault("cpcode", [])
+            codes.extend(c for c in self.cleaned_data["everything"] if c not in codes)
+        return groups
 
     def options(self) -> dict[str, str]:
         return {"action": self.cleaned_data["action"], "network": self.cleaned_data["network"]}

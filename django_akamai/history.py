@@ -94,6 +94,8 @@ def record_accepted(
     objects: Sequence[Any],
     actor: str | None = None,
     result: dict[str, Any] | None = None,
+    rate_limited: int = 0,
+    retries: int = 0,
     **kwargs: Any,
 ) -> None:
     """Write the row for a request Akamai accepted."""
@@ -110,6 +112,8 @@ def record_accepted(
         estimated_seconds=float(estimated) if isinstance(estimated, (int, float)) else None,
         # Accepted, but the answer was not Akamai's JSON (transport.accepted_result).
         error=str(result.get("warning") or "")[:MAX_ERROR_CHARS],
+        rate_limited=max(0, int(rate_limited)),
+        retries=max(0, int(retries)),
     )
     _write(fields)
 
@@ -123,6 +127,8 @@ def record_failed(
     objects: Sequence[Any],
     actor: str | None = None,
     error: BaseException | None = None,
+    rate_limited: int = 0,
+    retries: int = 0,
     **kwargs: Any,
 ) -> None:
     """Write the row for a request Akamai refused or that never got through."""
@@ -135,6 +141,8 @@ def record_failed(
         support_id=str(getattr(error, "support_id", "") or "")[:100],
         # Exceptions of this app never carry a secret (see exceptions.py).
         error=str(error or "")[:MAX_ERROR_CHARS],
+        rate_limited=max(0, int(rate_limited)),
+        retries=max(0, int(retries)),
     )
     _write(fields)
 

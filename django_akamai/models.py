@@ -37,12 +37,21 @@ class PurgeRecord(models.Model):
     support_id = models.CharField("supportId", max_length=100, blank=True)
     estimated_seconds = models.FloatField("estimated seconds", null=True, blank=True)
     error = models.TextField(blank=True)
+    rate_limited = models.PositiveIntegerField(
+        "429s", default=0, help_text="Rate-limit answers waited out before this request's end."
+    )
+    retries = models.PositiveIntegerField(
+        default=0, help_text="Transient failures (timeouts, 5xx) retried within this request."
+    )
 
     class Meta:
         verbose_name = "purge record"
         verbose_name_plural = "purge history"
         ordering = ["-created_at", "-id"]
-        permissions = [("purge_cache", "Can purge Akamai's cache")]
+        permissions = [
+            ("purge_cache", "Can purge Akamai's cache"),
+            ("purge_everything", "Can purge everything (the site's CP codes) from Akamai"),
+        ]
 
     def __str__(self) -> str:
         ident = self.purge_id or self.http_status or self.status
@@ -62,6 +71,16 @@ class PurgePage(PurgeRecord):
         proxy = True
         verbose_name = "Purge URLs"
         verbose_name_plural = "Purge URLs"
+        default_permissions = ()
+
+
+class StatusPage(PurgeRecord):
+    """No table: gives the "Akamai" status page its entry on the admin index."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "Akamai status"
+        verbose_name_plural = "Akamai status"
         default_permissions = ()
 
 

@@ -23,7 +23,7 @@ from django.db import DEFAULT_DB_ALIAS, router
 
 from . import conf
 from .batching import check_fits, split_batches
-from .exceptions import AkamaiConfigurationError
+from .exceptions import AkamaiConfigurationError, InvalidPurgeObject
 from .objects import OPTION_KEYS, PurgeOptions, normalise, options_mapping, parse_options
 from .transport import transport_class
 from .transport.base import RequestLimits
@@ -146,7 +146,10 @@ def site_cpcodes() -> list[int]:
     value = conf.get_setting("AKAMAI_CPCODES")
     if not value:
         return []
-    return list(dict.fromkeys(normalised(value, "cpcode")))
+    try:
+        return list(dict.fromkeys(normalised(value, "cpcode")))
+    except InvalidPurgeObject as exc:  # a setting, so a configuration error
+        raise AkamaiConfigurationError(f"AKAMAI_CPCODES: {exc}") from None
 
 
 def alias_of(objects: Any) -> str:

@@ -267,13 +267,22 @@ class PurgeRequest:
         """Send ``urls[start:start + count]``; on acceptance drop them from ``urls`` (unless
         ``remove`` is false: then the caller removes them, see ``purge_all``)."""
         batch = self.urls[start : start + count]
+        # What this request met on its way, for the history (the transport counts in total).
+        limited, retried = self.transport.rate_limited, self.transport.retries
+
+        def met() -> dict[str, int]:
+            return {
+                "rate_limited": self.transport.rate_limited - limited,
+                "retries": self.transport.retries - retried,
+            }
+
         try:
             result = self.transport.send_purge(batch, self.purge_options)
         except PurgeRequestFailed as exc:
-            self._notify(events.request_failed, batch, error=exc)
+            self._notify(events.request_failed, batch, error=exc, **met())
             self._report(False, batch, exc)
             raise
-        self._notify(events.request_accepted, batch, result=result)
+        self._notify(events.request_accepted, batch, result=result, **met())
         if remove:
             del self.urls[start : start + count]
         self._queued.difference_update(batch)

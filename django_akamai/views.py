@@ -1,7 +1,11 @@
-"""The staff "Purge URLs" page and the purge-and-report step shared with the admin action.
+"""The staff "Purge URLs" and "Akamai status" pages, and the purge-and-report step shared
+with the admin action.
 
-Served through the admin site (see ``admin.PurgePageAdmin``), so projects need no URLconf
-change; it answers 403 to anyone without the ``django_akamai.purge_cache`` permission.
+Served through the admin site (see ``admin.PurgePageAdmin`` and ``admin.StatusPageAdmin``), so
+projects need no URLconf change. The purge page answers 403 to anyone without the
+``django_akamai.purge_cache`` permission, and its "Purge everything" needs
+``django_akamai.purge_everything`` as well; the status page needs ``purge_cache`` or the view
+permission of the purge history.
 """
 
 from __future__ import annotations
@@ -13,14 +17,18 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
-from . import conf, operations
+from . import conf, gate, operations, status
 from .exceptions import AkamaiConfigurationError, AkamaiError, InvalidPurgeObject
 from .forms import FIELD_TYPES, PurgeForm
 from .purge import PurgeRequest
 
 #: The permission needed for the admin action and the purge page.
 PURGE_PERMISSION = "django_akamai.purge_cache"
+
+#: The permission needed for "Purge everything" (the site's CP codes), on top of the first.
+PURGE_EVERYTHING_PERMISSION = "django_akamai.purge_everything"
 
 #: Refused objects listed in one admin message; the rest are counted.
 MAX_LISTED = 20
@@ -29,6 +37,21 @@ MAX_LISTED = 20
 def has_purge_permission(user: Any) -> bool:
     """Whether ``user`` may purge from the admin (active staff with ``purge_cache``)."""
     return bool(user and user.is_active and user.is_staff and user.has_perm(PURGE_PERMISSION))
+
+
+def has_purge_everything_permission(user: Any) -> bool:
+    """Whether ``user`` may purge the site's CP codes from the admin."""
+    return has_purge_permission(user) and user.has_perm(PURGE_EVERYTHING_PERMISSION)
+
+
+def has_status_permission(user: Any) -> bool:
+    """Whether ``user`` may see the "Akamai status" page (who may purge, or see the history)."""
+    return bool(
+        user
+        and user.is_active
+        and user.is_staff
+        and (user.has_perm(PURGE_PERMISSION) or user.has_perm("django_akamai.view_purgerecord"))
+    )
 
 
 def admin_actor(request: HttpRequest) -> str:
@@ -100,7 +123,10 @@ def purge_page(request: HttpRequest, model_admin: Any) -> HttpResponse:
     """
     if not has_purge_permission(request.user):
         raise PermissionDenied
+    may_purge_everything = has_purge_everything_permission(request.user)
     if request.method == "POST":
+        if request.POST.get("everything") and not may_purge_everything:
+            raise PermissionDenied
         form = PurgeForm(request.POST)
         if form.is_valid():
             outcomes = purge_and_report(request, form.groups(), form.options())
@@ -135,7 +161,56 @@ def purge_page(request: HttpRequest, model_admin: Any) -> HttpResponse:
         "app_label": model_admin.model._meta.app_label,
         "history_url": history_url,
         "base_urls": bases,
+        "can_purge_everything": may_purge_everything,
         "media": model_admin.media + form.media,
     }
     request.current_app = admin_site.name
     return TemplateResponse(request, "admin/django_akamai/purge.html", context)
+
+
+def _link(admin_site: Any, name: str) -> str | None:
+    try:
+        return reverse(f"{admin_site.name}:{name}")
+    except NoReverseMatch:
+        return None
+
+
+def status_page(request: HttpRequest, model_admin: Any) -> HttpResponse:
+    """The pipeline's backlog and the last 24 hours of purges, with a server-side chart."""
+    if not has_status_permission(request.user):
+        raise PermissionDenied
+    admin_site = model_admin.admin_site
+    current = status.pipeline_status()
+    links = [
+        (label, url)
+        for label, url in (
+            ("Purge intents", _link(admin_site, "django_akamai_purgeintent_changelist")),
+            ("Purge history", _link(admin_site, "django_akamai_purgerecord_changelist")),
+            (
+                "Purge URLs",
+                _link(admin_site, "django_akamai_purgepage_changelist")
+                if has_purge_permission(request.user)
+                else None,
+            ),
+        )
+        if url
+    ]
+    context = {
+        **admin_site.each_context(request),
+        "title": "Akamai status",
+        "subtitle": None,
+        "opts": model_admin.model._meta,
+        "app_label": model_admin.model._meta.app_label,
+        "status": current,
+        "chart": status.hourly_chart(current.hours),
+        "accepted": current.total("accepted"),
+        "failed": current.total("failed"),
+        "objects": current.total("objects"),
+        "rate_limited": current.total("rate_limited"),
+        "retries": current.total("retries"),
+        "links": links,
+        "purging_enabled": gate.purging_enabled(),
+        "time_zone": timezone.get_current_timezone_name(),
+    }
+    request.current_app = admin_site.name
+    return TemplateResponse(request, "admin/django_akamai/status.html", context)

@@ -213,3 +213,44 @@ def test_staff_without_the_permission_is_refused(browser_session, live_server, a
     assert "403" in driver.page_source
     screenshot(driver, "admin-purge-page-forbidden.png")
     assert akamai_emulator.counters["requests"] == 0
+
+
+def test_status_page_in_the_browser(browser_session, live_server, akamai_emulator, settings):
+    from selenium.webdriver.common.by import By
+
+    from django_akamai import intents, plan
+    from django_akamai.purge import PurgeRequest
+
+    driver = browser_session
+    settings.AKAMAI_DELIVERY = "worker"  # the intents below stay pending
+    for n in range(3):
+        PurgeRequest(urls=[f"/status/{n}/", f"/status/{n}/b/"]).purge_all()
+    intents.record(plan.plan(["/pending/1/", "/pending/2/"]), using="default")
+    make_staff("watcher", "purge_cache")
+    log_in(driver, live_server, "watcher")
+
+    driver.find_element(By.LINK_TEXT, "Akamai status").click()  # from the admin index
+    wait_for(driver, By.ID, "akamai-chart")
+    assert driver.title.startswith("Akamai status")
+    cards = {
+        name: driver.find_element(By.CSS_SELECTOR, f"#akamai-{name} .value").text
+        for name in ("pending", "failed", "requests", "objects", "429s", "retries")
+    }
+    assert cards == {
+        "pending": "2",
+        "failed": "0",
+        "requests": "3",
+        "objects": "6",
+        "429s": "0",
+        "retries": "0",
+    }
+    # The chart is drawn by the browser from the page's own SVG: one bar this hour.
+    [bar] = driver.find_elements(By.CSS_SELECTOR, "#akamai-chart rect.accepted")
+    assert bar.size["height"] > 0 and bar.size["width"] > 0
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#akamai-chart g.hour")) == 24
+    # Nothing was loaded from anywhere but this site.
+    loaded = driver.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+    )
+    assert loaded and all(name.startswith(live_server.url) for name in loaded)
+    screenshot(driver, "admin-akamai-status.png")

@@ -20,7 +20,9 @@ def test_demo_purges_through_every_door_and_shows_the_table():
     )
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert "4 request(s) accepted, 7 object(s) purged." in out
+    assert "5 request(s) accepted, 28 object(s) purged." in out
+    assert "1 object(s) purged by 1 task(s)" in out  # the queued purge
+    assert "at its end: 21 object(s) in 1 request(s)" in out  # suspend_purges()
     assert "https://www.example.com/posts/hello-again/" in out  # automatic purging
     assert "| 3 | v3  | delete " in out  # queue_purge_request with action="delete"
     assert "Emulator stopped." in out
@@ -30,7 +32,6 @@ def test_demo_purges_through_every_door_and_shows_the_table():
     assert "accepted invalidate url https://www.example.com/posts/on-the-edge/" in out
     assert "accepted invalidate tag blog.post." in out
     assert out.count("s after the commit (TCP_REFRESH_MISS") == 2
-    assert "<h1>Second title</h1>" in out and "<li>A tagged post</li>" in out
-    # It ends with how to run the emulator, the edge and runserver by hand.
-    assert "--edge-origin http://127.0.0.1:8000" in out and "runserver 8000" in out
-    assert out.rstrip().endswith("/emulator/purges")
+    assert "<h1>Second title</h1>" in out and "the last: 'A tagged post'" in out
+    assert "--edge-origin http://127.0.0.1:8000" in out  # by hand, with the edge
+    assert out.rstrip().endswith("curl http://127.0.0.1:8765/emulator/purges")  # by hand

@@ -98,6 +98,17 @@ def test_readme_is_a_short_front_page():
     )
 
 
+@pytest.mark.parametrize("name", ["README.rst", "CHANGELOG.rst"])
+def test_front_page_renders_without_sphinx(name):
+    """The package index renders README.rst (the long description) with plain docutils: a
+    Sphinx-only directive or role there would show as an error on the project's page."""
+    core = pytest.importorskip("docutils.core")
+    core.publish_doctree(
+        (ROOT / name).read_text(encoding="utf-8"),
+        settings_overrides={"halt_level": 2, "report_level": 2, "warning_stream": False},
+    )
+
+
 @pytest.mark.slow
 def test_manual_builds_without_warnings(tmp_path):
     """What ``make docs`` runs; skipped where the ``docs`` extra is not installed (tox)."""

@@ -317,7 +317,7 @@ BAD_BODIES = [
 
 @pytest.mark.parametrize("object_type, body, title", BAD_BODIES)
 def test_400_for_bad_bodies(emu, v3, object_type, body, title):
-    emu.configure(time_scale=1e-9)  # the buckets do not refill while the test runs
+    emu.configure(time_scale=1e-9)  # buckets do not refill while the test runs
     before = purge(v3, emu, {"objects": ["https://www.example.com/warm-up"]})
     response = purge(v3, emu, body, f"/ccu/v3/invalidate/{object_type}/production")
     problem = problem_of(response, 400)

@@ -40,14 +40,16 @@ TEMPLATES = [
         },
     }
 ]
-# The demo keeps nothing: an in-memory database, migrated at start. To try the admin by hand
-# (see the end of `make demo`), DEMO_DATABASE names a file instead.
+# The demo keeps nothing: an in-memory database, migrated at start.
+# make demo runs in memory; DEMO_DATABASE (a file) is for trying the admin by hand, with the
+# emulator's .edgerc and automatic purging of posts (the end of make demo says how).
+DEMO_DATABASE = os.environ.get("DEMO_DATABASE")
 DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.environ.get("DEMO_DATABASE", ":memory:"),
-    }
+    "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": DEMO_DATABASE or ":memory:"}
 }
+if DEMO_DATABASE:
+    AKAMAI_EDGERC_FILENAME = str(BASE_DIR / ".edgerc")
+    AKAMAI_PURGE_MODELS = {"blog.Post": {"urls": ["/posts/"]}}
 
 # The public site whose pages Akamai caches; get_absolute_url() paths are joined to it.
 AKAMAI_BASE_URL = "https://www.example.com"
@@ -67,8 +69,3 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {"django_akamai": {"handlers": ["console"], "level": "INFO"}},
 }
-
-# Tried by hand (DEMO_DATABASE set, see the end of `make demo`): a post saved in the admin
-# purges its cache tag and the list tag. The demo itself declares this only where it shows it.
-if os.environ.get("DEMO_DATABASE"):
-    AKAMAI_PURGE_MODELS = {"blog.Post": {"cache_tags": True}}

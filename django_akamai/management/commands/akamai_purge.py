@@ -102,6 +102,11 @@ class Command(BaseCommand):
             help="a CP code to purge; may be repeated",
         )
         parser.add_argument(
+            "--everything",
+            action="store_true",
+            help="purge the site's CP codes (AKAMAI_CPCODES): everything they cover",
+        )
+        parser.add_argument(
             "--action",
             choices=["invalidate", "delete"],
             help="invalidate (revalidate with the origin) or delete; default "
@@ -187,6 +192,15 @@ class Command(BaseCommand):
                 take(lines, main_type, f"{'stdin' if path == '-' else path}, line")
             take(options["tag"], "tag", "--tag value", split=False)
             take(options["cpcode"], "cpcode", "--cpcode value", split=False)
+            if options["everything"]:
+                everything = plan.site_cpcodes()
+                if not everything:
+                    raise CommandError(
+                        "--everything purges the site's CP codes, and AKAMAI_CPCODES is not "
+                        "set; set it to the site's CP codes, e.g. [12345].",
+                        returncode=EXIT_BAD_INPUT,
+                    )
+                by_type["cpcode"].extend(everything)
         except AkamaiConfigurationError as exc:  # e.g. a malformed AKAMAI_BASE_URL
             raise CommandError(str(exc), returncode=EXIT_BAD_INPUT) from None
         if errors:
@@ -355,7 +369,8 @@ class Command(BaseCommand):
         groups = self._collect(options)
         if not groups:
             raise CommandError(
-                "Nothing to purge: give URLs, --file PATH (or '-' for stdin), --tag or --cpcode.",
+                "Nothing to purge: give URLs, --file PATH (or '-' for stdin), --tag, --cpcode "
+                "or --everything.",
                 returncode=EXIT_BAD_INPUT,
             )
         try:

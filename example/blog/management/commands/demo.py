@@ -15,6 +15,7 @@ from django.db import transaction
 from django.test.utils import override_settings
 
 from blog.models import Post
+from django_akamai import delivery, suspend_purges
 from django_akamai.emulator import Emulator
 from django_akamai.emulator.edge import Edge
 from django_akamai.purge import PurgeRequest
@@ -32,6 +33,28 @@ def emulator_settings(emu: Emulator) -> dict[str, str]:
         "AKAMAI_CCU_CLIENT_SECRET": creds.client_secret,
         "AKAMAI_CCU_ACCESS_TOKEN": creds.access_token,
     }
+
+
+HAND_TRY = f"""\
+  From example/, in one terminal start the emulator and its edge in front of the site
+  (it writes .edgerc for the site):
+    ../.venv/bin/python -m django_akamai.emulator --edgerc .edgerc \\
+        --edge-origin http://127.0.0.1:8000 --edge-host {PUBLIC_HOST}
+  In a second one, give the site a database and an admin user, and serve it:
+    export DEMO_DATABASE=db.sqlite3
+    ../.venv/bin/python manage.py migrate
+    ../.venv/bin/python manage.py createsuperuser
+    ../.venv/bin/python manage.py runserver
+  Then open http://127.0.0.1:8000/admin/: add or change a post (it is purged after the
+  save), use Akamai > Purge URLs, and watch Akamai > Akamai status. The page at the edge:
+    curl -H 'Pragma: akamai-x-cache-on' http://127.0.0.1:8766/posts/
+  What the emulator got:
+    curl http://127.0.0.1:8765/emulator/purges"""
+
+
+def shortened(objects: tuple, shown: int = 3) -> str:
+    more = len(objects) - shown
+    return ", ".join(map(str, objects[:shown])) + (f" (+{more} more)" if more > 0 else "")
 
 
 def table(rows: list[list[str]], headers: list[str]) -> str:
@@ -62,9 +85,8 @@ class Command(BaseCommand):
         self.stdout.write(f"  {text}")
 
     def handle(self, *args, **options) -> None:
-        scale = options["time_scale"]
         with (
-            Emulator(port=0, time_scale=scale) as emu,
+            Emulator(port=0, time_scale=options["time_scale"]) as emu,
             override_settings(**emulator_settings(emu)),
         ):
             self.stdout.write(f"Akamai emulator (Fast Purge v3 + CCU v2) on {emu.base_url}")
@@ -103,17 +125,38 @@ class Command(BaseCommand):
                     "Queue a purge through Celery with queue_purge_request "
                     "(the demo runs tasks in-process)"
                 )
-                queue_purge_request.send(Post.objects.all(), action="delete")
+                [(_, results)] = queue_purge_request.send(Post.objects.all(), action="delete")
+                self.stdout.write(
+                    f"  {results.get()} object(s) purged by {len(results.results)} task(s)"
+                )
 
             self.step(
                 "Declare automatic purging (AKAMAI_PURGE_MODELS) and rename the post: "
                 "its old and new address and the list page go out after the commit"
             )
-            with override_settings(AKAMAI_PURGE_MODELS={"blog.Post": {"urls": ["/posts/"]}}):
+            declared = {"blog.Post": {"urls": ["/posts/"]}}
+            with override_settings(AKAMAI_PURGE_MODELS=declared):
                 with transaction.atomic():
                     post.slug = "hello-again"
                     post.title = "Hello again"
                     post.save()
+                    self.stdout.write(f"  inside the transaction: {len(emu.purges)} purge(s)")
+                delivery.wait_idle()
+                self.stdout.write(f"  after commit: {', '.join(map(str, emu.purges[-1].objects))}")
+
+                self.step(
+                    "A bulk import inside suspend_purges(): 20 new posts, every purge "
+                    "collected and sent once at the end"
+                )
+                before = len(emu.purges)
+                with suspend_purges() as held:
+                    for n in range(20):
+                        Post.objects.create(slug=f"imported-{n}", title=f"Imported {n}")
+                    self.stdout.write(f"  inside the block: {len(emu.purges) - before} request(s)")
+                delivery.wait_idle()
+                self.stdout.write(
+                    f"  at its end: {held.count} object(s) in {len(emu.purges) - before} request(s)"
+                )
 
             self.step("What the emulator accepted")
             rows = [
@@ -123,7 +166,7 @@ class Command(BaseCommand):
                     p.action,
                     p.type,
                     p.network,
-                    ", ".join(map(str, p.objects)),
+                    shortened(p.objects),
                     p.purge_id,
                 ]
                 for i, p in enumerate(emu.purges, 1)
@@ -139,7 +182,8 @@ class Command(BaseCommand):
             with origin_server() as origin_url:
                 self.edge_story(emu, origin_url)
         self.stdout.write("Emulator stopped.")
-        self.by_hand()
+        self.stdout.write(self.style.MIGRATE_HEADING("\n» Try the admin by hand"))
+        self.stdout.write(HAND_TRY)
 
     # --- the edge ---------------------------------------------------------------------------
 
@@ -163,7 +207,7 @@ class Command(BaseCommand):
 
     def served(self, edge: Edge, path: str) -> str:
         verdict, body = self.fetch(edge, path)
-        self.say(f"GET https://{PUBLIC_HOST}{path} from the edge: {verdict}  {body}")
+        self.say(f"GET https://{PUBLIC_HOST}{path} from the edge: {verdict}  {page(body)}")
         return body
 
     def deliver_and_wait(
@@ -181,7 +225,7 @@ class Command(BaseCommand):
         seconds = time.monotonic() - committed
         self.say(
             f"fresh at the edge {seconds:.1f} s after the commit ({fresh.x_cache}, "
-            f"{fresh.requests} request(s) to the edge while waiting): {fresh.body.decode()}"
+            f"{fresh.requests} request(s) to the edge while waiting): {page(fresh.body.decode())}"
         )
 
     def url_story(self, emu: Emulator, edge: Edge) -> None:
@@ -201,7 +245,7 @@ class Command(BaseCommand):
         committed = time.monotonic()
         self.say("saved 'Second title' and committed")
         verdict, body = self.fetch(edge, path)
-        self.say(f"right after the commit the edge still serves: {verdict}  {body}")
+        self.say(f"right after the commit the edge still serves: {verdict}  {page(body)}")
         self.deliver_and_wait(emu, edge, path, committed, before, lambda b: b"Second" in b)
 
     def tag_story(self, emu: Emulator, edge: Edge) -> None:
@@ -222,22 +266,14 @@ class Command(BaseCommand):
         self.say(f"right after the commit the list at the edge is still the old one: {verdict}")
         self.deliver_and_wait(emu, edge, path, committed, before, lambda b: b"tagged" in b)
 
-    def by_hand(self) -> None:
-        self.step("Try it by hand: the emulator, the edge and runserver, then the admin")
-        for line in (
-            "1. The emulator and its edge (writes section [CCU] of ~/.edgerc, which",
-            "   django-akamai reads by default):",
-            "     python -m django_akamai.emulator --edgerc ~/.edgerc \\",
-            f"       --edge-origin http://127.0.0.1:8000 --edge-host {PUBLIC_HOST}",
-            "2. The site, with a file database (saves then purge by cache tag):",
-            "     cd example && export DEMO_DATABASE=/tmp/demo.sqlite3",
-            "     python manage.py migrate && python manage.py createsuperuser",
-            "     python manage.py runserver 8000",
-            "3. Change a post at http://127.0.0.1:8000/admin/ and watch the edge:",
-            "     curl -H 'Pragma: akamai-x-cache-on' http://127.0.0.1:8766/posts/",
-            "   What the emulator accepted: http://127.0.0.1:8765/emulator/purges",
-        ):
-            self.say(line)
+
+def page(body: str) -> str:
+    """A page as one short line: the list page by its length and last entry."""
+    if body.startswith("<ul>"):
+        items = body.count("<li>")
+        last = body.rsplit("<li>", 1)[-1].split("</li>", 1)[0] if items else ""
+        return f"a list of {items} post(s), the last: {last!r}"
+    return body
 
 
 def wait_for(probe: Callable[[], object], timeout: float = 30.0) -> object:
