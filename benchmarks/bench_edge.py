@@ -1,4 +1,4 @@
-"""Scenario "edge": the emulator's own capacity, and commit -> fresh at the emulated edge.
+"""Scenario "edge" (9): the emulator's own capacity, and commit -> fresh at the emulated edge.
 
     .venv/bin/python benchmarks/bench_edge.py [--seconds 10] [--json]
     (or as part of make bench: benchmarks/run.py --only edge)

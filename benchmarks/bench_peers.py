@@ -1,4 +1,4 @@
-"""Scenario "peers": python-fastpurge against Akamai's buckets, fairly.
+"""Scenario "peers" (8): python-fastpurge against Akamai's buckets, fairly.
 
 python-fastpurge retries through urllib3's ``Retry``, which re-sends the same prepared
 request: the same EdgeGrid nonce and timestamp. Akamai documents no refusal of that, so the

@@ -291,6 +291,8 @@ def client_cost(data: dict[str, Any], count: int) -> list[str]:
         rows,
     )
     stages = data.get("stages", {})
+    if stages.get("error"):
+        stages = {}
     if "add" in ours and not _failed(ours):
         add = ours["add"]["cpu_seconds"]
         send = ours["send_cpu_seconds"]
@@ -457,8 +459,9 @@ def render(results: dict[str, Any], charts: list[str] = ()) -> str:
             lambda d: client_cost(d, meta["corpus"]["count"]),
         ),
         ("6. Django side (signals, history)", "django_side", django_side),
-        ("7. Peers, fairly: python-fastpurge with and without replay refusal", "peers", _peers),
-        ("8. The emulator's capacity, and commit -> fresh at the edge", "edge", _edge),
+        ("7. Purge intents: deliverers and a busy site", "delivery", django_side),
+        ("8. Peers, fairly: python-fastpurge with and without replay refusal", "peers", _peers),
+        ("9. The emulator's capacity, and commit -> fresh at the edge", "edge", _edge),
     ]
     for title, key, render_section in sections:
         lines += [f"## {title}", ""]

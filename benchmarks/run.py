@@ -40,6 +40,7 @@ SCENARIOS = (
     "latency",
     "client_cost",
     "django_side",
+    "delivery",
     "peers",  # benchmarks/bench_peers.py
     "edge",  # benchmarks/bench_edge.py
 )
@@ -154,6 +155,10 @@ def run(selected: list[str], quick: bool, runs: int) -> dict:
             count, ORIGINAL_DIR, runs=runs, memory_count=None if quick else 1_000_000
         ),
         "django_side": lambda: scenarios.django_side(harness.env_python()),
+        # Purge intents and their deliverers (benchmarks/bench_delivery.py, its own processes).
+        "delivery": lambda: scenarios.django_side(
+            harness.env_python(), ("bench_delivery.py",), timeout=3600
+        ),
         "peers": lambda: bench_peers.peers(urls[:small]),
         "edge": lambda: bench_edge.edge(seconds=5.0 if quick else 10.0),
     }

@@ -153,15 +153,19 @@ def latency(urls: list[str], latency_ms: int = 50) -> dict[str, Any]:
     return rows
 
 
-def _cost_once(task: str, *extra: str) -> dict[str, Any]:
+def _cost_once(task: str, *extra: str, timeout: float = 900) -> dict[str, Any]:
     script = Path(__file__).with_name("client_cost.py")
-    done = subprocess.run(
-        [sys.executable, str(script), task, *extra],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=900,
-    )
+    try:
+        done = subprocess.run(
+            [sys.executable, str(script), task, *extra],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        # Not the exception's text: it quotes the command line, credentials included.
+        return {"task": task, "error": f"did not finish in {timeout:.0f} s"}
     if done.returncode != 0:
         return {"task": task, "error": done.stderr.strip().splitlines()[-1:]}
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -235,10 +239,14 @@ def client_cost(
     return rows
 
 
-def django_side(project_python: str) -> dict[str, Any]:
+def django_side(
+    project_python: str,
+    scripts: tuple[str, ...] = ("bench_signals.py", "bench_history.py", "bench_tags.py"),
+    timeout: float = 600,
+) -> dict[str, Any]:
     """Scenario 6: the signal and history benchmarks, when their scripts exist."""
     rows: dict[str, Any] = {}
-    for name in ("bench_signals.py", "bench_history.py", "bench_tags.py"):
+    for name in scripts:
         script = Path(__file__).with_name(name)
         if not script.exists():
             rows[name] = {"status": "not present yet"}
@@ -248,7 +256,7 @@ def django_side(project_python: str) -> dict[str, Any]:
             capture_output=True,
             text=True,
             check=False,
-            timeout=600,
+            timeout=timeout,
             cwd=script.parent.parent,
         )
         rows[name] = {

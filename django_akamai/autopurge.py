@@ -33,8 +33,12 @@ A purge never fails a save: a ``get_absolute_url()`` that raises, a bad URL or t
 URL without ``AKAMAI_BASE_URL`` is logged with the object and the reason and kept visible as a
 failed purge intent (``record_unplannable``), and the save goes on.
 
+Many-to-many changes (``article.categories.add(c)``, remove, clear, set, from either side)
+purge every declared side they link or unlink, like a save (``m2m_changed``, see below).
+
 Not seen, because Django sends no signal for them: ``QuerySet.update()``, ``bulk_create()``,
-``bulk_update()`` and raw SQL. Fixture loading (``raw`` saves) is skipped on purpose.
+``bulk_update()``, raw SQL and rows of a custom ``through`` model written directly. Fixture
+loading (``raw`` saves) is skipped on purpose.
 """
 
 from __future__ import annotations

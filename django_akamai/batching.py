@@ -22,6 +22,8 @@ MAX_BODY_BYTES = 50_000
 # One encoder for every call: json.dumps() with a non-default argument builds a new one each
 # time, which costs more than encoding a URL.
 _COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+# The bytes JSON writes as they are inside a string: printable ASCII but '"' and '\\'.
+_JSON_AS_IS = bytes(c for c in range(0x20, 0x7F) if c not in b'"\\')
 
 
 def encode_body(body: dict[str, Any]) -> bytes:
@@ -58,13 +60,17 @@ def check_fits(obj: Any, *, envelope: int, max_bytes: int = MAX_BODY_BYTES) -> N
 def _costs(chunk: Sequence[Any]) -> list[int]:
     """Bytes each object adds to a body, its separating comma included (``size + 1``).
 
-    For strings (URLs, tags) the C string encoder runs over the whole chunk at once, which is
-    what makes packing cost little next to sending; anything else is encoded one by one.
+    Strings (URLs, tags) are checked all at once in C: printable ASCII without a quote or a
+    backslash (``_JSON_AS_IS``) is encoded as itself between two quotes. Other strings go
+    through the JSON string encoder; anything else (CP codes) is encoded one by one.
     """
     try:
-        texts = list(map(encode_basestring, chunk))
-    except TypeError:  # not all strings (CP codes are integers)
+        joined = "".join(chunk)
+    except TypeError:  # not all strings
         return [encoded_size(obj) + 1 for obj in chunk]
+    if joined.isascii() and not joined.encode("ascii").translate(None, _JSON_AS_IS):
+        return [len(text) + 3 for text in chunk]
+    texts = list(map(encode_basestring, chunk))
     if "".join(texts).isascii():
         return [len(text) + 1 for text in texts]
     return [len(text.encode("utf-8")) + 1 for text in texts]
@@ -83,7 +89,7 @@ def count_fitting(
     budget = max_bytes - (envelope_size() if envelope is None else envelope) + 1
     limit = len(objects) - start if max_objects is None else min(max_objects, len(objects) - start)
     count = 0
-    window = 256  # objects looked at a time; doubled while whole windows fit
+    window = 64  # objects sized at a time: a few first, then as many as should still fit
     while count < limit:
         chunk = objects[start + count : start + min(limit, count + window)]
         running = list(accumulate(_costs(chunk)))
@@ -92,7 +98,7 @@ def count_fitting(
         if fitting < len(chunk):
             break
         budget -= running[-1]
-        window *= 2
+        window = int(budget / (running[-1] / len(chunk)) * 1.1) + 8
     return count
 
 

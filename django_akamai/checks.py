@@ -4,7 +4,8 @@ Every problem that would otherwise surface as an exception on the first purge is
 here, at start-up, with an id and a hint. Nothing here touches the network or the database.
 
 ==========================  ==============================================================
-``django_akamai.W001``      no credentials at all (a warning: purges raise until configured)
+``django_akamai.W001``      no credentials at all (a warning: purges raise until configured;
+                            not with AKAMAI_PURGE_ENABLED = False, when nothing is sent)
 ``django_akamai.W002``      both Fast Purge and CCU v2 configured, AKAMAI_CCU_API unset
 ``django_akamai.E001``      edgerc file unreadable or unparsable
 ``django_akamai.E002``      edgerc file lacks the section
@@ -20,6 +21,8 @@ here, at start-up, with an id and a hint. Nothing here touches the network or th
 ``django_akamai.E010``      AKAMAI_DELIVERY unknown, or "celery" without Celery installed
 ``django_akamai.W005``      (--deploy) purge intents pending for longer than 10 minutes
 ``django_akamai.W006``      (--deploy) purge intents Akamai refused, kept as failed
+``django_akamai.E011``      a numeric setting (timeouts, retries, body size...) not a number
+``django_akamai.E012``      AKAMAI_CPCODES or AKAMAI_COLLAPSE_THRESHOLD malformed
 ==========================  ==============================================================
 """
 
@@ -147,6 +150,8 @@ def check_credentials(app_configs: Any = None, **kwargs: Any) -> list[CheckMessa
     )
 
     if not has_v3 and not has_v2 and not uses_edgerc and not forced_v3:
+        if not get("AKAMAI_PURGE_ENABLED"):
+            return []  # purging is off: nothing is ever sent, so none are needed
         # A warning, not an error: development and CI machines often have no credentials
         # (the emulator's are set at run time), and an error would stop every command.
         return [
@@ -412,6 +417,25 @@ def check_setting_names(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
 
 
 @register(TAG)
+def check_numbers(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """E011: timeouts, retries, backoffs and the body limit must be numbers in range."""
+    messages: list[CheckMessage] = []
+    for name, (kind, minimum) in conf.NUMBER_SETTINGS.items():
+        if name not in conf.DEFAULTS:
+            continue
+        problem = conf.number_problem(conf.get_setting(name), kind, minimum)
+        if problem:
+            messages.append(
+                Error(
+                    f"{name} {problem}.",
+                    hint=f"Remove {name} to use the default ({conf.DEFAULTS[name]!r}).",
+                    id="django_akamai.E011",
+                )
+            )
+    return messages
+
+
+@register(TAG)
 def check_delivery(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """E010: AKAMAI_DELIVERY must name a delivery mode whose requirements are installed."""
     from .delivery import MODES
@@ -434,6 +458,37 @@ def check_delivery(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             )
         ]
     return []
+
+
+@register(TAG)
+def check_site_switches(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """E012: the site's CP codes and the threshold above which suspend_purges() uses them."""
+    from .plan import site_cpcodes
+
+    messages: list[CheckMessage] = []
+    try:
+        site_cpcodes()
+    except AkamaiConfigurationError as exc:
+        messages.append(
+            Error(
+                str(exc),
+                hint="AKAMAI_CPCODES = [12345, 67890]: the site's CP codes, positive integers.",
+                id="django_akamai.E012",
+            )
+        )
+    threshold = conf.get_setting("AKAMAI_COLLAPSE_THRESHOLD")
+    if threshold is not None and (
+        isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0
+    ):
+        messages.append(
+            Error(
+                f"AKAMAI_COLLAPSE_THRESHOLD is {threshold!r}; suspend_purges() cannot compare it.",
+                hint="A number of objects (default 10000), or None to never purge the CP codes "
+                "instead.",
+                id="django_akamai.E012",
+            )
+        )
+    return messages
 
 
 #: Intents pending longer than this make ``check --deploy`` warn: no deliverer keeps up.

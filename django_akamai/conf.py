@@ -73,10 +73,13 @@ DEFAULTS: dict[str, Any] = {
     "AKAMAI_PURGE_MODELS": None,
     "AKAMAI_PURGE_MODELS_QUEUE": False,
     # The purge pipeline (django_akamai.delivery): where recorded purge intents are sent from
-    # ("background", "worker" or "celery"), how long a short-lived process waits at exit for
-    # its own, and the backoff of an intent after a transient failure.
+    # ("background", "worker" or "celery"), how long the background deliverer gathers commits
+    # into one delivery, how long a short-lived process waits at exit for its own, and the
+    # backoff of an intent after a transient failure.
     "AKAMAI_DELIVERY": "background",
+    "AKAMAI_DELIVERY_DELAY": 1.0,
     "AKAMAI_DELIVERY_EXIT_WAIT": 10.0,
+    "AKAMAI_DELIVERY_LEASE_SECONDS": None,
     "AKAMAI_DELIVERY_RETRY_BACKOFF": 5.0,
     "AKAMAI_DELIVERY_RETRY_BACKOFF_MAX": 300.0,
     # Site switches (django_akamai.gate): False makes every door a logged no-op; the site's
@@ -86,6 +89,23 @@ DEFAULTS: dict[str, Any] = {
     "AKAMAI_PURGE_ENABLED": True,
     "AKAMAI_CPCODES": None,
     "AKAMAI_COLLAPSE_THRESHOLD": 10_000,
+}
+
+#: The numeric settings: int or float, and the smallest value that works.
+NUMBER_SETTINGS: dict[str, tuple[type, float]] = {
+    "AKAMAI_CONNECT_TIMEOUT": (float, 0.001),
+    "AKAMAI_READ_TIMEOUT": (float, 0.001),
+    "AKAMAI_MAX_RETRIES": (int, 0),
+    "AKAMAI_RETRY_BACKOFF": (float, 0),
+    "AKAMAI_RETRY_BACKOFF_MAX": (float, 0),
+    "AKAMAI_RETRY_DEADLINE": (float, 0.001),
+    # A request body must hold at least one short object.
+    "AKAMAI_MAX_BODY_BYTES": (int, 100),
+    "AKAMAI_CELERY_RETRY_DELAY": (float, 0),
+    "AKAMAI_CELERY_MAX_RETRIES": (int, 0),
+    "AKAMAI_DELIVERY_EXIT_WAIT": (float, 0),
+    "AKAMAI_DELIVERY_RETRY_BACKOFF": (float, 0),
+    "AKAMAI_DELIVERY_RETRY_BACKOFF_MAX": (float, 0),
 }
 
 V2_DEFAULT_BASE_URL = DEFAULTS["AKAMAI_CCUAPI_BASE_URL"]
@@ -100,6 +120,45 @@ def get_setting(name: str) -> Any:
     if not settings.configured:
         return default
     return getattr(settings, name, default)
+
+
+def number_setting(name: str) -> Any:
+    """A numeric ``AKAMAI_*`` setting as its int or float, or ``AkamaiConfigurationError``
+    naming it (where ``int("eight")`` would raise a bare ``ValueError`` on the first purge).
+    A string of digits (read from the environment, say) is taken as its number."""
+    kind, minimum = NUMBER_SETTINGS[name]
+    value = get_setting(name)
+    problem = number_problem(value, kind, minimum)
+    if problem:
+        raise AkamaiConfigurationError(f"{name} {problem}.")
+    return _as_number(value, kind)
+
+
+def _as_number(value: Any, kind: type) -> int | float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value.strip()) if value.strip().isascii() else None
+        except ValueError:
+            return None
+    if isinstance(value, int):
+        return value if kind is int or abs(value) < 2**53 else None
+    if not isinstance(value, float) or value != value or abs(value) == float("inf"):
+        return None
+    if kind is int:
+        return int(value) if value.is_integer() else None
+    return value
+
+
+def number_problem(value: Any, kind: type, minimum: float) -> str | None:
+    """What is wrong with a numeric setting's value, or ``None``."""
+    number = _as_number(value, kind)
+    if number is None or number < minimum:
+        what = "a whole number" if kind is int else "a number"
+        shown = repr(value) if not isinstance(value, int) or number is not None else "too large"
+        return f"is {shown}; expected {what} >= {minimum:g}"
+    return None
 
 
 def is_loopback(hostname: str | None) -> bool:
@@ -612,7 +671,15 @@ def base_urls() -> list[str]:
     value = get_setting("AKAMAI_BASE_URL")
     if not value:
         return []
-    values = [value] if isinstance(value, str) else list(value)
+    if isinstance(value, str):
+        values = [value]
+    elif isinstance(value, (list, tuple)):
+        values = list(value)
+    else:
+        raise AkamaiConfigurationError(
+            f"AKAMAI_BASE_URL is a {type(value).__name__}; give an origin such as "
+            "'https://www.example.com', or a list of them."
+        )
     result = []
     for item in values:
         parts = urlsplit(str(item).strip())
@@ -633,4 +700,4 @@ def base_urls() -> list[str]:
 
 
 def timeouts() -> tuple[float, float]:
-    return float(get_setting("AKAMAI_CONNECT_TIMEOUT")), float(get_setting("AKAMAI_READ_TIMEOUT"))
+    return number_setting("AKAMAI_CONNECT_TIMEOUT"), number_setting("AKAMAI_READ_TIMEOUT")

@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -133,7 +134,11 @@ def request_deadline() -> float:
 def lease_seconds() -> float:
     """Longer than any one request can take: no retry starts past the deadline, and the last
     attempt may take a connect and a read timeout; doubled for slack. The holder renews
-    before every request, so this is also how long a dead holder blocks its account."""
+    before every request, so this is also how long a dead holder blocks its account.
+    ``AKAMAI_DELIVERY_LEASE_SECONDS`` overrides it."""
+    configured = conf.get_setting("AKAMAI_DELIVERY_LEASE_SECONDS")
+    if configured is not None:
+        return float(configured)
     connect, read = conf.timeouts()
     return request_deadline() + 2 * (connect + read) + 5.0
 
@@ -167,26 +172,25 @@ def _claim(using: str, holder: str, burst: bool) -> list[Any]:
     """
     from .models import PurgeIntent
 
-    with transaction.atomic(using=using):
-        due = _intents(using).filter(status=PurgeIntent.PENDING)
-        if burst:
-            due = due.exclude(claimed_by=holder)
-        else:
-            due = due.filter(next_attempt_at__lte=timezone.now())
-        if connections[using].features.has_select_for_update_skip_locked:
+    due = _intents(using).filter(status=PurgeIntent.PENDING)
+    if burst:
+        due = due.exclude(claimed_by=holder)
+    else:
+        due = due.filter(next_attempt_at__lte=timezone.now())
+    claim = {"status": PurgeIntent.CLAIMED, "claimed_by": holder}
+    if connections[using].features.has_select_for_update_skip_locked:
+        with transaction.atomic(using=using):
             due = due.select_for_update(skip_locked=True)
-        ids = list(due.order_by("id").values_list("id", flat=True)[:CLAIM_BATCH])
-        for chunk in _chunks(ids):
-            _intents(using).filter(id__in=chunk, status=PurgeIntent.PENDING).update(
-                status=PurgeIntent.CLAIMED, claimed_by=holder
-            )
-    claimed = []
-    for chunk in _chunks(ids):
-        claimed.extend(
-            _intents(using).filter(id__in=chunk, status=PurgeIntent.CLAIMED, claimed_by=holder)
-        )
-    claimed.sort(key=lambda intent: intent.pk)
-    return claimed
+            ids = list(due.order_by("id").values_list("id", flat=True)[:CLAIM_BATCH])
+            for chunk in _chunks(ids):
+                _intents(using).filter(id__in=chunk, status=PurgeIntent.PENDING).update(**claim)
+    else:
+        # SQLite: one UPDATE ... WHERE id IN (SELECT ... LIMIT n). A statement that writes
+        # from its start waits for the write lock (the busy timeout); a SELECT followed by an
+        # UPDATE in one transaction fails at once with "database is locked" when another
+        # connection (a save) writes in between.
+        _intents(using).filter(id__in=due.order_by("id").values("id")[:CLAIM_BATCH]).update(**claim)
+    return list(_intents(using).filter(**claim).order_by("id"))
 
 
 def _back_to_pending(
@@ -420,6 +424,11 @@ def _round(
                 if stopped.args[0] == UNREACHABLE:
                     wait_until = timezone.now() + _backoff(1)
                 break
+            if len(claimed) < CLAIM_BATCH:
+                # That was everything due: what commits from now on is a busy site's trickle,
+                # gathered for the next round (``deliver_pending``) rather than chased one
+                # request per save.
+                break
     finally:
         # Whatever this holder still has claimed (a stop, a lost lease, an error) is pending.
         from .models import PurgeIntent
@@ -439,6 +448,9 @@ def _round(
         lease.release()
     report.next_attempt_at = _next_due(using)
     return report
+
+
+_said_purging_off = False
 
 
 def deliver_pending(
@@ -461,7 +473,11 @@ def deliver_pending(
     holder = holder or new_holder_id()
     total = DeliveryReport()
     if not gate.purging_enabled():
-        logger.info("Purging is off (AKAMAI_PURGE_ENABLED = False): no purge intent delivered")
+        # A worker asks every second: say it once per process, not once per look.
+        global _said_purging_off
+        level = logging.DEBUG if _said_purging_off else logging.INFO
+        _said_purging_off = True
+        logger.log(level, "Purging is off (AKAMAI_PURGE_ENABLED = False): no intent delivered")
         return total
     with gate.unsuspended():  # delivering what was decided is not a new request
         return _deliver(using, holder, burst, stop, total)
@@ -475,16 +491,22 @@ def _deliver(
     except AkamaiConfigurationError as exc:
         total.config_error = str(exc)
         return total
+    window = float(conf.get_setting("AKAMAI_DELIVERY_DELAY"))
+    stop = stop or threading.Event()
     while True:
+        started = time.monotonic()
         report = _round(using, credentials, holder, burst, stop)
         total.merge(report)
-        if report.busy or report.config_error or (stop is not None and stop.is_set()):
+        if report.busy or report.config_error or stop.is_set():
             return total
         if not report.accepted and not report.refused:
             return total
         # Intents committed while this round was finishing found the lease still taken: look
-        # again now that it is released, so their kick is not lost.
+        # again now that it is released, so their kick is not lost; but one window after this
+        # round began, so that a busy site's saves go out together, not one request each.
         if not _has_due(using, holder, burst):
+            return total
+        if stop.wait(max(0.0, started + window - time.monotonic())):
             return total
 
 

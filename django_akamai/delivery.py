@@ -4,8 +4,10 @@
 it after the commit). It never raises and never waits on Akamai or a broker:
 
 ``"background"`` (default)
-    A daemon thread of this process runs ``deliver.deliver_pending`` shortly after the kick,
-    with its own database connection, and again when backed-off intents fall due. A
+    A daemon thread of this process runs ``deliver.deliver_pending`` shortly after the kick
+    (``AKAMAI_DELIVERY_DELAY`` seconds: what commits meanwhile joins the same delivery, so a
+    busy site sends about one request per window instead of one per save), with its own
+    database connection, and again when backed-off intents fall due. A
     short-lived process (a management command, a script) waits at exit, at most
     ``AKAMAI_DELIVERY_EXIT_WAIT`` seconds, for what it kicked; anything left stays pending for
     the next deliverer. An in-memory SQLite database cannot be seen from another connection,
@@ -85,7 +87,7 @@ def kick(alias: str) -> None:
             return
         target = MODES[chosen]
         handover = import_string(target)(alias) if target else None
-        _background().kick(alias, handover)
+        _background().kick(alias, handover, float(conf.get_setting("AKAMAI_DELIVERY_DELAY")))
     except Exception:  # the change is committed; delivery is someone else's job now
         logger.exception("Could not start delivering the purge intents of %r", alias)
 
@@ -105,6 +107,8 @@ class _Background:
         # alias -> None (deliver here) or the callable that hands the work to another mode
         self.kicked: dict[str, Callable[[], None] | None] = {}
         self.due: dict[str, float] = {}  # alias -> monotonic time to look again
+        # alias -> (when the coalescing window closes, the handover to run then)
+        self.windows: dict[str, tuple[float, Callable[[], None] | None]] = {}
         self.running = False
         self.stopping = threading.Event()
         self.thread = threading.Thread(
@@ -112,13 +116,27 @@ class _Background:
         )
         self.thread.start()
 
-    def kick(self, alias: str, handover: Callable[[], None] | None) -> None:
+    def kick(self, alias: str, handover: Callable[[], None] | None, delay: float = 0.0) -> None:
         with self.lock:
-            self.kicked[alias] = handover
+            if delay > 0:
+                # The first kick opens the window; later ones join it (and keep the newest
+                # handover), so a busy site makes one delivery per window, not one per save.
+                when, _ = self.windows.get(alias, (time.monotonic() + delay, None))
+                self.windows[alias] = (when, handover)
+            else:
+                self.kicked[alias] = handover
             self.lock.notify_all()
 
     def idle(self) -> bool:
-        return not self.kicked and not self.running
+        return not self.kicked and not self.windows and not self.running
+
+    def flush(self) -> None:
+        """Close every open window now (someone waits for the delivery)."""
+        with self.lock:
+            for alias, (_, handover) in self.windows.items():
+                self.kicked[alias] = handover
+            self.windows.clear()
+            self.lock.notify_all()
 
     def _next_work(self) -> dict[str, Callable[[], None] | None]:
         with self.lock:
@@ -128,11 +146,16 @@ class _Background:
                     if when <= now:
                         del self.due[alias]
                         self.kicked.setdefault(alias, None)
+                for alias, (when, handover) in list(self.windows.items()):
+                    if when <= now:
+                        del self.windows[alias]
+                        self.kicked[alias] = handover
                 if self.kicked:
                     work, self.kicked = self.kicked, {}
                     self.running = True
                     return work
-                timeout = min(self.due.values(), default=now + 3600) - now
+                wake = [*self.due.values(), *(when for when, _ in self.windows.values())]
+                timeout = min(wake, default=now + 3600) - now
                 self.lock.wait(max(0.01, timeout))
             return {}
 
@@ -173,6 +196,7 @@ class _Background:
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until every kick so far has been handled (not for backed-off retries)."""
+        self.flush()
         deadline = time.monotonic() + timeout
         with self.lock:
             while not self.idle():

@@ -54,6 +54,8 @@ _QUOTED_BY_IRI_TO_URI = re.compile(r'[ "<>\\^`{|}]')
 _HOSTNAME = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*\.?$")
 #: Lists in lists deeper than this are a mistake (or a list that contains itself).
 MAX_NESTING = 100
+#: Akamai's CP codes are far smaller; beyond a signed 64-bit integer no JSON parser agrees.
+MAX_CPCODE = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -196,7 +198,10 @@ _DONE = object()
 
 def _describe(value: Any) -> str:
     """A short repr for messages; whatever might be ``user:password@`` in a URL left out."""
-    text = repr(without_userinfo(value))
+    try:
+        text = repr(without_userinfo(value))
+    except Exception:  # an int beyond int()'s digit limit, or a repr that raises
+        return f"<a {type(value).__name__} that cannot be shown>"
     return text if len(text) <= 200 else text[:200] + "...'"
 
 
@@ -292,7 +297,8 @@ def normalise_url(value: Any, bases: list[str]) -> list[str]:
             raise InvalidURL(f"{_describe(original)} is not UTF-8 text.", original) from None
     if isinstance(value, bool) or isinstance(value, (int, float)):
         raise NotAURL(
-            f"{value!r} is a number, not a URL; pass type='cpcode' to purge CP codes.", original
+            f"{_describe(value)} is a number, not a URL; pass type='cpcode' to purge CP codes.",
+            original,
         )
     if not isinstance(value, str):
         raise UnsupportedPurgeObject(
@@ -361,14 +367,33 @@ def normalise_url(value: Any, bases: list[str]) -> list[str]:
 _FAST_URL = re.compile(r"https?://[^/?#]*")
 # What iri_to_uri() leaves alone: quote()'s always-safe characters plus its ``safe`` string.
 _NOT_SAFE_FOR_IRI = re.compile(r"[^A-Za-z0-9_.\-~/#%\[\]=:;$&()+,!?*@']+")
+# The printable ASCII characters iri_to_uri() percent-encodes (as bytes).
+_QUOTED_ASCII = b'"<>\\^`{|}'
+# Printable ASCII that needs no work at all: less space, "@" and "#" (for the careful path)
+# and what iri_to_uri() encodes. Checked with bytes.translate(), far cheaper than a regex.
+_KEPT_ASCII = bytes(c for c in range(0x21, 0x7F) if c not in b"@#" + _QUOTED_ASCII)
 _PERCENT = [f"%{byte:02X}" for byte in range(256)]
 #: Origins kept (scheme + authority as written -> as normalised, or None if refused).
 _MAX_ORIGINS = 4096
 _origins: dict[str, str | None] = {}
+_AS_IS, _ENCODE, _CAREFUL = 0, 1, 2
 
 
 def _percent_encode(match: re.Match) -> str:
     return "".join([_PERCENT[byte] for byte in match.group().encode("utf-8")])
+
+
+def _work(text: str) -> int:
+    """What ``text`` needs: nothing (_AS_IS), percent-encoding (_ENCODE), or the careful path
+    (whitespace, controls, lone surrogates, "@", "#")."""
+    if text.isascii():
+        leftover = text.encode("ascii").translate(None, _KEPT_ASCII)
+        if not leftover:
+            return _AS_IS
+        return _CAREFUL if leftover.translate(None, _QUOTED_ASCII) else _ENCODE
+    if text.isprintable() and " " not in text and "@" not in text and "#" not in text:
+        return _ENCODE
+    return _CAREFUL
 
 
 def _origin(written: str) -> str | None:
@@ -389,14 +414,16 @@ def _origin(written: str) -> str | None:
 
 def fast_url(value: str, base: str | None) -> str | None:
     """``normalise_url(value, [base] if base else [])`` for the common case, else None."""
-    if not value.isprintable() or " " in value or "@" in value or "#" in value:
+    work = _work(value)
+    if work == _CAREFUL:
         return None
     if value[:1] == "/" and value[1:2] != "/":
         if base is None:
             return None
-        url = base + value
-        if not url.isprintable() or " " in url or "@" in url or "#" in url:
+        work = max(work, _work(base))
+        if work == _CAREFUL:
             return None
+        url = base + value
     else:
         url = value
     match = _FAST_URL.match(url)
@@ -411,7 +438,7 @@ def fast_url(value: str, base: str | None) -> str | None:
         return None
     if not rest:
         return origin + "/"
-    if _NOT_SAFE_FOR_IRI.search(rest) is None:
+    if work == _AS_IS:
         return url if origin == written else origin + rest
     return origin + _NOT_SAFE_FOR_IRI.sub(_percent_encode, rest)
 
@@ -472,6 +499,12 @@ def validate_cpcode(value: Any) -> int:
     if not isinstance(value, int) or value <= 0:
         raise InvalidCPCode(
             f"CP code {_describe(value)} is not a positive integer (ASCII digits).", value
+        )
+    if value > MAX_CPCODE:
+        raise InvalidCPCode(
+            f"CP code {_describe(value)} is larger than any CP code (a positive integer of at "
+            f"most {MAX_CPCODE}).",
+            value,
         )
     return value
 

@@ -108,14 +108,14 @@ class PurgeRequest:
         self.purge_options = plan.parse(options)
         if self.api == "v2":
             self.purge_options.v2()  # CCU v2 has no tags: fail now, not at send time
-        self.max_body_bytes = int(conf.get_setting("AKAMAI_MAX_BODY_BYTES"))
+        self.max_body_bytes = conf.number_setting("AKAMAI_MAX_BODY_BYTES")
         #: Called after each request this instance sends (see ``RequestCallback``).
         self.on_request = on_request
         retry = RetryPolicy(
-            max_retries=int(conf.get_setting("AKAMAI_MAX_RETRIES")),
-            backoff=float(conf.get_setting("AKAMAI_RETRY_BACKOFF")),
-            backoff_max=float(conf.get_setting("AKAMAI_RETRY_BACKOFF_MAX")),
-            deadline=float(conf.get_setting("AKAMAI_RETRY_DEADLINE")),
+            max_retries=conf.number_setting("AKAMAI_MAX_RETRIES"),
+            backoff=conf.number_setting("AKAMAI_RETRY_BACKOFF"),
+            backoff_max=conf.number_setting("AKAMAI_RETRY_BACKOFF_MAX"),
+            deadline=conf.number_setting("AKAMAI_RETRY_DEADLINE"),
         )
         transport_options.setdefault("timeouts", conf.timeouts())
         transport_options.setdefault("retry", retry)

@@ -36,3 +36,12 @@ AKAMAI_RETRY_DEADLINE = float(_env.get("AKAMAI_TEST_RETRY_DEADLINE", "5"))
 AKAMAI_DELIVERY_RETRY_BACKOFF = float(_env.get("AKAMAI_TEST_DELIVERY_BACKOFF", "0.2"))
 AKAMAI_DELIVERY_RETRY_BACKOFF_MAX = 1.0
 AKAMAI_CELERY_QUEUE = _env.get("AKAMAI_TEST_CELERY_QUEUE") or None
+# The fault and concurrency tests (tests/test_pipeline_faults.py, test_pipeline_concurrency.py)
+# drive the delivery's timers: a short lease, so a killed deliverer is taken over quickly.
+for _name, _setting in (
+    ("AKAMAI_TEST_LEASE_SECONDS", "AKAMAI_DELIVERY_LEASE_SECONDS"),
+    ("AKAMAI_TEST_DELIVERY_DELAY", "AKAMAI_DELIVERY_DELAY"),
+    ("AKAMAI_TEST_EXIT_WAIT", "AKAMAI_DELIVERY_EXIT_WAIT"),
+):
+    if _name in _env:
+        globals()[_setting] = float(_env[_name])

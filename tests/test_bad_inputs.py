@@ -375,6 +375,19 @@ TABLE = [
         argv("--action", "obliterate", "/a"),
         Exit(2, "invalid choice: 'obliterate'"),
     ),
+    # argv that is not UTF-8 reaches Python as lone surrogates (surrogateescape)
+    row(
+        "manage.py-undecodable-argument",
+        "manage.py",
+        argv("/caf\udce9"),
+        Exit(2, "lone surrogate (U+DCE9"),
+    ),
+    row(
+        "manage.py-undecodable-tag",
+        "manage.py",
+        argv("--tag", "caf\udce9"),
+        Exit(2, "--tag value 1: Cache tag 'caf\\udce9'"),
+    ),
     row(
         "manage.py-javascript-scheme",
         "manage.py",
@@ -468,6 +481,60 @@ TABLE = [
         {"AKAMAI_BASE_URL": "https://www.example.com/blog"},
         "django_akamai.E007",
         AkamaiConfigurationError,
+    ),
+    *bad_setting(
+        "host-port-not-a-number",
+        {"AKAMAI_CCU_HOST": "h:notaport"},
+        "django_akamai.E004",
+        InvalidHostError,
+    ),
+    *bad_setting(
+        "host-scheme-without-slashes",
+        {"AKAMAI_CCU_HOST": "http:evil.com"},
+        "django_akamai.E004",
+        InvalidHostError,
+    ),
+    *bad_setting(
+        "loopback-host-without-scheme",
+        {"AKAMAI_CCU_HOST": "localhost:8765"},
+        "django_akamai.E004",
+        InvalidHostError,
+    ),
+    *bad_setting(
+        "access-token-with-zero-width-space",
+        {"AKAMAI_CCU_ACCESS_TOKEN": "akab-access-token\u200b"},
+        "django_akamai.E004",
+        AkamaiConfigurationError,
+    ),
+    *bad_setting(
+        "v2-password-with-control-character",
+        {**NO_CREDENTIALS, "AKAMAI_CCUAPI_USERNAME": "u", "AKAMAI_CCUAPI_PASSWORD": "p\x1b"},
+        "django_akamai.E004",
+        AkamaiConfigurationError,
+    ),
+    *bad_setting(
+        "retries-not-a-number",
+        {"AKAMAI_MAX_RETRIES": "eight"},
+        "django_akamai.E011",
+        AkamaiConfigurationError,
+    ),
+    *bad_setting(
+        "negative-read-timeout",
+        {"AKAMAI_READ_TIMEOUT": -1},
+        "django_akamai.E011",
+        AkamaiConfigurationError,
+    ),
+    *bad_setting(
+        "base-url-a-number",
+        {"AKAMAI_BASE_URL": 5},
+        "django_akamai.E007",
+        AkamaiConfigurationError,
+    ),
+    row(
+        "check-misspelt-setting",
+        "check",
+        configured(AKAMAI_PURGE_MODEL={"testapp.Article": {}}),
+        "django_akamai.W004",
     ),
     row(
         "check-negative-history-bound",

@@ -306,3 +306,34 @@ def test_e004_a_credential_with_invisible_or_non_ascii_characters(v3, setting, v
     [message] = akamai_messages()
     assert message.id == "django_akamai.E004" and setting in message.msg
     assert not any(secret in message.msg for secret in SECRETS)
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("AKAMAI_MAX_RETRIES", "eight"),
+        ("AKAMAI_MAX_RETRIES", 2.5),
+        ("AKAMAI_READ_TIMEOUT", 0),
+        ("AKAMAI_CONNECT_TIMEOUT", None),
+        ("AKAMAI_RETRY_DEADLINE", float("nan")),
+        ("AKAMAI_MAX_BODY_BYTES", True),
+        ("AKAMAI_CELERY_MAX_RETRIES", -1),
+        ("AKAMAI_DELIVERY_EXIT_WAIT", "soon"),
+    ],
+)
+def test_e011_numeric_settings_must_be_numbers_in_range(v3, name, value):
+    setattr(v3, name, value)
+    [message] = akamai_messages()
+    assert message.id == "django_akamai.E011" and message.msg.startswith(f"{name} is ")
+    assert "Remove" in message.hint
+
+
+@pytest.mark.parametrize(
+    "name, value", [("AKAMAI_MAX_RETRIES", "3"), ("AKAMAI_READ_TIMEOUT", "2.5")]
+)
+def test_numbers_read_from_the_environment_as_strings_still_work(v3, name, value):
+    from django_akamai import conf
+
+    setattr(v3, name, value)
+    assert akamai_messages() == []
+    assert conf.number_setting(name) == float(value)

@@ -304,3 +304,33 @@ def test_purging_off_wins_over_suspension(akamai_emulator, off):
     assert held.count == 0
     assert akamai_emulator.purges == []
     assert len(skipped_lines(off)) == 1
+
+
+# --- system checks ----------------------------------------------------------------------
+
+
+def akamai_check_ids():
+    from django.core import checks
+
+    return sorted(m.id for m in checks.run_checks() if (m.id or "").startswith("django_akamai."))
+
+
+def test_no_credentials_is_no_warning_when_purging_is_off(no_credentials, settings):
+    assert akamai_check_ids() == ["django_akamai.W001"]
+    settings.AKAMAI_PURGE_ENABLED = False
+    assert akamai_check_ids() == []
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("AKAMAI_CPCODES", ["12a"]),
+        ("AKAMAI_CPCODES", [0]),
+        ("AKAMAI_COLLAPSE_THRESHOLD", "many"),
+        ("AKAMAI_COLLAPSE_THRESHOLD", -1),
+    ],
+)
+def test_e012_bad_cpcodes_or_threshold(akamai_emulator, settings, name, value):
+    assert akamai_check_ids() == []
+    setattr(settings, name, value)
+    assert akamai_check_ids() == ["django_akamai.E012"]

@@ -226,7 +226,9 @@ def test_cpcodes():
 @pytest.mark.parametrize(
     "code",
     # "²" and "١٢" (Arabic-Indic 12) pass str.isdigit(); int() even accepts the second.
-    [0, -5, 1.5, "12a", True, None, "https://x.com/", "²", "١٢", "１２", "9" * 5000, "+5", "0"],
+    [0, -5, 1.5, "12a", True, None, "https://x.com/", "²", "١٢", "１２", "9" * 5000, "+5", "0"]
+    + ["9" * 30, 2**63, 10**5000],
+    ids=lambda code: "huge-int" if code == 10**5000 else repr(code)[:20],
 )
 def test_invalid_cpcodes(code):
     with pytest.raises(InvalidCPCode, match="positive integer"):
@@ -345,12 +347,15 @@ def test_joiners_outside_their_context_are_refused(host):
         (None, 12345, NotAURL),
         (None, None, NotAURL),
         (None, 1.5, NotAURL),
+        (None, 10**5000, NotAURL),  # its repr raises: the message must not
+        ({"type": "tag"}, 10**5000, NotATag),
         ({"type": "tag"}, 7, NotATag),
         ({"type": "tag"}, 2.5, NotATag),
         ({"type": "cpcode"}, 1.5, NotACPCode),
         ({"type": "cpcode"}, b"123", NotACPCode),
         (None, object(), UnsupportedPurgeObject),
     ],
+    ids=lambda v: "huge-int" if v == 10**5000 else None,
 )
 def test_what_add_cannot_purge_is_a_type_error_and_our_own_error(options, value, exc):
     pr = v3_request(options=options)

@@ -229,3 +229,26 @@ def test_dependents_hook_adds_urls_tags_and_pages(site_tree, emulator_purges):
         ),
         "tag": ["blog-listing"],
     }
+
+
+def test_purging_off_makes_a_publish_purge_nothing(site_tree, emulator_purges, settings, caplog):
+    from django_akamai.models import PurgeIntent
+
+    settings.AKAMAI_PURGE_ENABLED = False
+    caplog.set_level("INFO", logger="django_akamai")
+    with transaction.atomic():
+        site_tree.about.save_revision().publish()
+    assert emulator_purges() == []
+    assert PurgeIntent.objects.count() == 0
+    assert any("AKAMAI_PURGE_ENABLED = False" in r.getMessage() for r in caplog.records)
+
+
+def test_publishes_inside_suspend_purges_go_out_once_at_the_end(site_tree, emulator_purges):
+    from django_akamai import suspend_purges
+
+    with suspend_purges():
+        site_tree.about.save_revision().publish()
+        site_tree.post.save_revision().publish()
+        assert emulator_purges() == []
+    [purge] = emulator_purges()
+    assert sorted(purge["objects"]) == [f"{WWW}/about/", f"{WWW}/blog/post/"]

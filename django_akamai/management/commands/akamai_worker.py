@@ -21,7 +21,7 @@ import threading
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connections
+from django.db import DatabaseError, connections
 from django.utils import timezone
 
 from ... import conf
@@ -146,7 +146,13 @@ class Command(BaseCommand):
         try:
             while not stop.is_set():
                 for alias in aliases:
-                    report = deliver_pending(alias, stop=stop, holder=holder)
+                    try:
+                        report = deliver_pending(alias, stop=stop, holder=holder)
+                    except DatabaseError as exc:
+                        # e.g. "database is locked", a restarted database server: the intents
+                        # are in the table, the next look delivers them; the worker lives on.
+                        self.stderr.write(f"{alias}: delivery failed, trying again: {exc}")
+                        continue
                     if report.accepted or report.refused:
                         self.stdout.write(
                             f"{alias}: delivered {report.accepted} in {report.requests} "

@@ -1,0 +1,543 @@
+"""Purge intents delivered: several deliverer processes on one account, and a busy site.
+
+    .venv/bin/python benchmarks/bench_delivery.py [--time-scale 5] [--per-deliverer 20000]
+        [--saves 1000] [--only deliverers,site] [--json]
+
+1. **Deliverers.** 1, 2, 4 and 8 ``manage.py akamai_worker --burst`` processes at once, on
+   one Akamai account (the emulator with Akamai's buckets at ``--time-scale``), with 20,000
+   pending intents each (so 20,000 × N in the table, seeded with ``intents.record`` before
+   they start). The database is PostgreSQL (127.0.0.1:5432, a database of this run's own)
+   or, when it is unreachable, an SQLite file. Reported: the delivery's wall time, from the
+   emulator's receipt of the first request to its acceptance of the last, against the
+   theoretical minimum ``max(0, URLs − 10,000) / (200 × scale)`` (the URL bucket starts full,
+   then refills at 200 a second); the processes' start-up (launch → first request) apart;
+   429s; objects lost (seeded minus accepted) and accepted more than once.
+2. **A busy site.** One process makes 1,000 saves of ``benchapp.Item``, each its own
+   transaction, paced at 50 and at 200 saves a second, with automatic purging
+   (``AKAMAI_PURGE_MODELS``), on an SQLite file; the emulator has Akamai's buckets in real
+   time. The deliverer is the saving process's background thread (``AKAMAI_DELIVERY =
+   "background"``, the default) or one ``akamai_worker`` process (``"worker"``). Reported:
+   Akamai requests, 429s, and the median and 99th percentile from each save's commit (its
+   timestamp in the saver) to the emulator's acceptance of its URL; and the time a save
+   takes (``transaction.atomic()`` + ``create()`` + commit, on-commit hooks included) with
+   automatic purging minus the same without it, with Akamai up, down (a closed port) and
+   hanging (a port that accepts connections and never answers).
+
+The emulator runs in this (the driver's) process, which only waits while the deliverers and
+the saver, separate processes, do the work. Results go to ``benchmarks/results/delivery.json``
+and ``delivery.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:0] = [str(HERE), str(ROOT)]
+
+PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+URL_BUCKET = 10_000
+URL_REFILL = 200.0
+
+
+# --- environment shared with the child processes ---------------------------------------------
+
+
+def child_env(db: dict[str, Any], emu: Any, host: str | None = None, **extra: str) -> dict:
+    c = emu.credentials
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(HERE), str(ROOT)]),
+        DJANGO_SETTINGS_MODULE="delivery_settings",
+        BENCH_DB=json.dumps(db),
+        BENCH_CCU_HOST=host or emu.base_url,
+        BENCH_CCU_CLIENT_TOKEN=c.client_token,
+        BENCH_CCU_CLIENT_SECRET=c.client_secret,
+        BENCH_CCU_ACCESS_TOKEN=c.access_token,
+    )
+    env.update(extra)
+    return env
+
+
+def setup_driver(db: dict[str, Any], emu: Any) -> None:
+    os.environ.update(child_env(db, emu, BENCH_DELIVERY="worker"))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", run_syncdb=True, verbosity=0)
+
+
+def reset(emu: Any) -> None:
+    from benchapp.models import Item
+    from django.db import connections
+
+    from django_akamai.models import DeliveryLease, PurgeIntent, PurgeRecord
+
+    for model in (PurgeIntent, DeliveryLease, PurgeRecord, Item):
+        model.objects.all().delete()
+    connections.close_all()
+    emu.reset()
+
+
+def pg_reachable() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(dbname="postgres", connect_timeout=3, **PG):
+            return True
+    except Exception:  # noqa: BLE001 (any failure means: use SQLite)
+        return False
+
+
+@contextmanager
+def pg_database():
+    import psycopg
+
+    name = f"bench_delivery_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(dbname="postgres", autocommit=True, **PG) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield {"ENGINE": "django.db.backends.postgresql", "NAME": name, **PG}
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(dbname="postgres", autocommit=True, **PG) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def sqlite_database(directory: str, name: str) -> dict[str, Any]:
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(Path(directory) / name),
+        "OPTIONS": {"timeout": 30},
+    }
+
+
+def manage(*args: str) -> list[str]:
+    return [sys.executable, "-m", "django", *args]
+
+
+# --- 1. deliverers ---------------------------------------------------------------------------
+
+
+def deliverers(
+    emu: Any, db: dict[str, Any], counts: list[int], per: int, scale: float
+) -> list[dict]:
+    import inputs
+
+    from django_akamai import intents, plan
+
+    rows = []
+    for n in counts:
+        reset(emu)
+        urls = inputs.canonical(inputs.make_urls(per * n, seed=2026 + n))
+        intents.record(plan.plan(urls), using="default")
+        env = child_env(db, emu)
+        launched = time.time()
+        workers = [
+            subprocess.Popen(
+                manage("akamai_worker", "--burst"),
+                env=env,
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(n)
+        ]
+        outputs = [worker.communicate(timeout=3600) for worker in workers]
+        purges = emu.purges
+        counters = emu.counters
+        seen = Counter(obj for purge in purges for obj in purge.objects)
+        first = min(p.received_at.timestamp() for p in purges) if purges else launched
+        last = max(p.received_at.timestamp() for p in purges) if purges else launched
+        minimum = max(0, len(urls) - URL_BUCKET) / (URL_REFILL * scale)
+        wall = last - first
+        rows.append(
+            {
+                "deliverers": n,
+                "intents": len(urls),
+                "requests": counters["accepted"],
+                "wall_s": round(wall, 2),
+                "minimum_s": round(minimum, 2),
+                "ratio": round(wall / minimum, 3) if minimum else None,
+                "startup_s": round(first - launched, 2),
+                "rate_limited": counters["rate_limited"],
+                "lost": len(set(urls) - set(seen)),
+                "accepted_twice": sum(1 for count in seen.values() if count > 1),
+                "exit_codes": [worker.returncode for worker in workers],
+                "stderr": [err.strip()[-500:] for _, err in outputs if err.strip()],
+            }
+        )
+        print(f"  {n} deliverer(s): {rows[-1]}", file=sys.stderr, flush=True)
+    return rows
+
+
+# --- 2. a busy site --------------------------------------------------------------------------
+
+
+def saver(rate: float, saves: int, out: str) -> None:
+    """Child process: ``saves`` creates, each its own transaction, paced at ``rate``."""
+    import django
+
+    django.setup()
+    from benchapp.models import Item
+    from django.db import transaction
+
+    records = []
+    start = time.perf_counter() + 0.2
+    for i in range(saves):
+        due = start + i / rate
+        pause = due - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause)
+        began = time.perf_counter()
+        with transaction.atomic():
+            item = Item.objects.create(slug=f"s{i}")
+        took = time.perf_counter() - began
+        records.append(["https://www.example.com" + item.get_absolute_url(), time.time(), took])
+    Path(out).write_text(json.dumps(records))
+    # The background mode's exit wait (AKAMAI_DELIVERY_EXIT_WAIT) runs after this.
+
+
+@contextmanager
+def hanging_port():
+    """A port that accepts connections (the kernel's backlog) and never answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(4096)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def closed_port() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def site_run(
+    emu: Any,
+    db: dict[str, Any],
+    *,
+    rate: float,
+    saves: int,
+    mode: str,
+    autopurge: bool,
+    akamai: str = "up",
+) -> dict[str, Any]:
+    reset(emu)
+    with tempfile.TemporaryDirectory() as tmp, hanging_port() as hanging:
+        host = {"up": emu.base_url, "down": closed_port(), "hanging": hanging}[akamai]
+        env = child_env(
+            db,
+            emu,
+            host=host,
+            BENCH_DELIVERY=mode,
+            BENCH_AUTOPURGE="1" if autopurge else "0",
+            BENCH_EXIT_WAIT="10" if akamai == "up" else "1",
+        )
+        worker = None
+        if mode == "worker" and autopurge:
+            worker = subprocess.Popen(
+                manage("akamai_worker"),
+                env=env,
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=open(Path(tmp) / "worker.err", "w"),  # noqa: SIM115 (closed with tmp)
+                text=True,
+            )
+            assert worker.stdout is not None
+            worker.stdout.readline()  # "akamai_worker ... delivering for default"
+        out = Path(tmp) / "saves.json"
+        done = subprocess.run(
+            [sys.executable, str(Path(__file__)), "--saver", str(rate), str(saves), str(out)],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"the saver failed: {done.stderr[-2000:]}")
+        records = json.loads(out.read_text())
+        if autopurge and akamai == "up":
+            deadline = time.time() + 60
+            while emu.counters["objects_accepted"] < saves and time.time() < deadline:
+                time.sleep(0.05)
+        if worker is not None:
+            worker.terminate()
+            worker.wait(30)
+            errors = (Path(tmp) / "worker.err").read_text()
+            if errors.strip():
+                print(f"  worker stderr: {errors[-1500:]}", file=sys.stderr)
+    durations = [took * 1000 for _, _, took in records]
+    row: dict[str, Any] = {
+        "rate": rate,
+        "mode": mode if autopurge else "no purging",
+        "akamai": akamai,
+        "saves": len(records),
+        "save_median_ms": round(statistics.median(durations), 3),
+        "save_p99_ms": round(statistics.quantiles(durations, n=100)[-1], 3),
+        "saving_s": round(records[-1][1] - records[0][1], 2),
+    }
+    if autopurge and akamai == "up":
+        accepted_at = {}
+        for purge in emu.purges:
+            for obj in purge.objects:
+                accepted_at.setdefault(obj, purge.received_at.timestamp())
+        latencies = [
+            accepted_at[url] - committed for url, committed, _ in records if url in accepted_at
+        ]
+        counters = emu.counters
+        row.update(
+            requests=counters["accepted"],
+            rate_limited=counters["rate_limited"],
+            lost=sum(1 for url, _, _ in records if url not in accepted_at),
+            latency_median_s=round(statistics.median(latencies), 3) if latencies else None,
+            latency_p99_s=(
+                round(statistics.quantiles(latencies, n=100)[-1], 3) if len(latencies) > 1 else None
+            ),
+        )
+    return row
+
+
+def busy_site(emu: Any, db: dict[str, Any], saves: int) -> list[dict]:
+    rows = []
+    plans = [
+        (50, "background", False, "up"),
+        (50, "background", True, "up"),
+        (50, "worker", True, "up"),
+        (200, "background", False, "up"),
+        (200, "background", True, "up"),
+        (200, "worker", True, "up"),
+        (200, "background", True, "down"),
+        (200, "background", True, "hanging"),
+    ]
+    for rate, mode, autopurge, akamai in plans:
+        row = site_run(
+            emu, db, rate=rate, saves=saves, mode=mode, autopurge=autopurge, akamai=akamai
+        )
+        rows.append(row)
+        print(f"  {row}", file=sys.stderr, flush=True)
+    baseline = {row["rate"]: row["save_median_ms"] for row in rows if row["mode"] == "no purging"}
+    for row in rows:
+        row["added_median_ms"] = round(row["save_median_ms"] - baseline[row["rate"]], 3)
+    return rows
+
+
+# --- the report --------------------------------------------------------------------------
+
+
+def table(headers: list[str], rows: list[list[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in rows]
+    return lines
+
+
+def render(results: dict[str, Any]) -> str:
+    meta = results["meta"]
+    lines = [
+        f"Delivery benchmarks ({meta['started']}, {meta['cpus']} CPUs, database "
+        f"{meta['database']}; command: {meta['command']})",
+        "",
+    ]
+    if "deliverers" in results:
+        lines += [
+            f"Deliverers: `akamai_worker --burst` processes on one account, 20,000 pending "
+            f"intents each, Akamai's buckets at time scale {meta['time_scale']:g}. Wall = the "
+            "emulator's first request received to its last accepted; start-up = launch to "
+            "first request.",
+            "",
+        ]
+        lines += table(
+            [
+                "deliverers",
+                "intents",
+                "requests",
+                "wall (s)",
+                "minimum (s)",
+                "ratio",
+                "429s",
+                "lost",
+                "twice",
+                "start-up (s)",
+                "exit codes",
+            ],
+            [
+                [
+                    r["deliverers"],
+                    f"{r['intents']:,}",
+                    r["requests"],
+                    r["wall_s"],
+                    r["minimum_s"],
+                    r["ratio"],
+                    r["rate_limited"],
+                    r["lost"],
+                    r["accepted_twice"],
+                    r["startup_s"],
+                    ",".join(map(str, r["exit_codes"])),
+                ]
+                for r in results["deliverers"]
+            ],
+        )
+        total = results["deliverers"]
+        lines += [
+            "",
+            f"Total: 429s {sum(r['rate_limited'] for r in total)}, lost "
+            f"{sum(r['lost'] for r in total)}.",
+            "",
+        ]
+    if "site" in results:
+        lines += [
+            f"Busy site: {meta['saves']:,} saves of benchapp.Item, each its own transaction, "
+            "automatic purging, SQLite file, Akamai's buckets in real time. Save = atomic() + "
+            "create() + commit (on-commit hooks included); added = median minus the same "
+            "rate's median without purging. Latency = save's commit to the emulator's "
+            "acceptance of its URL.",
+            "",
+        ]
+        lines += table(
+            [
+                "saves/s",
+                "deliverer",
+                "Akamai",
+                "requests",
+                "429s",
+                "lost",
+                "commit→accepted median (s)",
+                "p99 (s)",
+                "save median (ms)",
+                "save p99 (ms)",
+                "added median (ms)",
+            ],
+            [
+                [
+                    r["rate"],
+                    r["mode"],
+                    r["akamai"],
+                    r.get("requests"),
+                    r.get("rate_limited"),
+                    r.get("lost"),
+                    r.get("latency_median_s"),
+                    r.get("latency_p99_s"),
+                    r["save_median_ms"],
+                    r["save_p99_ms"],
+                    r["added_median_ms"],
+                ]
+                for r in results["site"]
+            ],
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--time-scale", type=float, default=5.0)
+    parser.add_argument("--per-deliverer", type=int, default=20_000)
+    parser.add_argument("--deliverers", default="1,2,4,8")
+    parser.add_argument("--saves", type=int, default=1000)
+    parser.add_argument("--only", default="deliverers,site")
+    parser.add_argument("--sqlite", action="store_true", help="deliverers on SQLite, not PG")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    parser.add_argument("--saver", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.saver:
+        rate, saves, out = args.saver
+        saver(float(rate), int(saves), out)
+        return
+
+    from django_akamai.emulator import Emulator
+
+    selected = args.only.split(",")
+    use_pg = not args.sqlite and pg_reachable()
+    results: dict[str, Any] = {
+        "meta": {
+            "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "cpus": os.cpu_count(),
+            "time_scale": args.time_scale,
+            "saves": args.saves,
+            "database": "PostgreSQL 127.0.0.1 (deliverers), SQLite file (site)"
+            if use_pg
+            else "SQLite file",
+            "command": "python benchmarks/bench_delivery.py " + " ".join(sys.argv[1:]),
+        }
+    }
+    # SQLite on tmpfs when there is one: an fsync per commit would otherwise dominate a save
+    # (about 15 ms on this machine's disk) and hide what purging adds to it.
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
+    with tempfile.TemporaryDirectory(dir=shm) as tmp:
+        if "deliverers" in selected:
+            counts = [int(n) for n in args.deliverers.split(",")]
+            emu = Emulator(rate_limits="akamai", time_scale=args.time_scale).start()
+            try:
+                if use_pg:
+                    with pg_database() as db:
+                        setup_driver(db, emu)
+                        results["deliverers"] = deliverers(
+                            emu, db, counts, args.per_deliverer, args.time_scale
+                        )
+                else:
+                    db = sqlite_database(tmp, "deliverers.sqlite3")
+                    setup_driver(db, emu)
+                    results["deliverers"] = deliverers(
+                        emu, db, counts, args.per_deliverer, args.time_scale
+                    )
+            finally:
+                emu.stop()
+        if "site" in selected:
+            # A process configures Django once: the site runs in a fresh driver process.
+            if "deliverers" in selected:
+                done = subprocess.run(
+                    [
+                        sys.executable,
+                        __file__,
+                        "--only",
+                        "site",
+                        "--saves",
+                        str(args.saves),
+                        "--json",
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                results["site"] = json.loads(done.stdout)["site"]
+            else:
+                emu = Emulator(rate_limits="akamai", time_scale=1.0).start()
+                try:
+                    db = sqlite_database(tmp, "site.sqlite3")
+                    setup_driver(db, emu)
+                    results["site"] = busy_site(emu, db, args.saves)
+                finally:
+                    emu.stop()
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / "delivery.json").write_text(json.dumps(results, indent=2) + "\n")
+    markdown = render(results)
+    (out / "delivery.md").write_text(markdown + "\n")
+    print(markdown)
+
+
+if __name__ == "__main__":
+    main()
