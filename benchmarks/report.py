@@ -400,6 +400,18 @@ def django_side(data: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _edge(data: dict[str, Any]) -> list[str]:
+    import bench_edge
+
+    return bench_edge.render(data)
+
+
+def _peers(data: dict[str, Any]) -> list[str]:
+    import bench_peers
+
+    return bench_peers.render(data)
+
+
 def _load(values: list[float] | None) -> str:
     return "unknown" if not values else " / ".join(f"{v:.2f}" for v in values)
 
@@ -448,6 +460,8 @@ def render(results: dict[str, Any], charts: list[str] = ()) -> str:
         ),
         ("6. Django side (signals, history)", "django_side", django_side),
         ("7. Purge intents: deliverers and a busy site", "delivery", django_side),
+        ("8. Peers, fairly: python-fastpurge with and without replay refusal", "peers", _peers),
+        ("9. The emulator's capacity, and commit -> fresh at the edge", "edge", _edge),
     ]
     for title, key, render_section in sections:
         lines += [f"## {title}", ""]

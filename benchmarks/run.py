@@ -41,6 +41,8 @@ SCENARIOS = (
     "client_cost",
     "django_side",
     "delivery",
+    "peers",  # benchmarks/bench_peers.py
+    "edge",  # benchmarks/bench_edge.py
 )
 
 
@@ -114,6 +116,8 @@ def _load() -> list[float]:
 
 def run(selected: list[str], quick: bool, runs: int) -> dict:
     sys.path.insert(0, str(HERE))
+    import bench_edge
+    import bench_peers
     import harness
     import inputs
     import scenarios
@@ -155,6 +159,8 @@ def run(selected: list[str], quick: bool, runs: int) -> dict:
         "delivery": lambda: scenarios.django_side(
             harness.env_python(), ("bench_delivery.py",), timeout=3600
         ),
+        "peers": lambda: bench_peers.peers(urls[:small]),
+        "edge": lambda: bench_edge.edge(seconds=5.0 if quick else 10.0),
     }
     for name in selected:
         print(f"[{time.perf_counter() - started:6.0f}s] {name}...", flush=True)

@@ -604,3 +604,18 @@ def test_configure_validates():
     assert emu.knobs.allowed_hosts == {"a.example.com", "b.example.com"}
     emu.restore_defaults()
     assert emu.knobs.allowed_hosts is None and emu.knobs.latency_ms == 0.0
+
+
+def test_refusals_endpoint_says_why(emu, v3):
+    purge(v3, emu, {"objects": ["https://www.example.com/caf\u00e9"]})
+    purge(requests, emu, {"objects": ["https://www.example.com/a"]})
+    listed = requests.get(emu.base_url + "/emulator/refusals", timeout=10).json()
+    assert [(r["status"], r["title"]) for r in listed] == [
+        (400, "bad URL"),
+        (401, "Not authorized"),
+    ]
+    assert listed[0]["path"] == "/ccu/v3/invalidate/url/production"
+    assert emu.refusals == listed
+    assert requests.get(emu.base_url + "/emulator/edge", timeout=10).status_code == 404
+    emu.reset()
+    assert emu.refusals == []

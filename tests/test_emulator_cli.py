@@ -304,3 +304,35 @@ class socket_listening:
 
     def __exit__(self, *exc):
         self.sock.close()
+
+
+def test_edge_options_start_an_edge_and_are_described():
+    options = vars(
+        cli.build_parser().parse_args(
+            [
+                "--port",
+                "0",
+                "--edge-origin",
+                "http://127.0.0.1:9",
+                "--edge-port",
+                "0",
+                "--edge-host",
+                "www.example.com",
+                "--edge-cpcode",
+                "1",
+                "--edge-cpcode",
+                "2",
+                "--edge-default-ttl",
+                "30",
+            ]
+        )
+    )
+    with cli.emulator_from_options(options) as emu:
+        edge = emu.edge
+        assert edge.public_host == "www.example.com" and edge.cp_codes == {1, 2}
+        assert edge.default_ttl == 30.0 and edge.origin == "http://127.0.0.1:9"
+        text = "\n".join(cli.describe(emu))
+        assert f"Edge (caching proxy) at {edge.base_url}" in text
+        assert "listening on" not in text.split("\n", 1)[1]  # scripts read line 1's URL
+    defaults = vars(cli.build_parser().parse_args([]))
+    assert defaults["edge_origin"] is None and defaults["edge_port"] == 8766

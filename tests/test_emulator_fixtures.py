@@ -102,3 +102,25 @@ def test_plugin_imports_without_django_settings():
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_edge_fixture_serves_the_live_server_and_gets_fresh(akamai_edge, akamai_emulator):
+    from django_akamai.purge import PurgeRequest
+    from tests.testapp.models import Article
+
+    akamai_emulator.configure(time_scale=50)  # Akamai's 5 s take 0.1 s
+    Article.objects.create(slug="first")
+    url = "https://www.example.com/tagged/articles/"
+    debug = {"Pragma": "akamai-x-cache-on"}
+    for expected in ("TCP_MISS", "TCP_HIT"):
+        response = requests.get(
+            akamai_edge.base_url + "/tagged/articles/", headers=debug, timeout=10
+        )
+        assert response.headers["X-Cache"].startswith(expected) and "first" in response.text
+    Article.objects.create(slug="second")
+    assert "second" not in akamai_edge.cached(url).body.decode()  # the edge still has the old
+    PurgeRequest(urls=["/tagged/articles/"]).purge()
+    fresh = akamai_edge.wait_until_fresh(url, lambda body: b"second" in body)
+    # The original's default action is "remove" (Fast Purge delete): the copy was dropped.
+    assert fresh.x_cache == "TCP_MISS"
+    assert akamai_edge.counters["purges_applied"] == 1

@@ -39,7 +39,13 @@ _EMULATOR_OPTIONS = (
     "access_token",
     "username",
     "password",
+    "edge_origin",
+    "edge_port",
+    "edge_host",
+    "edge_cp_codes",
+    "edge_default_ttl",
 )
+DEFAULT_EDGE_PORT = 8766
 
 
 class StartupError(RuntimeError):
@@ -58,6 +64,15 @@ def _probability(value: str) -> float:
     if not 0 <= number <= 1:
         raise argparse.ArgumentTypeError(f"{value!r} is not between 0 and 1")
     return number
+
+
+def _boolean(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"{value!r} is not true or false")
 
 
 def _positive(value: str) -> float:
@@ -122,10 +137,50 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     behaviour.add_argument(
         "--refuse-replayed-nonces",
         dest="refuse_replayed_nonces",
-        action="store_true",
+        nargs="?",
+        const=True,
         default=None,
+        type=_boolean,
+        metavar="BOOL",
         help="strict mode, NOT confirmed for Akamai: answer 401 to a request whose EdgeGrid "
         "nonce was already used inside the 30 s timestamp window (off)",
+    )
+
+    edge = parser.add_argument_group("the emulated edge (a caching proxy purged by this emulator)")
+    edge.add_argument(
+        "--edge-origin",
+        dest="edge_origin",
+        metavar="URL",
+        help="serve an edge in front of this origin, e.g. http://127.0.0.1:8000 (no edge)",
+    )
+    edge.add_argument(
+        "--edge-port",
+        dest="edge_port",
+        type=int,
+        default=DEFAULT_EDGE_PORT,
+        help=f"the edge's port ({DEFAULT_EDGE_PORT}; 0 = any free)",
+    )
+    edge.add_argument(
+        "--edge-host",
+        dest="edge_host",
+        metavar="HOST",
+        help="the public host name the edge serves, as purges name it, e.g. www.example.com "
+        "(the request's Host)",
+    )
+    edge.add_argument(
+        "--edge-cpcode",
+        dest="edge_cp_codes",
+        type=int,
+        action="append",
+        metavar="CPCODE",
+        help="a CP code of the edge's content; a purge of it empties the edge (repeatable)",
+    )
+    edge.add_argument(
+        "--edge-default-ttl",
+        dest="edge_default_ttl",
+        type=_non_negative,
+        default=600.0,
+        help="seconds to cache a response without max-age/s-maxage (600)",
     )
 
     faults = parser.add_argument_group("faults (seeded, reproducible)")
@@ -198,9 +253,21 @@ def describe(emu: Emulator, edgerc: Path | None = None, section: str = "CCU") ->
     ]
     if edgerc is not None:
         lines.append(f"Wrote section [{section}] of {edgerc}")
+    edge = emu.edge
+    if edge is not None:
+        lines += [
+            "",
+            # Not "listening on": scripts read the emulator's URL from that line.
+            f"Edge (caching proxy) at {edge.base_url} in front of {edge.origin}"
+            + (f", serving {edge.public_host}" if edge.public_host else ""),
+            "  debug: curl -H 'Pragma: akamai-x-cache-on, akamai-x-get-cache-key' "
+            f"{edge.base_url}/",
+            f"  state: GET {edge.base_url}/emulator/edge",
+        ]
     lines += [
         "",
-        "Introspection: GET /emulator/purges, GET /emulator/counters, POST /emulator/reset",
+        "Introspection: GET /emulator/purges, GET /emulator/counters, GET /emulator/refusals,",
+        "               POST /emulator/reset",
         "Press Ctrl-C to stop.",
     ]
     return lines

@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from .credentials import EmulatorCredentials, generate_credentials, write_edgerc
+from .edge import DEFAULT_TTL_SECONDS, Edge, RunningEdge, start_edge
 from .edgegrid_verify import NonceCache
 from .faults import FaultInjector, Latency
 from .knobs import KNOB_NAMES, Knobs
@@ -63,6 +65,11 @@ class Emulator:
         username: str | None = None,
         password: str | None = None,
         bind: str = "127.0.0.1",
+        edge_origin: str | None = None,
+        edge_port: int = 0,
+        edge_host: str | None = None,
+        edge_cp_codes: Iterable[int] = (),
+        edge_default_ttl: float = DEFAULT_TTL_SECONDS,
     ) -> None:
         self._lock = threading.Lock()
         self._requested_port = port
@@ -98,6 +105,18 @@ class Emulator:
         )
         self._faults = FaultInjector(seed=self._knobs.seed)
         self._apply_fault_knobs(self._knobs)
+        self._edge_options: dict[str, Any] | None = (
+            None
+            if edge_origin is None
+            else {
+                "origin": edge_origin,
+                "port": edge_port,
+                "public_host": edge_host,
+                "cp_codes": tuple(edge_cp_codes),
+                "default_ttl": edge_default_ttl,
+            }
+        )
+        self._edge: RunningEdge | None = None
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -116,7 +135,9 @@ class Emulator:
                 state=self._state,
                 limiter=self._limiter,
                 nonces=self._nonces,
+                on_accept=self._purge_accepted,
             )
+            service.edge_state = self._edge_state
             server = EmulatorHTTPServer(
                 (self.bind, self._requested_port),
                 service=service,
@@ -138,10 +159,17 @@ class Emulator:
                 daemon=True,
             )
             self._thread.start()
-            return self
+        if self._edge_options is not None and self._edge is None:
+            try:
+                self.start_edge(**self._edge_options)
+            except BaseException:
+                self.stop()
+                raise
+        return self
 
     def stop(self) -> None:
         """Stop serving and close every connection; safe to call twice."""
+        self.stop_edge()
         with self._lock:
             server, thread = self._server, self._thread
             self._server = self._thread = None
@@ -204,12 +232,66 @@ class Emulator:
     def counters(self) -> dict[str, Any]:
         return self._state.counters()
 
+    @property
+    def refusals(self) -> list[dict[str, Any]]:
+        """The latest refused requests (method, path, status, title, detail), oldest first."""
+        return self._state.refusals()
+
     def reset(self) -> None:
-        """Forget purges, counters and nonces, refill the buckets, restart the fault draws."""
+        """Forget purges, counters and nonces, refill the buckets, restart the fault draws;
+        empty the edge's cache too."""
+        if self._edge is not None:
+            self._edge.edge.reset()
         self._state.reset()
         self._nonces.clear()
         self._limiter.reset()
         self._faults.restart()
+
+    # --- the edge -------------------------------------------------------------------------
+
+    def start_edge(
+        self,
+        origin: str,
+        *,
+        port: int = 0,
+        public_host: str | None = None,
+        cp_codes: Iterable[int] = (),
+        default_ttl: float = DEFAULT_TTL_SECONDS,
+        clock: Callable[[], float] | None = None,
+    ) -> Edge:
+        """Serve an emulated edge (a caching proxy in front of ``origin``) that every purge
+        this emulator accepts reaches ``estimatedSeconds`` later; see ``edge.py``."""
+        if self._edge is not None:
+            raise RuntimeError("the edge is already running; stop_edge() first")
+        edge = Edge(
+            origin,
+            public_host=public_host,
+            cp_codes=cp_codes,
+            default_ttl=default_ttl,
+            clock=clock if clock is not None else time.monotonic,
+        )
+        bind = self.bind if self.bind not in ("", "0.0.0.0", "::") else "127.0.0.1"  # noqa: S104
+        self._edge = start_edge(edge, bind, port)
+        return edge
+
+    def stop_edge(self) -> None:
+        running, self._edge = self._edge, None
+        if running is not None:
+            running.stop()
+
+    @property
+    def edge(self) -> Edge | None:
+        """The running edge, or None."""
+        return self._edge.edge if self._edge is not None else None
+
+    def _edge_state(self) -> dict[str, Any] | None:
+        running = self._edge
+        return running.edge.as_json() if running is not None else None
+
+    def _purge_accepted(self, purge: AcceptedPurge, delay_seconds: float) -> None:
+        running = self._edge
+        if running is not None:
+            running.edge.schedule(purge, delay_seconds)
 
     # --- behaviour --------------------------------------------------------------------------
 

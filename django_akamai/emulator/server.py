@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 from .faults import FaultInjector
 from .knobs import Knobs
@@ -38,6 +39,13 @@ _FAULT_TITLES = {
     503: "Service Unavailable",
     504: "Gateway Timeout",
 }
+
+
+def _signed_scheme(forwarded_proto: str | None) -> str:
+    """The scheme the client signed: this server speaks plain HTTP, unless a TLS-terminating
+    proxy in front of it (or a signer that only speaks https://) says otherwise."""
+    proto = (forwarded_proto or "").strip().lower()
+    return proto if proto in ("http", "https") else "http"
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):
@@ -178,7 +186,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
             target=self.path,
             headers=list(self.headers.items()),
             body=body,
-            scheme="http",  # this server only speaks plain HTTP, so clients signed http://
+            scheme=_signed_scheme(self.headers.get("X-Forwarded-Proto")),
             default_host=server.host_header,
         )
         self._finish(route_, server.service.handle(route_, request))
@@ -258,6 +266,10 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
                 self.server.state.count("rate_limited")
             else:
                 self.server.state.count_refused(reply.status)
+            body = reply.body if isinstance(reply.body, dict) else {}
+            self.server.state.record_refusal(
+                self.command, urlsplit(self.path).path, reply.status, body
+            )
         self._reply(reply)
 
     def _drop(self) -> None:

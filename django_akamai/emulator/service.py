@@ -101,6 +101,8 @@ def route(method: str, target: str) -> Route:
         methods = {
             "/emulator/purges": ("GET",),
             "/emulator/counters": ("GET",),
+            "/emulator/refusals": ("GET",),
+            "/emulator/edge": ("GET",),
             "/emulator/reset": ("POST",),
         }.get(path, ())
         return Route("emulator", methods, {"path": path})
@@ -160,8 +162,13 @@ class PurgeService:
         state: EmulatorState,
         limiter: RateLimiter,
         nonces: edgegrid_verify.NonceCache,
+        on_accept: Callable[[AcceptedPurge, float], None] | None = None,
     ) -> None:
         self.credentials = credentials
+        # Told of every accepted purge and the seconds after which it takes effect (the edge).
+        self.on_accept = on_accept
+        # The edge's state for GET /emulator/edge (None: no edge running).
+        self.edge_state: Callable[[], dict[str, Any] | None] = lambda: None
         self._knobs = knobs
         self.state = state
         self.limiter = limiter
@@ -270,6 +277,8 @@ class PurgeService:
             received_at=datetime.now(timezone.utc),
         )
         self.state.accept(purge)
+        if self.on_accept is not None:
+            self.on_accept(purge, V3_ESTIMATED_SECONDS / knobs.time_scale)
         return Reply(
             201,
             {
@@ -332,6 +341,8 @@ class PurgeService:
             received_at=datetime.now(timezone.utc),
         )
         self.state.accept_v2(purge, self.credentials.username, seconds)
+        if self.on_accept is not None:
+            self.on_accept(purge, seconds)
         return Reply(
             201,
             {
@@ -359,5 +370,12 @@ class PurgeService:
             return Reply(200, [purge.as_json() for purge in self.state.purges()])
         if path == "/emulator/counters":
             return Reply(200, self.state.counters())
+        if path == "/emulator/refusals":
+            return Reply(200, self.state.refusals())
+        if path == "/emulator/edge":
+            edge = self.edge_state()
+            if edge is None:
+                return Reply.problem(Problem(404, "Not Found", "No edge is running"))
+            return Reply(200, edge)
         reset()
         return Reply(200, {"reset": True})

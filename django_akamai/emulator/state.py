@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
+
+# The most recent refusals kept for GET /emulator/refusals (older ones are forgotten).
+REFUSALS_KEPT = 1000
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class EmulatorState:
         self._counts: Counter[str] = Counter()
         self._refused: Counter[int] = Counter()
         self._faults: Counter[int] = Counter()
+        self._refusals: deque[dict[str, Any]] = deque(maxlen=REFUSALS_KEPT)
 
     # --- counters -----------------------------------------------------------------------
 
@@ -77,6 +81,22 @@ class EmulatorState:
     def count_fault(self, status: int) -> None:
         with self._lock:
             self._faults[status] += 1
+
+    def record_refusal(self, method: str, path: str, status: int, body: dict[str, Any]) -> None:
+        """Remember why a request was refused (429s and faults included), newest last."""
+        entry = {
+            "method": method,
+            "path": path,
+            "status": status,
+            "title": body.get("title", ""),
+            "detail": body.get("detail", ""),
+        }
+        with self._lock:
+            self._refusals.append(entry)
+
+    def refusals(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._refusals)
 
     def counters(self) -> dict[str, Any]:
         with self._lock:
@@ -164,3 +184,4 @@ class EmulatorState:
             self._counts.clear()
             self._refused.clear()
             self._faults.clear()
+            self._refusals.clear()

@@ -23,6 +23,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Edge-Cache-Tag on the responses of views that call add_cache_tags().
+    "django_akamai.cache_tags.CacheTagMiddleware",
 ]
 ROOT_URLCONF = "demo_site.urls"
 TEMPLATES = [

@@ -1,7 +1,14 @@
-"""`make demo`: start the emulator, change a post, purge it every way, show what Akamai got."""
+"""`make demo`: start the emulator, change a post, purge it every way, show what Akamai got;
+then the same story through the emulated edge: a page served from the edge, the post changed
+and saved, the purge delivered, and the page fresh at the edge N seconds later, by URL and
+by cache tag."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
+import requests
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -10,7 +17,11 @@ from django.test.utils import override_settings
 from blog.models import Post
 from django_akamai import delivery, suspend_purges
 from django_akamai.emulator import Emulator
+from django_akamai.emulator.edge import Edge
 from django_akamai.purge import PurgeRequest
+
+PUBLIC_HOST = "www.example.com"  # AKAMAI_BASE_URL's host: the edge serves it
+DEBUG_PRAGMA = {"Pragma": "akamai-x-cache-on, akamai-x-get-cache-key, akamai-x-get-cache-tags"}
 
 
 def emulator_settings(emu: Emulator) -> dict[str, str]:
@@ -24,16 +35,20 @@ def emulator_settings(emu: Emulator) -> dict[str, str]:
     }
 
 
-HAND_TRY = """\
-  From example/, in one terminal start the emulator (it writes .edgerc for the site):
-    ../.venv/bin/python -m django_akamai.emulator --edgerc .edgerc
+HAND_TRY = f"""\
+  From example/, in one terminal start the emulator and its edge in front of the site
+  (it writes .edgerc for the site):
+    ../.venv/bin/python -m django_akamai.emulator --edgerc .edgerc \\
+        --edge-origin http://127.0.0.1:8000 --edge-host {PUBLIC_HOST}
   In a second one, give the site a database and an admin user, and serve it:
     export DEMO_DATABASE=db.sqlite3
     ../.venv/bin/python manage.py migrate
     ../.venv/bin/python manage.py createsuperuser
     ../.venv/bin/python manage.py runserver
   Then open http://127.0.0.1:8000/admin/: add or change a post (it is purged after the
-  save), use Akamai > Purge URLs, and watch Akamai > Akamai status. What the emulator got:
+  save), use Akamai > Purge URLs, and watch Akamai > Akamai status. The page at the edge:
+    curl -H 'Pragma: akamai-x-cache-on' http://127.0.0.1:8766/posts/
+  What the emulator got:
     curl http://127.0.0.1:8765/emulator/purges"""
 
 
@@ -58,8 +73,22 @@ class Command(BaseCommand):
     def step(self, text: str) -> None:
         self.stdout.write(self.style.MIGRATE_HEADING(f"\n» {text}"))
 
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--time-scale",
+            type=float,
+            default=1.0,
+            help="divide Akamai's 5 s purge time by this (1: real time)",
+        )
+
+    def say(self, text: str) -> None:
+        self.stdout.write(f"  {text}")
+
     def handle(self, *args, **options) -> None:
-        with Emulator(port=0) as emu, override_settings(**emulator_settings(emu)):
+        with (
+            Emulator(port=0, time_scale=options["time_scale"]) as emu,
+            override_settings(**emulator_settings(emu)),
+        ):
             self.stdout.write(f"Akamai emulator (Fast Purge v3 + CCU v2) on {emu.base_url}")
             call_command("migrate", verbosity=0)
 
@@ -150,6 +179,133 @@ class Command(BaseCommand):
                 f"{counters['accepted']} request(s) accepted, "
                 f"{counters['objects_accepted']} object(s) purged."
             )
+            with origin_server() as origin_url:
+                self.edge_story(emu, origin_url)
         self.stdout.write("Emulator stopped.")
         self.stdout.write(self.style.MIGRATE_HEADING("\n» Try the admin by hand"))
         self.stdout.write(HAND_TRY)
+
+    # --- the edge ---------------------------------------------------------------------------
+
+    def edge_story(self, emu: Emulator, origin_url: str) -> None:
+        self.step("Start the emulated edge (a caching proxy, purged by the emulator)")
+        edge = emu.start_edge(origin_url, public_host=PUBLIC_HOST)
+        delay = 5 / emu.knobs.time_scale
+        self.say(f"origin (this Django site): {origin_url}")
+        self.say(f"edge: {edge.base_url}, serving {PUBLIC_HOST}")
+        self.say(f"purges reach it {delay:g} s after Akamai accepts them (estimatedSeconds)")
+        try:
+            self.url_story(emu, edge)
+            self.tag_story(emu, edge)
+        finally:
+            emu.stop_edge()
+
+    def fetch(self, edge: Edge, path: str) -> tuple[str, str]:
+        """(X-Cache verdict, body) of a GET through the edge, with Akamai's debug Pragma."""
+        response = requests.get(edge.base_url + path, headers=DEBUG_PRAGMA, timeout=10)
+        return response.headers.get("X-Cache", "").split(" ")[0], response.text
+
+    def served(self, edge: Edge, path: str) -> str:
+        verdict, body = self.fetch(edge, path)
+        self.say(f"GET https://{PUBLIC_HOST}{path} from the edge: {verdict}  {page(body)}")
+        return body
+
+    def deliver_and_wait(
+        self, emu: Emulator, edge: Edge, path: str, committed: float, before: int, is_fresh
+    ) -> None:
+        self.step("The purge delivered")
+        purges = wait_for(lambda: emu.purges[before:] or None)
+        for purge in purges:
+            self.say(
+                f"accepted {purge.action} {purge.type} {', '.join(map(str, purge.objects))}: "
+                f"purgeId {purge.purge_id}, estimatedSeconds {purge.estimated_seconds}"
+            )
+        self.step("The same URL, fresh at the edge")
+        fresh = edge.wait_until_fresh(f"https://{PUBLIC_HOST}{path}", is_fresh)
+        seconds = time.monotonic() - committed
+        self.say(
+            f"fresh at the edge {seconds:.1f} s after the commit ({fresh.x_cache}, "
+            f"{fresh.requests} request(s) to the edge while waiting): {page(fresh.body.decode())}"
+        )
+
+    def url_story(self, emu: Emulator, edge: Edge) -> None:
+        post = Post.objects.create(slug="on-the-edge", title="First title")
+        path = post.get_absolute_url()
+        self.step("A page served from the edge")
+        self.served(edge, path)
+        verdict, _ = self.fetch(edge, path)
+        self.say(f"again: {verdict} (origin asked {edge.counters['origin_requests']} time(s))")
+
+        self.step("Change the title and save it (automatic purging by URL)")
+        before = len(emu.purges)
+        with override_settings(AKAMAI_PURGE_MODELS={"blog.Post": {}}):
+            with transaction.atomic():
+                post.title = "Second title"
+                post.save()
+        committed = time.monotonic()
+        self.say("saved 'Second title' and committed")
+        verdict, body = self.fetch(edge, path)
+        self.say(f"right after the commit the edge still serves: {verdict}  {page(body)}")
+        self.deliver_and_wait(emu, edge, path, committed, before, lambda b: b"Second" in b)
+
+    def tag_story(self, emu: Emulator, edge: Edge) -> None:
+        path = "/posts/"
+        self.step("A list page served from the edge, tagged blog.post")
+        self.served(edge, path)
+        tags = edge.cached(f"https://{PUBLIC_HOST}{path}")
+        self.say(f"Edge-Cache-Tag: {', '.join(sorted(tags.tags)) if tags else '(not cached)'}")
+
+        self.step("Add a post (automatic purging by cache tag)")
+        before = len(emu.purges)
+        with override_settings(AKAMAI_PURGE_MODELS={"blog.Post": {"cache_tags": True}}):
+            with transaction.atomic():
+                Post.objects.create(slug="tagged", title="A tagged post")
+        committed = time.monotonic()
+        self.say("created 'A tagged post' and committed")
+        verdict, _ = self.fetch(edge, path)
+        self.say(f"right after the commit the list at the edge is still the old one: {verdict}")
+        self.deliver_and_wait(emu, edge, path, committed, before, lambda b: b"tagged" in b)
+
+
+def page(body: str) -> str:
+    """A page as one short line: the list page by its length and last entry."""
+    if body.startswith("<ul>"):
+        items = body.count("<li>")
+        last = body.rsplit("<li>", 1)[-1].split("</li>", 1)[0] if items else ""
+        return f"a list of {items} post(s), the last: {last!r}"
+    return body
+
+
+def wait_for(probe: Callable[[], object], timeout: float = 30.0) -> object:
+    """Poll ``probe`` until it returns something truthy (delivery runs in the background)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = probe()
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.02)
+
+
+class origin_server:  # noqa: N801  (used as a context manager, like a function)
+    """This Django site served over HTTP on a free port of 127.0.0.1, in a thread, sharing the
+    demo's in-memory database (Django's own live-server thread, as LiveServerTestCase uses)."""
+
+    def __enter__(self) -> str:
+        from django.db import connections
+        from django.test.testcases import LiveServerThread
+
+        self.connection = connections["default"]
+        self.connection.inc_thread_sharing()
+        self.thread = LiveServerThread(
+            "127.0.0.1", lambda handler: handler, {"default": self.connection}, 0
+        )
+        self.thread.daemon = True
+        self.thread.start()
+        self.thread.is_ready.wait()
+        if self.thread.error:
+            raise self.thread.error
+        return f"http://127.0.0.1:{self.thread.port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.thread.terminate()
+        self.connection.dec_thread_sharing()

@@ -1,0 +1,606 @@
+"""The emulated edge: a caching reverse proxy in front of an origin, purged by the emulator.
+
+What it does, as an Akamai edge server does for one property (simplified):
+
+* caches ``GET`` (and answers ``HEAD`` from the same entry) per cache key, host + path +
+  query (the scheme is not part of the key), honouring ``Cache-Control`` (``s-maxage`` over
+  ``max-age``; ``no-store``, ``no-cache`` and ``private`` are not cached) and a default TTL
+  otherwise; responses with ``Set-Cookie`` and statuses other than 200/203/301/404/410 are
+  not cached; other methods go to the origin uncached;
+* remembers each response's ``Edge-Cache-Tag`` tags;
+* applies every purge the emulator accepts for the production network, ``estimatedSeconds``
+  after acceptance (Akamai's 5 s divided by ``time_scale``): by URL (full URL, hostname +
+  path, or ARL), by cache tag, or by CP code when the CP code is one of the edge's
+  (``cp_codes``; an edge without CP codes ignores CP code purges);
+* ``invalidate`` marks the copy stale: the next request revalidates with a conditional GET
+  (``If-None-Match`` / ``If-Modified-Since``); a 304 refreshes the copy, a 200 replaces it,
+  and if the origin fails (5xx or unreachable) the stale copy is served, as Akamai does;
+  ``delete`` drops the copy;
+* answers Akamai's debug ``Pragma`` headers: ``akamai-x-cache-on`` adds ``X-Cache``
+  (``TCP_HIT``, ``TCP_MISS``, ``TCP_REFRESH_HIT``, ``TCP_REFRESH_MISS``,
+  ``TCP_REFRESH_FAIL_HIT``, each followed by ``from a127-0-0-1.deploy.akamaitechnologies.com
+  (AkamaiGHost/emulator)``), ``akamai-x-get-cache-key`` adds ``X-Cache-Key``,
+  ``akamai-x-get-cache-tags`` adds ``X-Cache-Tags``.
+
+Time: purges fall due on the edge's clock (``time.monotonic`` unless a test passes a
+:class:`ManualClock`) and are applied lazily, whenever the edge is asked anything; no timer
+thread decides, so a test that advances a manual clock sees exact states.
+"""
+
+from __future__ import annotations
+
+import heapq
+import http.client
+import itertools
+import re
+import socket
+import socketserver
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from .state import AcceptedPurge
+
+DEFAULT_TTL_SECONDS = 600.0
+CACHEABLE_STATUSES = frozenset({200, 203, 301, 404, 410})
+# Hop-by-hop headers (RFC 9110 §7.6.1) are not forwarded in either direction.
+_HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "proxy-connection",
+    }
+)
+_GHOST = "from a127-0-0-1.deploy.akamaitechnologies.com (AkamaiGHost/emulator)"
+_ARL = re.compile(r"/[LD]/\d+/\d+/[^/]+/(?P<host>[^/?#]+)(?P<path>[/?#].*)?\Z")
+_MAX_AGE = re.compile(r"(?:^|,)\s*(s-maxage|max-age)\s*=\s*\"?(\d+)", re.IGNORECASE)
+
+
+class ManualClock:
+    """A clock a test moves by hand: ``clock.advance(5)``."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self._now = start
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._now += seconds
+
+
+@dataclass
+class CachedObject:
+    key: str
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    tags: frozenset[str]
+    stored_at: float
+    expires_at: float
+    stale: bool = False  # invalidated by a purge: revalidate before serving
+
+    def header(self, name: str) -> str | None:
+        lowered = name.lower()
+        return next((v for k, v in self.headers if k.lower() == lowered), None)
+
+
+@dataclass(frozen=True)
+class AppliedPurge:
+    """A purge as the edge applied it: when it was accepted, when it took effect, what it hit."""
+
+    purge_id: str
+    action: str
+    type: str
+    objects: tuple[Any, ...]
+    accepted_at: float  # edge clock
+    applied_at: float  # edge clock
+    keys: tuple[str, ...]  # the cache keys it covers (URL purges), whether cached or not
+    hit: int  # cached objects it invalidated or dropped
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """What :meth:`Edge.wait_until_fresh` saw."""
+
+    url: str
+    seconds: float
+    x_cache: str
+    requests: int
+    body: bytes
+
+
+def cache_key(host: str, path_and_query: str) -> str:
+    """Akamai's default cache key, simplified: lower-cased host, then path and query."""
+    host = host.lower().rstrip(".")
+    if host.endswith(":80") or host.endswith(":443"):
+        host = host.rsplit(":", 1)[0]
+    return host + (path_and_query or "/")
+
+
+def _url_key(obj: str, hostname: str | None) -> str | None:
+    if hostname is not None and obj.startswith("/"):
+        return cache_key(hostname, obj)
+    arl = _ARL.match(obj)
+    if arl is not None:
+        return cache_key(arl["host"], arl["path"] or "/")
+    parts = urlsplit(obj)
+    if not parts.netloc:
+        return None
+    path = parts.path or "/"
+    return cache_key(parts.netloc, path + (f"?{parts.query}" if parts.query else ""))
+
+
+def _ttl(headers: Iterable[tuple[str, str]], default: float) -> float | None:
+    """Seconds to cache for, or None when the response must not be cached."""
+    control = ", ".join(v for k, v in headers if k.lower() == "cache-control").lower()
+    if any(word in control for word in ("no-store", "no-cache", "private")):
+        return None
+    ages = dict((m.group(1).lower(), int(m.group(2))) for m in _MAX_AGE.finditer(control))
+    if "s-maxage" in ages:
+        return float(ages["s-maxage"])
+    if "max-age" in ages:
+        return float(ages["max-age"])
+    return default
+
+
+def _tags(headers: Iterable[tuple[str, str]]) -> frozenset[str]:
+    values = (v for k, v in headers if k.lower() == "edge-cache-tag")
+    return frozenset(tag.strip() for value in values for tag in value.split(",") if tag.strip())
+
+
+class Edge:
+    """The cache and the purge schedule; :class:`EdgeServer` puts HTTP in front of it."""
+
+    def __init__(
+        self,
+        origin: str,
+        *,
+        public_host: str | None = None,
+        cp_codes: Iterable[int] = (),
+        default_ttl: float = DEFAULT_TTL_SECONDS,
+        network: str = "production",
+        clock: Callable[[], float] = time.monotonic,
+        origin_timeout: float = 10.0,
+    ) -> None:
+        parts = urlsplit(origin if "://" in origin else f"http://{origin}")
+        if parts.scheme != "http" or not parts.hostname:
+            raise ValueError(f"the edge's origin must be an http://host:port URL, not {origin!r}")
+        self.origin = f"http://{parts.netloc}"
+        self.origin_host = parts.hostname
+        self.origin_port = parts.port or 80
+        self.public_host = public_host
+        self.cp_codes = frozenset(int(code) for code in cp_codes)
+        self.default_ttl = float(default_ttl)
+        self.network = network
+        self.clock = clock
+        self.origin_timeout = origin_timeout
+        self.base_url = ""  # set by EdgeServer once bound
+        self._lock = threading.RLock()
+        self._objects: dict[str, CachedObject] = {}
+        self._pending: list[tuple[float, int, AcceptedPurge, float]] = []  # a heap by due time
+        self._sequence = itertools.count()
+        self._applied: list[AppliedPurge] = []
+        self._counts: Counter[str] = Counter()
+
+    # --- purges -------------------------------------------------------------------------
+
+    def schedule(self, purge: AcceptedPurge, delay_seconds: float) -> None:
+        """Apply ``purge`` ``delay_seconds`` from now (edge clock); called on acceptance."""
+        if purge.network != self.network:
+            return
+        now = self.clock()
+        with self._lock:
+            heapq.heappush(self._pending, (now + delay_seconds, next(self._sequence), purge, now))
+        self.apply_due()
+
+    def apply_due(self) -> int:
+        """Apply every purge whose time has come; return how many were applied."""
+        applied = 0
+        with self._lock:
+            now = self.clock()
+            while self._pending and self._pending[0][0] <= now:
+                due, _, purge, accepted_at = heapq.heappop(self._pending)
+                self._apply(purge, accepted_at, due)
+                applied += 1
+        return applied
+
+    def _apply(self, purge: AcceptedPurge, accepted_at: float, due: float) -> None:
+        keys: tuple[str, ...] = ()
+        if purge.type in ("url", "arl"):
+            keys = tuple(
+                key
+                for obj in purge.objects
+                if isinstance(obj, str) and (key := _url_key(obj, purge.hostname)) is not None
+            )
+            targets = [self._objects[k] for k in keys if k in self._objects]
+        elif purge.type == "tag":
+            wanted = set(purge.objects)
+            targets = [o for o in self._objects.values() if o.tags & wanted]
+        else:  # cpcode
+            codes = {int(code) for code in purge.objects}
+            targets = list(self._objects.values()) if codes & self.cp_codes else []
+        drop = purge.action in ("delete", "remove")
+        for obj in targets:
+            if drop:
+                del self._objects[obj.key]
+            else:
+                obj.stale = True
+        self._counts["purges_applied"] += 1
+        self._counts["objects_deleted" if drop else "objects_invalidated"] += len(targets)
+        self._applied.append(
+            AppliedPurge(
+                purge.purge_id,
+                purge.action,
+                purge.type,
+                purge.objects,
+                accepted_at,
+                due,
+                keys,
+                len(targets),
+            )
+        )
+
+    # --- what happened --------------------------------------------------------------------
+
+    def applied(self) -> list[AppliedPurge]:
+        self.apply_due()
+        with self._lock:
+            return list(self._applied)
+
+    def pending(self) -> int:
+        self.apply_due()
+        with self._lock:
+            return len(self._pending)
+
+    def cached(self, url: str) -> CachedObject | None:
+        """The edge's copy of ``url`` (a full URL), if any."""
+        self.apply_due()
+        key = _url_key(url, None)
+        with self._lock:
+            return self._objects.get(key) if key else None
+
+    def state(self, url: str) -> str:
+        """``"absent"``, ``"fresh"``, ``"stale"`` (invalidated) or ``"expired"`` (TTL)."""
+        obj = self.cached(url)
+        if obj is None:
+            return "absent"
+        if obj.stale:
+            return "stale"
+        return "expired" if obj.expires_at <= self.clock() else "fresh"
+
+    @property
+    def counters(self) -> dict[str, int]:
+        self.apply_due()
+        with self._lock:
+            names = (
+                "requests",
+                "hits",
+                "misses",
+                "refresh_hits",
+                "refresh_misses",
+                "refresh_fail_hits",
+                "origin_requests",
+                "origin_errors",
+                "passed",
+                "purges_applied",
+                "objects_invalidated",
+                "objects_deleted",
+            )
+            counts = {name: self._counts[name] for name in names}
+            counts["cached_objects"] = len(self._objects)
+            counts["pending_purges"] = len(self._pending)
+            return counts
+
+    def as_json(self) -> dict[str, Any]:
+        with self._lock:
+            objects = [
+                {
+                    "key": o.key,
+                    "status": o.status,
+                    "tags": sorted(o.tags),
+                    "stale": o.stale,
+                    "ttl_left": round(o.expires_at - self.clock(), 3),
+                }
+                for o in self._objects.values()
+            ]
+        applied = [
+            {
+                "purgeId": a.purge_id,
+                "action": a.action,
+                "type": a.type,
+                "objects": list(a.objects),
+                "keys": list(a.keys),
+                "acceptedAt": a.accepted_at,
+                "appliedAt": a.applied_at,
+                "hit": a.hit,
+            }
+            for a in self.applied()
+        ]
+        return {
+            "origin": self.origin,
+            "publicHost": self.public_host,
+            "clock": self.clock(),
+            "counters": self.counters,
+            "objects": objects,
+            "applied": applied,
+        }
+
+    def reset(self) -> None:
+        """Empty the cache, forget pending and applied purges and the counters."""
+        with self._lock:
+            self._objects.clear()
+            self._pending.clear()
+            self._applied.clear()
+            self._counts.clear()
+
+    # --- serving ------------------------------------------------------------------------
+
+    def key_for(self, host_header: str | None, path_and_query: str) -> str:
+        host = self.public_host or host_header or self.base_url.removeprefix("http://")
+        return cache_key(host, path_and_query)
+
+    def serve(
+        self, method: str, path: str, headers: list[tuple[str, str]], body: bytes
+    ) -> tuple[int, list[tuple[str, str]], bytes, str, str, frozenset[str]]:
+        """(status, headers, body, X-Cache, cache key, tags) for one request to the edge."""
+        self.apply_due()
+        host = next((v for k, v in headers if k.lower() == "host"), None)
+        key = self.key_for(host, path)
+        with self._lock:
+            self._counts["requests"] += 1
+        if method not in ("GET", "HEAD"):
+            with self._lock:
+                self._counts["passed"] += 1
+            status, out, data = self._fetch(method, path, headers, body)
+            return status, out, data, "TCP_MISS", key, _tags(out)
+        with self._lock:
+            cached = self._objects.get(key)
+            usable = cached is not None and not cached.stale and cached.expires_at > self.clock()
+            if usable:
+                self._counts["hits"] += 1
+        if usable:
+            assert cached is not None
+            return cached.status, cached.headers, cached.body, "TCP_HIT", key, cached.tags
+        if cached is None:
+            status, out, data = self._fetch("GET", path, headers, b"")
+            self._store(key, status, out, data)
+            with self._lock:
+                self._counts["misses"] += 1
+            return status, out, data, "TCP_MISS", key, _tags(out)
+        return self._revalidate(key, cached, path, headers)
+
+    def _revalidate(
+        self, key: str, cached: CachedObject, path: str, headers: list[tuple[str, str]]
+    ) -> tuple[int, list[tuple[str, str]], bytes, str, str, frozenset[str]]:
+        conditional = [(k, v) for k, v in headers if k.lower() not in ("if-none-match",)]
+        conditional = [(k, v) for k, v in conditional if k.lower() != "if-modified-since"]
+        etag, modified = cached.header("ETag"), cached.header("Last-Modified")
+        if etag:
+            conditional.append(("If-None-Match", etag))
+        if modified:
+            conditional.append(("If-Modified-Since", modified))
+        status, out, data = self._fetch("GET", path, conditional, b"")
+        if status == 304:
+            ttl = _ttl(cached.headers, self.default_ttl) or 0.0
+            with self._lock:
+                cached.stale = False
+                cached.stored_at = self.clock()
+                cached.expires_at = cached.stored_at + ttl
+                self._counts["refresh_hits"] += 1
+            return cached.status, cached.headers, cached.body, "TCP_REFRESH_HIT", key, cached.tags
+        if status >= 500:
+            # Akamai serves the stale copy when the origin fails to revalidate it.
+            with self._lock:
+                self._counts["refresh_fail_hits"] += 1
+            return (
+                cached.status,
+                cached.headers,
+                cached.body,
+                "TCP_REFRESH_FAIL_HIT",
+                key,
+                cached.tags,
+            )
+        self._store(key, status, out, data)
+        with self._lock:
+            self._counts["refresh_misses"] += 1
+        return status, out, data, "TCP_REFRESH_MISS", key, _tags(out)
+
+    def _store(self, key: str, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        ttl = _ttl(headers, self.default_ttl)
+        cacheable = (
+            status in CACHEABLE_STATUSES
+            and ttl is not None
+            and ttl > 0
+            and not any(k.lower() == "set-cookie" for k, _ in headers)
+        )
+        with self._lock:
+            if not cacheable:
+                self._objects.pop(key, None)
+                return
+            now = self.clock()
+            assert ttl is not None
+            self._objects[key] = CachedObject(
+                key, status, headers, body, _tags(headers), now, now + ttl
+            )
+
+    def _fetch(
+        self, method: str, path: str, headers: list[tuple[str, str]], body: bytes
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        """One request to the origin; an unreachable origin is a 502."""
+        forwarded = [
+            (k, v)
+            for k, v in headers
+            if k.lower() not in _HOP_BY_HOP
+            and k.lower() not in ("content-length", "pragma", "host")
+        ]
+        with self._lock:
+            self._counts["origin_requests"] += 1
+        connection = http.client.HTTPConnection(
+            self.origin_host, self.origin_port, timeout=self.origin_timeout
+        )
+        try:
+            connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+            for name, value in forwarded:
+                connection.putheader(name, value)
+            # The origin is asked under its own name (Akamai's "origin hostname" choice), so a
+            # Django origin needs no ALLOWED_HOSTS entry for the public name.
+            connection.putheader("Host", self.origin.removeprefix("http://"))
+            connection.putheader("Via", "1.1 akamai-edge-emulator")
+            if body or method in ("POST", "PUT", "PATCH"):
+                connection.putheader("Content-Length", str(len(body)))
+            connection.endheaders(body or None)
+            response = connection.getresponse()
+            data = response.read()
+            out = [(k, v) for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP]
+            return response.status, out, data
+        except (OSError, http.client.HTTPException):
+            with self._lock:
+                self._counts["origin_errors"] += 1
+            return 502, [("Content-Type", "text/plain")], b"origin unreachable"
+        finally:
+            connection.close()
+
+    # --- for people and tests -------------------------------------------------------------
+
+    def wait_until_fresh(
+        self,
+        url: str,
+        is_fresh: Callable[[bytes], bool],
+        *,
+        timeout: float = 60.0,
+        poll: float = 0.05,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> Freshness:
+        """GET ``url`` through the edge until ``is_fresh(body)``; say how long it took.
+
+        ``url`` is the public URL (``https://www.example.com/a``); it is requested from this
+        edge with that Host. Raises ``TimeoutError`` after ``timeout`` seconds (real time).
+        """
+        parts = urlsplit(url)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        started = time.monotonic()
+        requests = 0
+        while True:
+            requests += 1
+            status, _, body, x_cache, _, _ = self.serve(
+                "GET", path, [("Host", parts.netloc), ("Pragma", "akamai-x-cache-on")], b""
+            )
+            elapsed = time.monotonic() - started
+            if status < 500 and is_fresh(body):
+                return Freshness(url, elapsed, x_cache, requests, body)
+            if elapsed > timeout:
+                raise TimeoutError(f"{url} was not fresh at the edge after {timeout:.0f}s")
+            sleep(poll)
+
+
+# --- HTTP ---------------------------------------------------------------------------------
+
+
+class EdgeServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], edge: Edge) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self.edge = edge
+        super().__init__(address, EdgeRequestHandler)
+
+    def server_bind(self) -> None:
+        socketserver.TCPServer.server_bind(self)  # no reverse DNS lookup
+        host, port = self.server_address[:2]
+        self.server_name, self.server_port = str(host), int(port)
+
+
+class EdgeRequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "AkamaiGHost/emulator"
+    timeout = 120
+    server: EdgeServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass  # an edge in a test or a demo has nothing useful to print per request
+
+    def do_GET(self) -> None:  # noqa: N802
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = list(self.headers.items())
+        edge = self.server.edge
+        if self.path == "/emulator/edge" and self.command == "GET":
+            self._send(200, [("Content-Type", "application/json")], _json(edge.as_json()))
+            return
+        status, out, data, x_cache, key, tags = edge.serve(self.command, self.path, headers, body)
+        pragma = ",".join(v for k, v in headers if k.lower() == "pragma").lower()
+        extra = []
+        if "akamai-x-cache-on" in pragma:
+            extra.append(("X-Cache", f"{x_cache} {_GHOST}"))
+        if "akamai-x-get-cache-key" in pragma:
+            extra.append(("X-Cache-Key", key))
+        if "akamai-x-get-cache-tags" in pragma and tags:
+            extra.append(("X-Cache-Tags", ",".join(sorted(tags))))
+        self._send(status, [*out, *extra], data)
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET  # noqa: N815
+
+    def _send(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.send_response_only(status)
+        self.send_header("Date", formatdate(usegmt=True))
+        for name, value in headers:
+            if name.lower() not in ("content-length", "date", "server"):
+                self.send_header(name, value)
+        self.send_header("Server", self.server_version)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+
+def _json(document: Any) -> bytes:
+    import json
+
+    return json.dumps(document, default=str).encode("utf-8")
+
+
+@dataclass
+class RunningEdge:
+    """An :class:`Edge` with its HTTP server thread."""
+
+    edge: Edge
+    server: EdgeServer
+    thread: threading.Thread = field(repr=False)
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+def start_edge(edge: Edge, bind: str = "127.0.0.1", port: int = 0) -> RunningEdge:
+    server = EdgeServer((bind, port), edge)
+    host = f"[{bind}]" if ":" in bind else ("127.0.0.1" if bind in ("", "0.0.0.0") else bind)  # noqa: S104
+    edge.base_url = f"http://{host}:{server.server_address[1]}"
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.05},
+        name=f"akamai-edge-{server.server_address[1]}",
+        daemon=True,
+    )
+    thread.start()
+    return RunningEdge(edge, server, thread)

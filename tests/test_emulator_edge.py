@@ -1,0 +1,339 @@
+"""The emulated edge: caching, purges applied estimatedSeconds later, Akamai's debug headers.
+
+Time is the edge's ManualClock: a test advances it and asserts states and counts, never
+elapsed time. The origin is a small HTTP server here whose pages, ETags and failures the
+test controls; purges go through the emulator over real HTTP, signed by edgegrid-python.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+
+from django_akamai.emulator import Emulator
+from django_akamai.emulator.edge import Edge, ManualClock, cache_key
+
+HOST = "www.example.com"
+DEBUG = {"Pragma": "akamai-x-cache-on, akamai-x-get-cache-key, akamai-x-get-cache-tags"}
+
+
+class Origin:
+    """Pages by path: body, extra headers; answers conditional GETs; can be made to fail."""
+
+    def __init__(self) -> None:
+        self.pages: dict[str, tuple[bytes, dict[str, str]]] = {}
+        self.failing = False
+        self.requests: list[tuple[str, str, bool]] = []  # (method, path, conditional)
+        origin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):  # noqa: N802
+                conditional = "If-None-Match" in self.headers
+                origin.requests.append((self.command, self.path, conditional))
+                if origin.failing:
+                    self._send(503, b"down", {})
+                    return
+                body, headers = origin.pages.get(self.path, (b"not found", {}))
+                status = 200 if self.path in origin.pages else 404
+                etag = '"' + hashlib.sha1(body).hexdigest()[:12] + '"'  # noqa: S324
+                if status == 200 and self.headers.get("If-None-Match") == etag:
+                    self._send(304, b"", {"ETag": etag})
+                    return
+                self._send(status, body, {"ETag": etag, **headers})
+
+            do_POST = do_GET  # noqa: N815
+
+            def _send(self, status, body, headers):
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
+
+    def page(self, path: str, body: str, **headers: str) -> None:
+        self.pages[path] = (body.encode(), {k.replace("_", "-"): v for k, v in headers.items()})
+
+    def conditional_gets(self) -> int:
+        return sum(1 for _, _, conditional in self.requests if conditional)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def origin():
+    server = Origin()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def clock():
+    return ManualClock()
+
+
+@pytest.fixture
+def edge(emu, origin, clock):
+    edge = emu.start_edge(origin.url, public_host=HOST, cp_codes=[4711], clock=clock)
+    yield edge
+    emu.stop_edge()
+
+
+def get(edge, path, **headers):
+    return requests.get(edge.base_url + path, headers={**DEBUG, **headers}, timeout=10)
+
+
+def x_cache(response):
+    return response.headers["X-Cache"].split()[0]
+
+
+def purge(v3, emu, objects, action="invalidate", object_type="url", network="production", **extra):
+    response = v3.post(
+        f"{emu.base_url}/ccu/v3/{action}/{object_type}/{network}",
+        json={"objects": objects, **extra},
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_miss_then_hit_with_akamai_debug_headers(edge, origin):
+    origin.page("/a", "A1", Edge_Cache_Tag="article-1, list")
+    first = get(edge, "/a?x=1")
+    assert first.text == "not found"  # the query is part of the key: another object
+    origin.page("/a?x=1", "A1q")
+    assert x_cache(get(edge, "/a")) == "TCP_MISS"
+    hit = get(edge, "/a")
+    assert hit.text == "A1" and x_cache(hit) == "TCP_HIT"
+    assert hit.headers["X-Cache"].endswith("(AkamaiGHost/emulator)")
+    assert hit.headers["X-Cache-Key"] == cache_key(HOST, "/a") == "www.example.com/a"
+    assert hit.headers["X-Cache-Tags"] == "article-1,list"
+    assert "X-Cache" not in requests.get(edge.base_url + "/a", timeout=10).headers
+    assert [p for _, p, _ in origin.requests].count("/a") == 1
+    counters = edge.counters
+    assert counters["hits"] == 2 and counters["misses"] == 2 and counters["cached_objects"] == 2
+
+
+def test_cache_control(edge, origin, clock):
+    origin.page("/short", "s", Cache_Control="max-age=600, s-maxage=10")
+    origin.page("/never", "n", Cache_Control="no-store")
+    origin.page("/private", "p", Cache_Control="private, max-age=600")
+    origin.page("/cookie", "c", Set_Cookie="a=b")
+    origin.page("/default", "d")
+    for path in ("/short", "/never", "/private", "/cookie", "/default"):
+        get(edge, path)
+    assert [x_cache(get(edge, p)) for p in ("/never", "/private", "/cookie")] == ["TCP_MISS"] * 3
+    assert x_cache(get(edge, "/short")) == "TCP_HIT"
+    clock.advance(11)  # past s-maxage (which wins over max-age), within the default TTL
+    assert edge.state(f"https://{HOST}/short") == "expired"
+    assert x_cache(get(edge, "/short")) == "TCP_REFRESH_HIT"  # revalidated: 304
+    assert x_cache(get(edge, "/default")) == "TCP_HIT"
+    clock.advance(600)
+    assert x_cache(get(edge, "/default")) == "TCP_REFRESH_HIT"
+    assert origin.conditional_gets() == 2
+
+
+def test_invalidate_takes_effect_estimated_seconds_later_then_revalidates(
+    emu, v3, edge, origin, clock
+):
+    origin.page("/a", "old")
+    get(edge, "/a")
+    answer = purge(v3, emu, [f"https://{HOST}/a"])
+    assert answer["estimatedSeconds"] == 5
+    origin.page("/a", "new")
+    clock.advance(4.9)
+    assert edge.state(f"https://{HOST}/a") == "fresh" and edge.pending() == 1
+    assert get(edge, "/a").text == "old"  # the purge has not reached the edge yet
+    clock.advance(0.1)
+    assert edge.state(f"https://{HOST}/a") == "stale" and edge.pending() == 0
+    refreshed = get(edge, "/a")
+    assert refreshed.text == "new" and x_cache(refreshed) == "TCP_REFRESH_MISS"
+    assert origin.conditional_gets() == 1  # a conditional GET, answered 200 with the change
+    assert x_cache(get(edge, "/a")) == "TCP_HIT"
+    [applied] = edge.applied()
+    assert applied.purge_id == answer["purgeId"]
+    assert applied.applied_at - applied.accepted_at == 5.0 and applied.hit == 1
+
+
+def test_invalidate_of_unchanged_content_is_a_refresh_hit(emu, v3, edge, origin, clock):
+    origin.page("/same", "same")
+    get(edge, "/same")
+    purge(v3, emu, [f"https://{HOST}/same"])
+    clock.advance(5)
+    response = get(edge, "/same")
+    assert response.text == "same" and x_cache(response) == "TCP_REFRESH_HIT"
+
+
+def test_stale_copy_is_served_when_the_origin_fails(emu, v3, edge, origin, clock):
+    origin.page("/a", "old")
+    get(edge, "/a")
+    purge(v3, emu, [f"https://{HOST}/a"])
+    clock.advance(5)
+    origin.failing = True
+    response = get(edge, "/a")
+    assert response.status_code == 200 and response.text == "old"
+    assert x_cache(response) == "TCP_REFRESH_FAIL_HIT"
+    assert edge.state(f"https://{HOST}/a") == "stale"  # it will try again next time
+    origin.failing = False
+    origin.page("/a", "new")
+    assert get(edge, "/a").text == "new"
+
+
+def test_delete_drops_the_copy(emu, v3, edge, origin, clock):
+    origin.page("/a", "old")
+    get(edge, "/a")
+    purge(v3, emu, [f"https://{HOST}/a"], action="delete")
+    clock.advance(5)
+    assert edge.state(f"https://{HOST}/a") == "absent"
+    origin.page("/a", "new")
+    response = get(edge, "/a")
+    assert response.text == "new" and x_cache(response) == "TCP_MISS"
+    assert origin.conditional_gets() == 0
+    assert edge.counters["objects_deleted"] == 1
+
+
+def test_tag_purge_reaches_every_tagged_object(emu, v3, edge, origin, clock):
+    origin.page("/a", "a", Edge_Cache_Tag="article-1,articles")
+    origin.page("/b", "b", Edge_Cache_Tag="article-2,articles")
+    origin.page("/c", "c", Edge_Cache_Tag="other")
+    for path in ("/a", "/b", "/c"):
+        get(edge, path)
+    purge(v3, emu, ["articles"], object_type="tag")
+    clock.advance(5)
+    states = [edge.state(f"https://{HOST}{p}") for p in ("/a", "/b", "/c")]
+    assert states == ["stale", "stale", "fresh"]
+    assert edge.counters["objects_invalidated"] == 2
+
+
+def test_cp_code_purge_only_for_the_edges_cp_code(emu, v3, edge, origin, clock):
+    origin.page("/a", "a")
+    origin.page("/b", "b")
+    get(edge, "/a")
+    get(edge, "/b")
+    purge(v3, emu, [1234], object_type="cpcode")
+    clock.advance(5)
+    assert edge.state(f"https://{HOST}/a") == "fresh"
+    purge(v3, emu, [4711], object_type="cpcode", action="delete")
+    clock.advance(5)
+    assert edge.counters["cached_objects"] == 0
+
+
+def test_hostname_form_arls_and_other_hosts(emu, v3, edge, origin, clock):
+    origin.page("/a", "a")
+    origin.page("/b", "b")
+    origin.page("/c", "c")
+    for path in ("/a", "/b", "/c"):
+        get(edge, path)
+    purge(v3, emu, ["/a"], hostname=HOST)
+    purge(v3, emu, [f"/L/1/4711/1d/{HOST}/b"])
+    purge(v3, emu, ["https://other.example.org/c"])
+    clock.advance(5)
+    states = [edge.state(f"https://{HOST}{p}") for p in ("/a", "/b", "/c")]
+    assert states == ["stale", "stale", "fresh"]
+
+
+def test_staging_purges_do_not_reach_the_production_edge(emu, v3, edge, origin, clock):
+    origin.page("/a", "a")
+    get(edge, "/a")
+    purge(v3, emu, [f"https://{HOST}/a"], network="staging")
+    clock.advance(5)
+    assert edge.state(f"https://{HOST}/a") == "fresh" and edge.applied() == []
+
+
+def test_time_scale_shortens_the_delay(emu, v3, edge, origin, clock):
+    emu.configure(time_scale=5)
+    origin.page("/a", "a")
+    get(edge, "/a")
+    purge(v3, emu, [f"https://{HOST}/a"])
+    clock.advance(0.99)
+    assert edge.state(f"https://{HOST}/a") == "fresh"
+    clock.advance(0.01)
+    assert edge.state(f"https://{HOST}/a") == "stale"
+
+
+def test_v2_purges_reach_the_edge_when_done(emu, edge, origin, clock):
+    emu.configure(v2_estimate_seconds=2)
+    origin.page("/a", "a")
+    get(edge, "/a")
+    response = requests.post(
+        emu.base_url + "/ccu/v2/queues/default",
+        json={"objects": [f"https://{HOST}/a"]},
+        auth=(emu.credentials.username, emu.credentials.password),
+        timeout=10,
+    )
+    assert response.status_code == 201
+    clock.advance(2)
+    assert edge.state(f"https://{HOST}/a") == "absent"  # v2's default action is remove
+
+
+def test_non_get_requests_pass_through_uncached(edge, origin):
+    origin.page("/form", "posted")
+    for _ in range(2):
+        response = requests.post(edge.base_url + "/form", data=b"x=1", headers=DEBUG, timeout=10)
+        assert response.text == "posted" and x_cache(response) == "TCP_MISS"
+    assert edge.counters["passed"] == 2 and edge.counters["cached_objects"] == 0
+
+
+def test_edge_state_endpoint_and_reset(emu, edge, origin):
+    origin.page("/a", "a", Edge_Cache_Tag="t")
+    get(edge, "/a")
+    state = requests.get(edge.base_url + "/emulator/edge", timeout=10).json()
+    assert state["objects"][0]["key"] == "www.example.com/a"
+    assert state["objects"][0]["tags"] == ["t"]
+    emu.reset()
+    assert edge.counters["cached_objects"] == 0 and edge.counters["requests"] == 0
+
+
+def test_unreachable_origin_is_a_502(emu):
+    edge = emu.start_edge("http://127.0.0.1:9", public_host=HOST)
+    try:
+        assert get(edge, "/a").status_code == 502
+        assert edge.counters["origin_errors"] == 1
+    finally:
+        emu.stop_edge()
+
+
+def test_wait_until_fresh_says_how_long(emu, v3, origin):
+    # Real time here, compressed 50x: Akamai's 5 s become 0.1 s.
+    emu.configure(time_scale=50)
+    edge = emu.start_edge(origin.url, public_host=HOST)
+    try:
+        origin.page("/a", "old")
+        get(edge, "/a")
+        origin.page("/a", "new")
+        purge(v3, emu, [f"https://{HOST}/a"])
+        fresh = edge.wait_until_fresh(f"https://{HOST}/a", lambda body: body == b"new")
+        assert fresh.x_cache == "TCP_REFRESH_MISS" and fresh.body == b"new"
+        assert fresh.requests >= 1 and fresh.seconds >= 0
+        with pytest.raises(TimeoutError):
+            edge.wait_until_fresh(f"https://{HOST}/a", lambda body: False, timeout=0.1)
+    finally:
+        emu.stop_edge()
+
+
+def test_edge_from_the_constructor_and_validation(origin):
+    with Emulator(port=0, edge_origin=origin.url, edge_host=HOST, edge_cp_codes=[1]) as emu:
+        assert emu.edge is not None and emu.edge.base_url.startswith("http://127.0.0.1:")
+        assert emu.edge.cp_codes == {1}
+        with pytest.raises(RuntimeError, match="already running"):
+            emu.start_edge(origin.url)
+    assert emu.edge is None
+    with pytest.raises(ValueError, match="http://host:port"):
+        Edge("https://example.com")
