@@ -339,10 +339,23 @@ class PurgeRequest:
                 count = self._next_batch_size(start, purge_batch_size)
                 try:
                     results.append(self._send(start, count, remove=False))
-                except PurgeRetriesExhausted:
+                except PurgeRetriesExhausted as exc:
+                    unsent = self.urls[start:]
                     if failures:
-                        unsent = self.urls[start:]
                         raise PurgeIncomplete(failures, results, unsent) from None
+                    if len(unsent) > len(exc.objects):
+                        # Name everything this call leaves unpurged, not only the batch that
+                        # met the failures: a task's final exception is all its caller sees.
+                        raise PurgeRetriesExhausted(
+                            exc.reason,
+                            unsent,
+                            exc.status,
+                            exc.title,
+                            exc.detail,
+                            exc.support_id,
+                            exc.api,
+                            exc.body,
+                        ) from None
                     raise
                 except PurgeRequestFailed as exc:
                     logger.error("%s", exc)

@@ -201,6 +201,20 @@ def test_retries_exhausted_keeps_the_objects(akamai_emulator, settings):
     assert akamai_emulator.purges == []
 
 
+def test_retries_exhausted_names_every_object_left_unpurged(akamai_emulator, settings):
+    settings.AKAMAI_MAX_RETRIES = 1
+    akamai_emulator.configure(fail_rate=1.0, seed=1)
+    pr = PurgeRequest()
+    pr.add([f"/left-{i}" for i in range(24)])
+    with pytest.raises(PurgeRetriesExhausted) as info:
+        pr.purge_all(purge_batch_size=11)  # the first of three bodies meets the failures
+    expected = [f"https://www.example.com/left-{i}" for i in range(24)]
+    assert info.value.objects == expected
+    assert pr.urls == expected
+    assert akamai_emulator.counters["requests"] == 2  # one body, tried twice
+    assert akamai_emulator.purges == []
+
+
 def test_rate_limit_429_is_waited_out_not_raised(akamai_emulator):
     emu = akamai_emulator
     emu.configure(rate_limits="akamai")

@@ -268,6 +268,22 @@ def test_transient_failures_retry_up_to_the_limit(
     assert akamai_emulator.counters["requests"] == 3
 
 
+def test_a_task_that_finally_fails_names_every_object_not_purged(
+    memory_app, akamai_emulator, settings, retries_seen
+):
+    settings.AKAMAI_MAX_RETRIES = 0
+    settings.AKAMAI_CELERY_MAX_RETRIES = 1
+    settings.AKAMAI_MAX_BODY_BYTES = 300  # several bodies for 24 URLs
+    akamai_emulator.configure(fail_rate=1.0)
+    objects = [f"{BASE}/unnamed-{i}" for i in range(24)]
+    outcome = purge_objects.apply(args=(objects,))
+    assert outcome.failed()
+    assert isinstance(outcome.result, PurgeRetriesExhausted)
+    assert outcome.result.objects == objects
+    assert len(retries_seen) == 1
+    assert akamai_emulator.counters["requests"] == 2  # the first body, once per try
+
+
 def test_a_permanent_refusal_fails_at_once(memory_app, akamai_emulator, retries_seen):
     akamai_emulator.configure(allowed_hosts=["www.example.com"])
     outcome = purge_objects.apply(args=(["https://elsewhere.example.org/x"],))
