@@ -520,16 +520,14 @@ def check_intents(
     from django.db import DatabaseError, router
     from django.utils import timezone
 
-    from .deliver import intent_databases, pending_summary
+    from .deliver import pending_summary
     from .models import PurgeIntent
 
     messages: list[CheckMessage] = []
-    # check --database ALIAS names the databases to look at; otherwise the intents' own one.
-    aliases = (
-        [a for a in databases if a in intent_databases()]
-        if databases
-        else [router.db_for_write(PurgeIntent)]
-    )
+    # The intents' own database, when the check may look at it: Django 6.1 hands every
+    # database to the checks by default, 5.2 only those named with --database.
+    own = router.db_for_write(PurgeIntent)
+    aliases = [own] if databases is None or own in databases else []
     for alias in aliases:
         try:
             summary = pending_summary(alias)
