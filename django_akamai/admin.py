@@ -159,9 +159,14 @@ class PurgeRecordAdmin(admin.ModelAdmin):
         return False  # records are pruned by age: manage.py akamai_prune_history
 
 
-@admin.register(PurgePage)
-class PurgePageAdmin(admin.ModelAdmin):
-    """The "Purge URLs" entry on the admin index; its only page is the purge form."""
+class SinglePageAdmin(admin.ModelAdmin):
+    """An admin index entry whose only page is a view of ours (no table to change).
+
+    Subclasses give ``page_view(request, model_admin)`` and ``may_view(user)``.
+    """
+
+    page_view: Any = None
+    may_view: Any = None
 
     def get_urls(self) -> list:
         info = self.opts.app_label, self.opts.model_name
@@ -174,15 +179,15 @@ class PurgePageAdmin(admin.ModelAdmin):
         ]
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
-        return purge_page(request, self)
+        return type(self).page_view(request, self)
 
     def get_model_perms(self, request: HttpRequest) -> dict[str, bool]:
-        # Shown on the index (as a "view" link) only to users who may purge.
-        allowed = has_purge_permission(request.user)
+        # Shown on the index (as a "view" link) only to users who may see the page.
+        allowed = type(self).may_view(request.user)
         return {"add": False, "change": False, "delete": False, "view": allowed}
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return has_purge_permission(request.user)
+        return type(self).may_view(request.user)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -192,6 +197,14 @@ class PurgePageAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(PurgePage)
+class PurgePageAdmin(SinglePageAdmin):
+    """The "Purge URLs" entry on the admin index; its only page is the purge form."""
+
+    page_view = staticmethod(purge_page)
+    may_view = staticmethod(has_purge_permission)
 
 
 @admin.register(PurgeIntent)
@@ -291,34 +304,8 @@ class PurgeIntentAdmin(admin.ModelAdmin):
 
 
 @admin.register(StatusPage)
-class StatusPageAdmin(admin.ModelAdmin):
+class StatusPageAdmin(SinglePageAdmin):
     """The "Akamai status" entry on the admin index: the pipeline's backlog, the last day."""
 
-    def get_urls(self) -> list:
-        info = self.opts.app_label, self.opts.model_name
-        return [
-            path(
-                "",
-                self.admin_site.admin_view(self.changelist_view),
-                name="{}_{}_changelist".format(*info),
-            )
-        ]
-
-    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
-        return status_page(request, self)
-
-    def get_model_perms(self, request: HttpRequest) -> dict[str, bool]:
-        allowed = has_status_permission(request.user)
-        return {"add": False, "change": False, "delete": False, "view": allowed}
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return has_status_permission(request.user)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    page_view = staticmethod(status_page)
+    may_view = staticmethod(has_status_permission)
