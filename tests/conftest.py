@@ -13,6 +13,23 @@ def isolated_home(tmp_path_factory, monkeypatch):
     return home
 
 
+@pytest.fixture(scope="session", autouse=True)
+def database_features_known(django_db_setup, django_db_blocker):
+    """Learn each test database's features once, before any test runs the system checks.
+
+    From Django 6.1 the model checks ask every database whether it supports JSONField, and
+    SQLite answers that with a query; a test that runs ``check`` without a database mark
+    would otherwise be refused by pytest-django. The answer is cached on the connection.
+    This runs after the test databases exist: an in-memory SQLite connection opened before
+    them would never close, and the tests would miss the tables made later.
+    """
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        for alias in connections:
+            connections[alias].features.supports_json_field  # noqa: B018 (cached_property)
+
+
 @pytest.fixture
 def akamai_logs(caplog):
     """Everything django_akamai logs, at DEBUG, including edgegrid-python's own logger."""
