@@ -15,7 +15,7 @@ here, at start-up, with an id and a hint. Nothing here touches the network or th
 ``django_akamai.E006``      plain http to an API host that is not loopback
 ``django_akamai.E007``      AKAMAI_BASE_URL malformed
 ``django_akamai.W003``      URLs from get_absolute_url() likely relative, no AKAMAI_BASE_URL
-``django_akamai.E008``      Celery queueing configured but Celery not installed
+``django_akamai.E008``      Celery task settings configured but Celery not installed
 ``django_akamai.E009``      purge history settings malformed
 ``django_akamai.W004``      an ``AKAMAI_*`` setting django-akamai does not know (misspelt?)
 ``django_akamai.E010``      AKAMAI_DELIVERY unknown, "celery" without Celery, "tasks" without
@@ -329,32 +329,17 @@ def _autopurge_relative() -> list[CheckMessage]:
 
 
 def celery_queue_settings() -> list[str]:
-    """The settings that, as configured, send purges through Celery."""
-    reasons = [
+    """The settings, as configured, that only the Celery tasks read.
+
+    ``AKAMAI_PURGE_MODELS_QUEUE`` and a model's ``"queue"`` are not among them: they are
+    accepted for compatibility and change nothing now (``AKAMAI_DELIVERY`` decides), so they
+    must not ask for Celery.
+    """
+    return [
         name
-        for name in (
-            "AKAMAI_PURGE_MODELS_QUEUE",
-            "AKAMAI_CELERY_QUEUE",
-            "AKAMAI_CELERY_TASK_OPTIONS",
-        )
-        if _setting(name)
+        for name in ("AKAMAI_CELERY_QUEUE", "AKAMAI_CELERY_TASK_OPTIONS")
+        if conf.get_setting(name)
     ]
-    models = _setting("AKAMAI_PURGE_MODELS")
-    if isinstance(models, dict):
-        reasons += [
-            f"AKAMAI_PURGE_MODELS[{label!r}]['queue']"
-            for label, spec in models.items()
-            if isinstance(spec, dict) and spec.get("queue")
-        ]
-    return reasons
-
-
-def _setting(name: str) -> Any:
-    if name in conf.DEFAULTS:
-        return conf.get_setting(name)
-    from django.conf import settings
-
-    return getattr(settings, name, None)
 
 
 @register(TAG)

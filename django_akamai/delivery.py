@@ -60,6 +60,11 @@ MODES: dict[str, str | None] = {
 
 #: When another process holds the lease, look again this often (it may die mid-delivery).
 BUSY_RETRY_SECONDS = 1.0
+#: After a delivery or a handover raised (the database or the broker away), try again after
+#: this long, doubled for each failure in a row up to the maximum: what was committed must not
+#: wait for the next save's kick, which may never come.
+FAILURE_RETRY_SECONDS = 1.0
+FAILURE_RETRY_MAX_SECONDS = 60.0
 
 
 def mode() -> str:
@@ -107,7 +112,9 @@ class _Background:
         self.lock = threading.Condition()
         # alias -> None (deliver here) or the callable that hands the work to another mode
         self.kicked: dict[str, Callable[[], None] | None] = {}
-        self.due: dict[str, float] = {}  # alias -> monotonic time to look again
+        # alias -> (monotonic time to look again, the handover to run then)
+        self.due: dict[str, tuple[float, Callable[[], None] | None]] = {}
+        self.failures: dict[str, int] = {}  # alias -> deliveries in a row that raised
         # alias -> (when the coalescing window closes, the handover to run then)
         self.windows: dict[str, tuple[float, Callable[[], None] | None]] = {}
         self.running = False
@@ -143,10 +150,10 @@ class _Background:
         with self.lock:
             while not self.stopping.is_set():
                 now = time.monotonic()
-                for alias, when in list(self.due.items()):
+                for alias, (when, handover) in list(self.due.items()):
                     if when <= now:
                         del self.due[alias]
-                        self.kicked.setdefault(alias, None)
+                        self.kicked.setdefault(alias, handover)
                 for alias, (when, handover) in list(self.windows.items()):
                     if when <= now:
                         del self.windows[alias]
@@ -155,7 +162,7 @@ class _Background:
                     work, self.kicked = self.kicked, {}
                     self.running = True
                     return work
-                wake = [*self.due.values(), *(when for when, _ in self.windows.values())]
+                wake = [when for when, _ in (*self.due.values(), *self.windows.values())]
                 timeout = min(wake, default=now + 3600) - now
                 self.lock.wait(max(0.01, timeout))
             return {}
@@ -176,24 +183,38 @@ class _Background:
         try:
             if handover is not None:
                 handover()
+                self.failures.pop(alias, None)
                 return
             from .deliver import deliver_pending
 
             report = deliver_pending(alias, stop=self.stopping)
         except Exception:
-            logger.exception("Delivering the purge intents of %r failed; they stay pending", alias)
+            failures = self.failures[alias] = self.failures.get(alias, 0) + 1
+            wait = min(FAILURE_RETRY_MAX_SECONDS, FAILURE_RETRY_SECONDS * 2 ** (failures - 1))
+            logger.exception(
+                "Delivering the purge intents of %r failed; they stay pending, next try in %.0fs",
+                alias,
+                wait,
+            )
+            self._look_again(alias, time.monotonic() + wait, handover)
             return
+        self.failures.pop(alias, None)
         if report.config_error:
             logger.error("Purge intents stay pending: %s", report.config_error)
-        retry_at = None
+            return
         if report.busy:
-            retry_at = time.monotonic() + BUSY_RETRY_SECONDS
+            self._look_again(alias, time.monotonic() + BUSY_RETRY_SECONDS)
         elif report.next_attempt_at is not None:
             wait = (report.next_attempt_at - timezone.now()).total_seconds()
-            retry_at = time.monotonic() + max(0.0, wait)
-        if retry_at is not None and not report.config_error:
-            with self.lock:
-                self.due[alias] = min(retry_at, self.due.get(alias, retry_at))
+            self._look_again(alias, time.monotonic() + max(0.0, wait))
+
+    def _look_again(
+        self, alias: str, when: float, handover: Callable[[], None] | None = None
+    ) -> None:
+        with self.lock:
+            earlier = self.due.get(alias)
+            if earlier is None or when < earlier[0]:
+                self.due[alias] = (when, handover)
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until every kick so far has been handled (not for backed-off retries)."""

@@ -220,7 +220,8 @@ def _admins():
 
 
 @pytest.mark.parametrize(
-    "name, value", [("AKAMAI_PURGE_MODELS_QUEUE", True), ("AKAMAI_CELERY_QUEUE", "purges")]
+    "name, value",
+    [("AKAMAI_CELERY_QUEUE", "purges"), ("AKAMAI_CELERY_TASK_OPTIONS", {"priority": 5})],
 )
 def test_e008_celery_queueing_without_celery(v3, monkeypatch, name, value):
     setattr(v3, name, value)
@@ -229,6 +230,14 @@ def test_e008_celery_queueing_without_celery(v3, monkeypatch, name, value):
     (message,) = akamai_messages()
     assert message.id == "django_akamai.E008"
     assert name in message.msg and "django-akamai[celery]" in message.hint
+
+
+def test_e008_not_for_the_compatibility_queue_settings(v3, monkeypatch):
+    # They change nothing since AKAMAI_DELIVERY decides, so they need no Celery.
+    v3.AKAMAI_PURGE_MODELS_QUEUE = True
+    v3.AKAMAI_PURGE_MODELS = {"testapp.Article": {"queue": True}}
+    monkeypatch.setitem(sys.modules, "celery", None)
+    assert [m.id for m in akamai_messages() if m.obj not in _admins()] == []
 
 
 @pytest.mark.parametrize(
