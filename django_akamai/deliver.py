@@ -34,7 +34,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F, Min
@@ -164,11 +164,33 @@ def _backoff(attempts: int) -> timedelta:
 # --- claiming and settling rows -------------------------------------------------------------
 
 
-def _claim(using: str, holder: str, burst: bool) -> list[Any]:
+class _Claimed(NamedTuple):
+    """What sending needs of one claimed intent (no timestamps to parse, no model to build)."""
+
+    pk: int
+    object_type: str
+    action: str
+    network: str
+    value: str
+    actor: str
+
+    @property
+    def object(self) -> str | int:
+        return int(self.value) if self.object_type == "cpcode" else self.value
+
+
+def _claim(using: str, holder: str, burst: bool) -> list[_Claimed]:
     """Mark up to ``CLAIM_BATCH`` due pending intents as claimed by ``holder``; return them.
 
     ``burst`` ignores backoff but takes each intent once per holder (an intent this holder
     deferred keeps ``claimed_by``), so a burst ends even when Akamai stays down.
+
+    One ``UPDATE ... WHERE id IN (SELECT ... LIMIT n)``. On PostgreSQL the subquery is ``FOR
+    UPDATE SKIP LOCKED``: rows another deliverer is claiming are passed over, never waited
+    for. On SQLite a statement that writes from its start waits for the write lock (the busy
+    timeout); a SELECT followed by an UPDATE in one transaction fails at once with "database
+    is locked" when another connection (a save) writes in between. One statement also keeps
+    the claim short: the lease holder sends nothing while it runs.
     """
     from .models import PurgeIntent
 
@@ -177,20 +199,19 @@ def _claim(using: str, holder: str, burst: bool) -> list[Any]:
         due = due.exclude(claimed_by=holder)
     else:
         due = due.filter(next_attempt_at__lte=timezone.now())
+    due = due.order_by("id")
     claim = {"status": PurgeIntent.CLAIMED, "claimed_by": holder}
+
+    def mark(rows: Any) -> None:
+        _intents(using).filter(id__in=rows.values("id")[:CLAIM_BATCH]).update(**claim)
+
     if connections[using].features.has_select_for_update_skip_locked:
-        with transaction.atomic(using=using):
-            due = due.select_for_update(skip_locked=True)
-            ids = list(due.order_by("id").values_list("id", flat=True)[:CLAIM_BATCH])
-            for chunk in _chunks(ids):
-                _intents(using).filter(id__in=chunk, status=PurgeIntent.PENDING).update(**claim)
+        with transaction.atomic(using=using):  # FOR UPDATE needs a transaction
+            mark(due.select_for_update(skip_locked=True))
     else:
-        # SQLite: one UPDATE ... WHERE id IN (SELECT ... LIMIT n). A statement that writes
-        # from its start waits for the write lock (the busy timeout); a SELECT followed by an
-        # UPDATE in one transaction fails at once with "database is locked" when another
-        # connection (a save) writes in between.
-        _intents(using).filter(id__in=due.order_by("id").values("id")[:CLAIM_BATCH]).update(**claim)
-    return list(_intents(using).filter(**claim).order_by("id"))
+        mark(due)  # autocommit: see above
+    rows = _intents(using).filter(**claim).order_by("id").values_list(*_Claimed._fields)
+    return [_Claimed(*row) for row in rows]
 
 
 def _back_to_pending(
