@@ -536,7 +536,9 @@ def _tags(leaf: Any) -> Iterator[str]:
 
 def _urls(value: Any, bases: list[str]) -> Iterator[str]:
     base = bases[0] if len(bases) == 1 else None
-    for leaf in iter_leaves(value):
+    # The common call, a flat list of URL strings, has nothing to flatten.
+    flat = type(value) in (list, tuple) and all(type(item) is str for item in value)
+    for leaf in value if flat else iter_leaves(value):
         if type(leaf) is str:
             target = leaf
         elif _is_model(leaf) or hasattr(leaf, "get_absolute_url"):

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from django.views.decorators.debug import sensitive_variables
 
 from . import conf, events, gate, plan
-from .batching import check_fits, count_fitting
+from .batching import check_all_fit, check_fits, count_fitting
 from .exceptions import (
     AkamaiConfigurationError,
     NoAkamaiPasswordProvidedException,
@@ -186,8 +186,7 @@ class PurgeRequest:
         is added, and the exception names the value. Returns how many new objects were queued.
         """
         accepted = plan.normalised(urls, self.purge_options.type)
-        for obj in accepted:
-            self._check_fits(obj)
+        check_all_fit(accepted, envelope=self._envelope, max_bytes=self.max_body_bytes)
         return self._queue(accepted)
 
     def add_planned(self, objects: Iterable[Any]) -> int:
@@ -198,23 +197,18 @@ class PurgeRequest:
         objects were queued.
         """
         accepted = list(objects)
-        for obj in accepted:
-            # JSON takes at most 6 bytes a character and no envelope reaches 200 bytes: only
-            # a long object needs the exact check (its planner may have assumed another API).
-            if not isinstance(obj, int) and len(obj) * 6 + 200 > self.max_body_bytes:
-                self._check_fits(obj)
+        # Checked again: its planner may have assumed another API's envelope.
+        check_all_fit(accepted, envelope=self._envelope, max_bytes=self.max_body_bytes)
         return self._queue(accepted)
 
     def _queue(self, accepted: list[Any]) -> int:
         if len(self._queued) != len(self.urls):
             self._queued = set(self.urls)  # someone edited .urls by hand
-        added = 0
-        for obj in accepted:
-            if obj not in self._queued:
-                self._queued.add(obj)
-                self.urls.append(obj)
-                added += 1
-        return added
+        queued = self._queued
+        fresh = [obj for obj in dict.fromkeys(accepted) if obj not in queued]
+        self.urls.extend(fresh)
+        queued.update(fresh)
+        return len(fresh)
 
     def _check_fits(self, obj: Any) -> None:
         check_fits(obj, envelope=self._envelope, max_bytes=self.max_body_bytes)

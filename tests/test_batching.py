@@ -2,16 +2,20 @@
 
 import json
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from django_akamai.batching import (
     MAX_BODY_BYTES,
+    check_all_fit,
+    check_fits,
     count_fitting,
     encode_body,
     encoded_size,
     split_batches,
 )
+from django_akamai.exceptions import ObjectTooLarge
 
 path_chars = st.characters(blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp"))
 urls = st.builds(lambda p: "https://www.example.com/" + p, st.text(path_chars, max_size=400))
@@ -62,6 +66,20 @@ def test_body_exactly_at_limit_fits_and_one_byte_more_does_not():
     exact = "x" * (MAX_BODY_BYTES - envelope)
     assert count_fitting([exact]) == 1
     assert count_fitting([exact + "y"]) == 0
+
+
+def test_check_all_fit_refuses_exactly_what_check_fits_refuses():
+    envelope = len(b'{"objects":[]}')
+    exact = "x" * (MAX_BODY_BYTES - envelope - 2)  # its two quotes fill the body to the byte
+    escaped = "\u0001" * ((MAX_BODY_BYTES - envelope - 2) // 6)  # 6 bytes each in JSON
+    check_all_fit(["/a", exact, escaped, 12345], envelope=envelope)
+    check_fits(exact, envelope=envelope)
+    for too_long in (exact + "y", escaped + "\u0001"):
+        with pytest.raises(ObjectTooLarge) as refused:
+            check_all_fit(["/a", too_long, "/b"], envelope=envelope)
+        assert refused.value.value == too_long
+        with pytest.raises(ObjectTooLarge):
+            check_fits(too_long, envelope=envelope)
 
 
 def test_multibyte_characters_are_counted_in_bytes():
