@@ -8,6 +8,7 @@ vertical line for a target or a reference.
 
 from __future__ import annotations
 
+import json
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -231,6 +232,33 @@ def packing(data: dict[str, Any]) -> str | None:
     return hbar_chart("Requests for the same URLs (rate limits off)", "requests", bars)
 
 
+def deliverers(data: dict[str, Any]) -> str | None:
+    """Scenario 7's deliverer processes: wall time over the minimum, 429s, per process count."""
+    bars: list[Bar] = []
+    for row in data.get("deliverers", []):
+        if not row.get("ratio"):
+            continue
+        note = f"{row['rate_limited']} 429s, {row['lost']} lost"
+        label = f"{row['deliverers']} deliverer(s), {row['intents']:,} intents"
+        bars.append((label, [("wall ÷ theoretical minimum", row["ratio"])], note))
+    if not bars:
+        return None
+    return hbar_chart(
+        "Deliverer processes on one account: wall time ÷ Akamai's theoretical minimum",
+        "×",
+        bars,
+        [(1.0, "minimum"), (1.05, "1.05×")],
+    )
+
+
+def _delivery_results(results: dict[str, Any], directory: Path) -> dict[str, Any]:
+    """``bench_delivery.py``'s own results file, when this run ran it (scenario 7)."""
+    path = directory / "delivery.json"
+    if "delivery" not in results or not path.exists():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def draw(results: dict[str, Any], directory: Path) -> list[str]:
     """Write every chart this run has data for; return the file names written."""
     count = results.get("meta", {}).get("corpus", {}).get("count", 1)
@@ -240,6 +268,7 @@ def draw(results: dict[str, Any], directory: Path) -> list[str]:
         "queryset.svg": lambda: queryset(results.get("client_cost", {})),
         "memory-1m.svg": lambda: memory(results.get("client_cost", {})),
         "packing.svg": lambda: packing(results.get("packing", {})),
+        "deliverers.svg": lambda: deliverers(_delivery_results(results, directory)),
     }
     written = []
     for name, make in charts.items():
