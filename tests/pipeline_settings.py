@@ -6,29 +6,13 @@ address, its credentials and the broker come from the environment as in worker_s
 
 import os
 
+from tests.process_database import shared_database
 from tests.worker_settings import *  # noqa: F403
 
 _env = os.environ
 
-if _env.get("AKAMAI_TEST_PG_NAME"):
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": _env["AKAMAI_TEST_PG_NAME"],
-            "USER": "postgres",
-            "HOST": "127.0.0.1",
-            "PORT": "5432",
-        }
-    }
-else:
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": _env["AKAMAI_TEST_DB"],
-            # Several processes write the same file: wait for the lock rather than fail.
-            "OPTIONS": {"timeout": 30},
-        }
-    }
+_pg_name = _env.get("AKAMAI_TEST_PG_NAME")
+DATABASES = shared_database(_pg_name or _env["AKAMAI_TEST_DB"], postgresql=bool(_pg_name))
 AKAMAI_HISTORY = True  # the tables exist: record as a site would
 AKAMAI_DELIVERY = _env.get("AKAMAI_TEST_DELIVERY", "background")
 AKAMAI_PURGE_MODELS = ["testapp.Article"]

@@ -10,28 +10,13 @@ do not run for every database.
 import os
 
 from tests.integrations.settings import *  # noqa: F403
+from tests.process_database import shared_database
 
 _env = os.environ
 
-if _env["AKAMAI_TEST_DB_ENGINE"] == "postgresql":
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": _env["AKAMAI_TEST_DB_NAME"],
-            "USER": "postgres",
-            "HOST": "127.0.0.1",
-            "PORT": "5432",
-        }
-    }
-else:
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": _env["AKAMAI_TEST_DB_NAME"],
-            # Two processes write this file: wait for the other's lock instead of failing.
-            "OPTIONS": {"timeout": 30},
-        }
-    }
+DATABASES = shared_database(
+    _env["AKAMAI_TEST_DB_NAME"], postgresql=_env["AKAMAI_TEST_DB_ENGINE"] == "postgresql"
+)
 
 
 class _NoMigrations(dict):
