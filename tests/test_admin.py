@@ -77,7 +77,12 @@ def test_superuser_may_purge():
     admin = User.objects.create_superuser("root", password="pw-for-tests")
     client = Client()
     client.force_login(admin)
-    assert client.get(PURGE_URL).status_code == 200
+    page = client.get(PURGE_URL)
+    assert page.status_code == 200
+    html = page.content.decode()
+    # The frame shared with the status page: body class and breadcrumbs back to the app.
+    assert re.search(r'<body class="[^"]*\bapp-django_akamai akamai-purge\b', html)
+    assert 'href="/admin/django_akamai/"' in html
 
 
 def test_purge_page_defaults_come_from_the_settings(purger, settings):

@@ -111,7 +111,9 @@ def test_status_page_needs_a_permission(akamai_emulator):
     assert STATUS_URL not in editor.get("/admin/").content.decode()
     for codename in ("purge_cache", "view_purgerecord"):
         viewer = client_for(f"viewer-{codename}", codename)
-        assert viewer.get(STATUS_URL).status_code == 200
+        page = viewer.get(STATUS_URL)
+        assert page.status_code == 200
+        assert re.search(r'<body class="[^"]*\bakamai-status\b', page.content.decode())
         assert f'href="{STATUS_URL}"' in viewer.get("/admin/").content.decode()
 
 
