@@ -203,6 +203,8 @@ def request_counts(
         item.slug = f"m{i}"
         item.save()
 
+    from django_akamai import delivery
+
     counts: dict[str, Any] = {}
     modes = [("sync", {"benchapp.Item": {}})]
     if queued:
@@ -215,6 +217,7 @@ def request_counts(
     for label, declared in modes:
         for what, save, shape in shapes:
             renamed[:] = Item.objects.bulk_create(Item(slug=f"r{i}") for i in range(saves))
+            delivery.wait_idle(60)  # what earlier variants recorded is not counted here
             emulator.reset()
             published_before = publishes.count if publishes else 0
             with override_settings(AKAMAI_PURGE_MODELS=declared):
@@ -228,6 +231,7 @@ def request_counts(
                             save(i)
             key = f"{saves} {what} {shape}, {label}"
             if label == "sync":
+                delivery.wait_idle(60)  # the background deliverer sends after the commits
                 counters = emulator.counters()
                 counts[key] = {
                     "api_requests": counters["requests"],
