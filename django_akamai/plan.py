@@ -22,7 +22,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, router
 
 from . import conf
-from .batching import check_fits, split_batches
+from .batching import check_all_fit, split_batches
 from .exceptions import AkamaiConfigurationError, InvalidPurgeObject
 from .objects import OPTION_KEYS, PurgeOptions, normalise, options_mapping, parse_options
 from .transport import transport_class
@@ -130,14 +130,16 @@ def planned(objects: Iterable[Any], options: dict[str, Any] | PurgeOptions | Non
 
 def check_sizes(items: Iterable[Any], options: PurgeOptions, api: str | None = None) -> None:
     """Raise ``ObjectTooLarge`` for an object that cannot fit in any request."""
-    request_limits = None
-    for obj in items:
-        # JSON takes at most 6 bytes a character and no envelope reaches 200 bytes, so short
-        # objects fit whatever the API; only long ones need the exact (slower) check.
-        if isinstance(obj, int) or len(obj) * 6 + 200 <= _max_body_bytes():
-            continue
-        request_limits = request_limits or limits(options, api)
-        check_fits(obj, envelope=request_limits.envelope, max_bytes=request_limits.max_body_bytes)
+    # JSON takes at most 6 bytes a character and no envelope reaches 200 bytes, so short
+    # objects fit whatever the API; only long ones need the API's limits (which may mean
+    # reading the credentials) and the exact check.
+    max_body_bytes = _max_body_bytes()
+    long = [o for o in items if not isinstance(o, int) and len(o) * 6 + 200 > max_body_bytes]
+    if long:
+        request_limits = limits(options, api)
+        check_all_fit(
+            long, envelope=request_limits.envelope, max_bytes=request_limits.max_body_bytes
+        )
 
 
 def site_cpcodes() -> list[int]:
