@@ -104,6 +104,16 @@ class DeliveryReport:
     def ok(self) -> bool:
         return not (self.refused or self.deferred or self.config_error)
 
+    def task_result(self) -> dict[str, Any]:
+        """The counts a delivery task returns (Celery's and Django Tasks' alike)."""
+        return {
+            "busy": self.busy,
+            "accepted": self.accepted,
+            "requests": self.requests,
+            "refused": len(self.refused),
+            "deferred": self.deferred,
+        }
+
     def merge(self, other: DeliveryReport) -> None:
         self.busy = self.busy or other.busy
         self.accepted += other.accepted
@@ -176,7 +186,9 @@ class _Claimed(NamedTuple):
 
     @property
     def object(self) -> str | int:
-        return int(self.value) if self.object_type == "cpcode" else self.value
+        from .models import stored_object
+
+        return stored_object(self.object_type, self.value)
 
 
 def _claim(using: str, holder: str, burst: bool) -> list[_Claimed]:

@@ -84,6 +84,11 @@ class StatusPage(PurgeRecord):
         default_permissions = ()
 
 
+def stored_object(object_type: str, value: str) -> str | int:
+    """An intent's object from its ``value`` column: CP codes are stored as text."""
+    return int(value) if object_type == "cpcode" else value
+
+
 class PurgeIntent(models.Model):
     """One object waiting to be purged: written in the caller's transaction, removed once
     Akamai accepted it (``django_akamai.intents`` records, ``django_akamai.deliver`` sends).
@@ -135,7 +140,7 @@ class PurgeIntent(models.Model):
     @property
     def object(self) -> str | int:
         """The object as sent to Akamai (CP codes are integers)."""
-        return int(self.value) if self.object_type == "cpcode" else self.value
+        return stored_object(self.object_type, self.value)
 
 
 class DeliveryLease(models.Model):

@@ -139,13 +139,7 @@ def deliver_intents(self: Task, using: str | None = None) -> dict[str, Any]:
     report = deliver_pending(using)
     if report.config_error:
         logger.error("Purge intents stay pending: %s", report.config_error)
-    return {
-        "busy": report.busy,
-        "accepted": report.accepted,
-        "requests": report.requests,
-        "refused": len(report.refused),
-        "deferred": report.deferred,
-    }
+    return report.task_result()
 
 
 def kick_delivery(alias: str) -> Callable[[], None]:

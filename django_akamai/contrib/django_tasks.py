@@ -59,13 +59,7 @@ def deliver_intents(using: str | None = None) -> dict[str, Any]:
         # The lease holder (when busy) looks again before it lets go; otherwise nobody
         # else will come back for intents that are backing off: schedule it.
         _enqueue(using, run_after=max(report.next_attempt_at, timezone.now()))
-    return {
-        "busy": report.busy,
-        "accepted": report.accepted,
-        "requests": report.requests,
-        "refused": len(report.refused),
-        "deferred": report.deferred,
-    }
+    return report.task_result()
 
 
 def _enqueue(using: str | None, run_after: Any = None) -> None:
