@@ -100,7 +100,8 @@ def hold(
     plans = [p for p in ([plans] if isinstance(plans, Plan) else plans) if p]
     if not plans:
         return None
-    if not purging_enabled():
+    state = holding()
+    if state == DISABLED:
         logger.info(
             "Purging is off (AKAMAI_PURGE_ENABLED = False): skipped purging %s (requested by %s)",
             _describe(plans),
@@ -108,11 +109,19 @@ def hold(
         )
         return DISABLED
     collector = _collecting.get()
-    if collector is None:
+    if state is None or collector is None:  # (collector is set when state is SUSPENDED)
         return None
     for the_plan in plans:
         collector.requested.append((using or DEFAULT_DB_ALIAS, the_plan, actor))
     return SUSPENDED
+
+
+def holding() -> str | None:
+    """What ``hold()`` would answer for any plan now, with no side effects: a door holding a
+    large batch asks this first, so that it builds the plan only when one is needed."""
+    if not purging_enabled():
+        return DISABLED
+    return None if _collecting.get() is None else SUSPENDED
 
 
 @contextlib.contextmanager

@@ -349,8 +349,9 @@ def normalise_url(value: Any, bases: list[str]) -> list[str]:
 # parses, encodes the host with IDNA, percent-encodes with iri_to_uri()), which costs some
 # 30 µs a URL: most of the client's CPU on a large purge. Almost every URL a site hands over
 # is the common case: "http(s)://" in lower case, a host seen a moment ago, a printable path
-# and query. For those, fast_url() does only the work that can change the result, and returns
-# None for anything else so that the careful path decides (and raises) as before:
+# and query. For those, fast_url() does only the work that can change the result, with
+# string methods that run in C, and returns None for anything else so that the careful path
+# decides (and raises) as before:
 #
 # - the scheme and authority ("https://host:port") are normalised once per distinct value by
 #   the careful path itself (normalise_url() of that origin plus "/"), then looked up;
@@ -364,7 +365,6 @@ def normalise_url(value: Any, bases: list[str]) -> list[str]:
 # tests/test_fast_path.py holds fast_url() to the careful path's exact results (and errors)
 # on random and adversarial input.
 
-_FAST_URL = re.compile(r"https?://[^/?#]*")
 # What iri_to_uri() leaves alone: quote()'s always-safe characters plus its ``safe`` string.
 _NOT_SAFE_FOR_IRI = re.compile(r"[^A-Za-z0-9_.\-~/#%\[\]=:;$&()+,!?*@']+")
 # The printable ASCII characters iri_to_uri() percent-encodes (as bytes).
@@ -375,7 +375,6 @@ _KEPT_ASCII = bytes(c for c in range(0x21, 0x7F) if c not in b"@#" + _QUOTED_ASC
 #: Origins kept (scheme + authority as written -> as normalised, or None if refused).
 _MAX_ORIGINS = 4096
 _origins: dict[str, str | None] = {}
-_AS_IS, _ENCODE, _CAREFUL = 0, 1, 2
 
 
 def _percent_encode(match: re.Match) -> str:
@@ -383,23 +382,51 @@ def _percent_encode(match: re.Match) -> str:
     return "%" + match.group().encode("utf-8").hex("%").upper()
 
 
-def _work(text: str) -> int:
-    """What ``text`` needs: nothing (_AS_IS), percent-encoding (_ENCODE), or the careful path
-    (whitespace, controls, lone surrogates, "@", "#")."""
-    if text.isascii():
-        leftover = text.encode("ascii").translate(None, _KEPT_ASCII)
-        if not leftover:
-            return _AS_IS
-        return _CAREFUL if leftover.translate(None, _QUOTED_ASCII) else _ENCODE
-    if text.isprintable() and " " not in text and "@" not in text and "#" not in text:
-        return _ENCODE
-    return _CAREFUL
+# Swaps the case of ASCII letters, for _percent_encode_non_ascii(); bytes.translate() with a
+# table is several times faster than bytes.swapcase().
+_SWAP_CASE = bytes.maketrans(
+    b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+)
+
+
+def _percent_encode_non_ascii(text: str) -> str:
+    """``text`` (printable, no backslash) with each byte of every non-ASCII character's UTF-8
+    written ``%XX``, as iri_to_uri() writes it; the ASCII characters as they are.
+
+    All in C, without a regex or a call per character: the UTF-8 bytes read as Latin-1 are
+    escaped by Python's "backslashreplace" handler (``\\xc3``). It writes hex in lower case,
+    so the ASCII letters are swapped before and after: the text's own come back as they were,
+    the escapes' come out in upper case (``\\XC3``), and each ``\\X`` becomes ``%``. Hence no
+    backslash in ``text``.
+    """
+    latin = text.encode("utf-8").translate(_SWAP_CASE).decode("latin-1")
+    escaped = latin.encode("ascii", "backslashreplace").translate(_SWAP_CASE)
+    return escaped.replace(b"\\X", b"%").decode("ascii")
+
+
+def _encoded_rest(rest: str) -> str | None:
+    """The path and query as iri_to_uri() encodes them; None for what the careful path must
+    see (whitespace, controls, lone surrogates, "@", "#", a backslash beside non-ASCII)."""
+    if not rest.isascii():
+        if "\\" in rest or not rest.isprintable():
+            return None
+        rest = _percent_encode_non_ascii(rest)
+    leftover = rest.encode("ascii").translate(None, _KEPT_ASCII)
+    if not leftover:
+        return rest
+    if leftover.translate(None, _QUOTED_ASCII):
+        return None  # a space, "@", "#" or a control character
+    return _NOT_SAFE_FOR_IRI.sub(_percent_encode, rest)
 
 
 def _origin(written: str) -> str | None:
-    """``scheme://authority`` as the careful path normalises it; None if it refuses it."""
+    """``scheme://authority`` as the careful path normalises it; None if it refuses it, or if
+    the careful path must see the whole URL (user info, a query or fragment with no path)."""
     origin = _origins.get(written, "")
     if origin == "":
+        if "@" in written or "?" in written or "#" in written:
+            return None  # not kept: "@" may precede a password
         try:
             (url,) = normalise_url(written + "/", [])
         except InvalidPurgeObject:
@@ -414,33 +441,34 @@ def _origin(written: str) -> str | None:
 
 def fast_url(value: str, base: str | None) -> str | None:
     """``normalise_url(value, [base] if base else [])`` for the common case, else None."""
-    work = _work(value)
-    if work == _CAREFUL:
-        return None
     if value[:1] == "/" and value[1:2] != "/":
         if base is None:
-            return None
-        work = max(work, _work(base))
-        if work == _CAREFUL:
             return None
         url = base + value
     else:
         url = value
-    match = _FAST_URL.match(url)
-    if match is None:
+    if url.startswith("https://"):
+        slash = url.find("/", 8)
+    elif url.startswith("http://"):
+        slash = url.find("/", 7)
+    else:
         return None
-    written = match.group()
-    rest = url[match.end() :]
-    if rest[:1] == "?" or rest[-1:] == "?":
-        return None
+    if slash < 0:  # no path: "/" is added (or "?", "#" or "@" sends it to the careful path)
+        origin = _origin(url)
+        return None if origin is None else origin + "/"
+    written = url[:slash]
     origin = _origin(written)
     if origin is None:
         return None
-    if not rest:
-        return origin + "/"
-    if work == _AS_IS:
-        return url if origin == written else origin + rest
-    return origin + _NOT_SAFE_FOR_IRI.sub(_percent_encode, rest)
+    rest = url[slash:]
+    if rest[-1] == "?":
+        return None
+    encoded = _encoded_rest(rest)
+    if encoded is None:
+        return None
+    if encoded is rest and origin == written:
+        return url
+    return origin + encoded
 
 
 def url_of(obj: Any) -> Any:
@@ -534,11 +562,26 @@ def _tags(leaf: Any) -> Iterator[str]:
         validate_tag(leaf)  # raises InvalidTag naming the type
 
 
-def _urls(value: Any, bases: list[str]) -> Iterator[str]:
+def _flat_urls(values: list[str] | tuple[str, ...], bases: list[str]) -> list[str]:
+    """``_urls()`` of a flat list of strings: the common call, with nothing to flatten."""
     base = bases[0] if len(bases) == 1 else None
-    # The common call, a flat list of URL strings, has nothing to flatten.
-    flat = type(value) in (list, tuple) and all(type(item) is str for item in value)
-    for leaf in value if flat else iter_leaves(value):
+    urls: list[str] = []
+    append = urls.append
+    for value in values:
+        url = fast_url(value, base)
+        if url is None:
+            urls.extend(normalise_url(value, bases))
+        else:
+            append(url)
+    return urls
+
+
+def _urls(value: Any, bases: list[str]) -> Iterator[str]:
+    if type(value) in (list, tuple) and all(type(item) is str for item in value):
+        yield from _flat_urls(value, bases)
+        return
+    base = bases[0] if len(bases) == 1 else None
+    for leaf in iter_leaves(value):
         if type(leaf) is str:
             target = leaf
         elif _is_model(leaf) or hasattr(leaf, "get_absolute_url"):

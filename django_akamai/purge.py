@@ -123,7 +123,8 @@ class PurgeRequest:
         self.transport = transport_for(self.credentials, **transport_options)
         self._envelope = self.transport.envelope(self.purge_options)
         self.urls: list[Any] = []
-        self._queued: set[Any] = set()
+        # What ``urls`` holds, as a set: built only when a second add() needs it.
+        self._queued: set[Any] | None = None
         self.results: list[dict[str, Any]] = []
         #: Who asked for this purge ("admin:alice", "command", "task"); kept in the history.
         self.actor = actor
@@ -202,13 +203,21 @@ class PurgeRequest:
         return self._queue(accepted)
 
     def _queue(self, accepted: list[Any]) -> int:
-        if len(self._queued) != len(self.urls):
-            self._queued = set(self.urls)  # someone edited .urls by hand
-        queued = self._queued
-        fresh = [obj for obj in dict.fromkeys(accepted) if obj not in queued]
+        if not self.urls:  # the usual case, one add() before sending: no set is needed
+            fresh = list(dict.fromkeys(accepted))
+            self._queued = None
+        else:
+            queued = self._queued
+            if queued is None or len(queued) != len(self.urls):
+                queued = self._queued = set(self.urls)  # needed now, or .urls edited by hand
+            fresh = [obj for obj in dict.fromkeys(accepted) if obj not in queued]
+            queued.update(fresh)
         self.urls.extend(fresh)
-        queued.update(fresh)
         return len(fresh)
+
+    def _unqueue(self, batch: list[Any]) -> None:
+        if self._queued is not None:
+            self._queued.difference_update(batch)
 
     def _check_fits(self, obj: Any) -> None:
         check_fits(obj, envelope=self._envelope, max_bytes=self.max_body_bytes)
@@ -249,12 +258,14 @@ class PurgeRequest:
 
     def _held(self, count: int) -> bool:
         """Ask ``gate`` about the next ``count`` objects; when held, they leave ``urls``."""
+        if gate.holding() is None:
+            return False  # without planning a copy of the batch: it delays the first request
         batch = self.urls[:count]
         self.held_by = gate.hold(plan.planned(batch, self.purge_options), actor=self.actor)
         if self.held_by is None:
             return False
         del self.urls[:count]
-        self._queued.difference_update(batch)
+        self._unqueue(batch)
         return True
 
     def _send(self, start: int, count: int, *, remove: bool = True) -> dict[str, Any]:
@@ -279,7 +290,7 @@ class PurgeRequest:
         self._notify(events.request_accepted, batch, result=result, **met())
         if remove:
             del self.urls[start : start + count]
-        self._queued.difference_update(batch)
+        self._unqueue(batch)
         self.last_result = result
         self.results.append(result)
         self._report(True, batch, result)
