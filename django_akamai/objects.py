@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import idna
@@ -439,36 +439,84 @@ def _origin(written: str) -> str | None:
     return origin
 
 
+#: URLs whose paths are encoded together: large enough that the per-call cost of the string
+#: methods no longer counts, small enough that one odd URL sends few others one by one.
+_CHUNK = 256
+# _KEPT_ASCII plus the space that joins the paths of a chunk.
+_KEPT_ASCII_JOINED = _KEPT_ASCII + b" "
+
+
+def _encoded_rests(rests: list[str]) -> list[str | None]:
+    """``_encoded_rest()`` of each, done once on them all joined by spaces (no rest has one)
+    when none needs more than percent-encoding its non-ASCII characters: a few C calls for
+    the chunk instead of a few for each URL. Otherwise each on its own."""
+    joined = " ".join(rests)
+    if joined.count(" ") == len(rests) - 1:
+        if joined.isascii():
+            if not joined.encode("ascii").translate(None, _KEPT_ASCII_JOINED):
+                return list(rests)  # nothing to encode: the very strings, unchanged
+        elif "\\" not in joined and joined.isprintable():
+            encoded = _percent_encode_non_ascii(joined)
+            if not encoded.encode("ascii").translate(None, _KEPT_ASCII_JOINED):
+                return list(encoded.split(" "))
+    return [_encoded_rest(rest) for rest in rests]
+
+
+def fast_urls(values: Sequence[str], base: str | None) -> list[str | None]:
+    """``fast_url()`` of each of ``values``, in chunks (see ``_encoded_rests``)."""
+    results: list[str | None] = []
+    for start in range(0, len(values), _CHUNK):
+        results.extend(_fast_chunk(values[start : start + _CHUNK], base))
+    return results
+
+
 def fast_url(value: str, base: str | None) -> str | None:
     """``normalise_url(value, [base] if base else [])`` for the common case, else None."""
-    if value[:1] == "/" and value[1:2] != "/":
-        if base is None:
-            return None
-        url = base + value
-    else:
-        url = value
-    if url.startswith("https://"):
-        slash = url.find("/", 8)
-    elif url.startswith("http://"):
-        slash = url.find("/", 7)
-    else:
-        return None
-    if slash < 0:  # no path: "/" is added (or "?", "#" or "@" sends it to the careful path)
-        origin = _origin(url)
-        return None if origin is None else origin + "/"
-    written = url[:slash]
-    origin = _origin(written)
-    if origin is None:
-        return None
-    rest = url[slash:]
-    if rest[-1] == "?":
-        return None
-    encoded = _encoded_rest(rest)
-    if encoded is None:
-        return None
-    if encoded is rest and origin == written:
-        return url
-    return origin + encoded
+    return _fast_chunk([value], base)[0]
+
+
+def _fast_chunk(values: Sequence[str], base: str | None) -> list[str | None]:
+    results: list[str | None] = [None] * len(values)
+    # Per URL: where it stands, the URL (with its base), its origin as written and as
+    # normalised, and its path and query; ASCII and other paths are encoded apart.
+    ascii_rests: list[tuple[int, str, str, str, str]] = []
+    other_rests: list[tuple[int, str, str, str, str]] = []
+    known_origin = _origins.get
+    for index, value in enumerate(values):
+        if value[:1] == "/" and value[1:2] != "/":
+            if base is None:
+                continue
+            url = base + value
+        else:
+            url = value
+        if url.startswith("https://"):
+            slash = url.find("/", 8)
+        elif url.startswith("http://"):
+            slash = url.find("/", 7)
+        else:
+            continue
+        if slash < 0:  # no path: "/" is added (or "?", "#" or "@" sends it to the careful path)
+            origin = _origin(url)
+            results[index] = None if origin is None else origin + "/"
+            continue
+        written = url[:slash]
+        origin = known_origin(written, "")
+        if origin == "":
+            origin = _origin(written)  # seen for the first time
+        rest = url[slash:]
+        if origin is None or rest[-1] == "?":
+            continue
+        (ascii_rests if rest.isascii() else other_rests).append((index, url, written, origin, rest))
+    for parts in (ascii_rests, other_rests):
+        if not parts:
+            continue
+        for (index, url, written, origin, rest), encoded in zip(
+            parts, _encoded_rests([part[4] for part in parts]), strict=True
+        ):
+            if encoded is None:
+                continue
+            results[index] = url if encoded is rest and origin == written else origin + encoded
+    return results
 
 
 def url_of(obj: Any) -> Any:
@@ -563,23 +611,21 @@ def _tags(leaf: Any) -> Iterator[str]:
 
 
 def _flat_urls(values: list[str] | tuple[str, ...], bases: list[str]) -> list[str]:
-    """``_urls()`` of a flat list of strings: the common call, with nothing to flatten."""
-    base = bases[0] if len(bases) == 1 else None
-    urls: list[str] = []
-    append = urls.append
-    for value in values:
-        url = fast_url(value, base)
+    """``_urls()`` of a flat list of strings (the common call): nothing to flatten, and the
+    fast path takes them all at once."""
+    urls = fast_urls(values, bases[0] if len(bases) == 1 else None)
+    if None not in urls:
+        return cast(list[str], urls)
+    careful: list[str] = []
+    for value, url in zip(values, urls, strict=True):
         if url is None:
-            urls.extend(normalise_url(value, bases))
+            careful.extend(normalise_url(value, bases))
         else:
-            append(url)
-    return urls
+            careful.append(url)
+    return careful
 
 
 def _urls(value: Any, bases: list[str]) -> Iterator[str]:
-    if type(value) in (list, tuple) and all(type(item) is str for item in value):
-        yield from _flat_urls(value, bases)
-        return
     base = bases[0] if len(bases) == 1 else None
     for leaf in iter_leaves(value):
         if type(leaf) is str:
@@ -597,11 +643,18 @@ def _urls(value: Any, bases: list[str]) -> Iterator[str]:
 
 
 def normalise(value: Any, object_type: str, bases: list[str] | None = None) -> Iterator[Any]:
-    """Every object in ``value``, validated and normalised for ``object_type``."""
+    """Every object in ``value``, validated and normalised for ``object_type``, lazily (a
+    generator or QuerySet is read as the result is); a flat list of URL strings, the common
+    call, is done at once."""
     bases = bases or []
-    if object_type == "url":
-        yield from _urls(value, bases)
-        return
+    if object_type != "url":
+        return _tags_or_cpcodes(value, object_type)
+    if type(value) in (list, tuple) and all(type(item) is str for item in value):
+        return iter(_flat_urls(value, bases))
+    return _urls(value, bases)
+
+
+def _tags_or_cpcodes(value: Any, object_type: str) -> Iterator[Any]:
     for leaf in iter_leaves(value, querysets=object_type == "tag"):
         if object_type == "tag":
             yield from _tags(leaf)

@@ -9,6 +9,8 @@ fragments, whitespace, controls, lone surrogates) and from unstructured text.
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -142,3 +144,64 @@ def test_common_urls_take_the_fast_path(value, bases):
 def test_an_unchanged_url_is_returned_as_given():
     url = "https://www.example.com/already/clean?page=2"
     assert objects.fast_url(url, None) is url
+
+
+# A common URL with one character that the fast path must not take as it is, somewhere in
+# its path or query: the URLs beside it in a chunk must come out as they would alone.
+odd_one = st.builds(
+    lambda url, char, at: (
+        url[: max(at % len(url), url.find("/", 8) + 1)]
+        + char
+        + url[max(at % len(url), url.find("/", 8) + 1) :]
+    ),
+    common,
+    st.sampled_from(
+        [" ", "\\", "\t", "\n", "\x00", "\x7f", "\xa0", "\u3000", "\ud800", "@", "#", '"']
+    ),
+    st.integers(min_value=0, max_value=200),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.one_of(common, common, odd_one, structured, relative), max_size=12),
+    st.sampled_from(BASES),
+    st.integers(min_value=1, max_value=5),
+)
+def test_lists_in_chunks_match_one_url_at_a_time(values, bases, chunk):
+    """fast_urls() encodes the paths of a chunk joined together: one odd URL (a space, a
+    backslash, a control character) must not change what its neighbours get."""
+    base = bases[0] if len(bases) == 1 else None
+    with chunk_size(chunk):
+        together = objects.fast_urls(values, base)
+        assert together == [objects.fast_url(value, base) for value in values]
+        try:
+            expected = [url for value in values for url in objects.normalise_url(value, bases)]
+        except AkamaiError as exc:
+            expected = (type(exc), str(exc))
+        try:
+            got = list(objects.normalise(values, "url", bases))
+        except AkamaiError as exc:
+            got = (type(exc), str(exc))
+        assert got == expected
+
+
+@contextlib.contextmanager
+def chunk_size(size: int):
+    """The fast path's chunk size set small, so that short lists span several chunks."""
+    saved = objects._CHUNK
+    objects._CHUNK = size
+    try:
+        yield
+    finally:
+        objects._CHUNK = saved
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40))
+def test_non_ascii_percent_encoding_is_iri_to_uris(text):
+    from django.utils.encoding import iri_to_uri
+
+    text = "".join(c for c in text if c.isprintable() and c not in " \\")
+    expected = "".join(c if c.isascii() else iri_to_uri(c) for c in text)
+    assert objects._percent_encode_non_ascii(text) == expected

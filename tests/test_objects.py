@@ -79,6 +79,21 @@ def test_add_deduplicates_in_order(settings):
     assert len(pr.urls) == 3
 
 
+def test_a_later_add_skips_what_is_queued_even_after_urls_were_edited(settings):
+    settings.AKAMAI_BASE_URL = "https://www.example.com"
+    pr = v3_request()
+    assert pr.add(["/a", "/b"]) == 2
+    assert pr.add(["/b", "/c"]) == 1  # the set of queued objects is first built here
+    pr.urls.remove("https://www.example.com/a")  # by hand, as the original allowed
+    assert pr.add(["/a", "/c", "/d"]) == 2
+    assert pr.urls == [
+        "https://www.example.com/b",
+        "https://www.example.com/c",
+        "https://www.example.com/a",
+        "https://www.example.com/d",
+    ]
+
+
 @pytest.mark.django_db
 def test_add_accepts_every_sender_kind():
     Article.objects.create(slug="one")
