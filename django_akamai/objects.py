@@ -405,19 +405,20 @@ def _percent_encode_non_ascii(text: str) -> str:
     return escaped.replace(b"\\X", b"%").decode("ascii")
 
 
-def _encoded_rest(rest: str) -> str | None:
-    """The path and query as iri_to_uri() encodes them; None for what the careful path must
-    see (whitespace, controls, lone surrogates, "@", "#", a backslash beside non-ASCII)."""
-    if not rest.isascii():
-        if "\\" in rest or not rest.isprintable():
+def _encoded(text: str) -> str | None:
+    """A path and query (or a URL whose origin is normalised already) as iri_to_uri() encodes
+    it; None for what the careful path must see (whitespace, controls, lone surrogates, "@",
+    "#", a backslash beside non-ASCII)."""
+    if not text.isascii():
+        if "\\" in text or not text.isprintable():
             return None
-        rest = _percent_encode_non_ascii(rest)
-    leftover = rest.encode("ascii").translate(None, _KEPT_ASCII)
+        text = _percent_encode_non_ascii(text)
+    leftover = text.encode("ascii").translate(None, _KEPT_ASCII)
     if not leftover:
-        return rest
+        return text
     if leftover.translate(None, _QUOTED_ASCII):
         return None  # a space, "@", "#" or a control character
-    return _NOT_SAFE_FOR_IRI.sub(_percent_encode, rest)
+    return _NOT_SAFE_FOR_IRI.sub(_percent_encode, text)
 
 
 def _origin(written: str) -> str | None:
@@ -439,31 +440,31 @@ def _origin(written: str) -> str | None:
     return origin
 
 
-#: URLs whose paths are encoded together: large enough that the per-call cost of the string
-#: methods no longer counts, small enough that one odd URL sends few others one by one.
+#: URLs encoded together: large enough that the per-call cost of the string methods no
+#: longer counts, small enough that one odd URL sends few others one by one.
 _CHUNK = 256
-# _KEPT_ASCII plus the space that joins the paths of a chunk.
+# _KEPT_ASCII plus the space that joins the texts of a chunk.
 _KEPT_ASCII_JOINED = _KEPT_ASCII + b" "
 
 
-def _encoded_rests(rests: list[str]) -> list[str | None]:
-    """``_encoded_rest()`` of each, done once on them all joined by spaces (no rest has one)
-    when none needs more than percent-encoding its non-ASCII characters: a few C calls for
-    the chunk instead of a few for each URL. Otherwise each on its own."""
-    joined = " ".join(rests)
-    if joined.count(" ") == len(rests) - 1:
+def _encoded_all(texts: list[str]) -> list[str | None]:
+    """``_encoded()`` of each, done once on them all joined by spaces (when none has one)
+    if none needs more than percent-encoding its non-ASCII characters: a few C calls for the
+    chunk instead of a few for each URL. Otherwise each on its own."""
+    joined = " ".join(texts)
+    if joined.count(" ") == len(texts) - 1:
         if joined.isascii():
             if not joined.encode("ascii").translate(None, _KEPT_ASCII_JOINED):
-                return list(rests)  # nothing to encode: the very strings, unchanged
+                return list(texts)  # nothing to encode: the very strings, unchanged
         elif "\\" not in joined and joined.isprintable():
             encoded = _percent_encode_non_ascii(joined)
             if not encoded.encode("ascii").translate(None, _KEPT_ASCII_JOINED):
                 return list(encoded.split(" "))
-    return [_encoded_rest(rest) for rest in rests]
+    return [_encoded(text) for text in texts]
 
 
 def fast_urls(values: Sequence[str], base: str | None) -> list[str | None]:
-    """``fast_url()`` of each of ``values``, in chunks (see ``_encoded_rests``)."""
+    """``fast_url()`` of each of ``values``, in chunks (see ``_encoded_all``)."""
     results: list[str | None] = []
     for start in range(0, len(values), _CHUNK):
         results.extend(_fast_chunk(values[start : start + _CHUNK], base))
@@ -477,45 +478,57 @@ def fast_url(value: str, base: str | None) -> str | None:
 
 def _fast_chunk(values: Sequence[str], base: str | None) -> list[str | None]:
     results: list[str | None] = [None] * len(values)
-    # Per URL: where it stands, the URL (with its base), its origin as written and as
-    # normalised, and its path and query; ASCII and other paths are encoded apart.
-    ascii_rests: list[tuple[int, str, str, str, str]] = []
-    other_rests: list[tuple[int, str, str, str, str]] = []
+    # A URL whose origin is normalised already is encoded whole (the origin's characters are
+    # all left as they are); another is its normalised origin plus its encoded path and
+    # query. Three groups, each encoded at once: such URLs in ASCII, the same with other
+    # characters, and the rest. Each group: where its texts stand in ``values``, the texts.
+    plain: tuple[list[int], list[str]] = ([], [])
+    wide: tuple[list[int], list[str]] = ([], [])
+    renamed: tuple[list[int], list[str]] = ([], [])
+    renamed_origins: list[str] = []
     known_origin = _origins.get
     for index, value in enumerate(values):
-        if value[:1] == "/" and value[1:2] != "/":
-            if base is None:
-                continue
+        if value.startswith("https://"):
+            url, slash = value, value.find("/", 8)
+        elif value.startswith("http://"):
+            url, slash = value, value.find("/", 7)
+        elif base is not None and value[:1] == "/" and value[1:2] != "/":
             url = base + value
-        else:
-            url = value
-        if url.startswith("https://"):
-            slash = url.find("/", 8)
-        elif url.startswith("http://"):
-            slash = url.find("/", 7)
+            if url.startswith("https://"):
+                slash = url.find("/", 8)
+            elif url.startswith("http://"):
+                slash = url.find("/", 7)
+            else:
+                continue
         else:
             continue
         if slash < 0:  # no path: "/" is added (or "?", "#" or "@" sends it to the careful path)
             origin = _origin(url)
             results[index] = None if origin is None else origin + "/"
             continue
+        if url[-1] == "?":
+            continue
         written = url[:slash]
         origin = known_origin(written, "")
         if origin == "":
             origin = _origin(written)  # seen for the first time
-        rest = url[slash:]
-        if origin is None or rest[-1] == "?":
+        if origin is None:
             continue
-        (ascii_rests if rest.isascii() else other_rests).append((index, url, written, origin, rest))
-    for parts in (ascii_rests, other_rests):
-        if not parts:
-            continue
-        for (index, url, written, origin, rest), encoded in zip(
-            parts, _encoded_rests([part[4] for part in parts]), strict=True
-        ):
-            if encoded is None:
-                continue
-            results[index] = url if encoded is rest and origin == written else origin + encoded
+        if origin != written:
+            group, text = renamed, url[slash:]
+            renamed_origins.append(origin)
+        else:
+            group, text = (plain if url.isascii() else wide), url
+        group[0].append(index)
+        group[1].append(text)
+    for at, texts in (plain, wide):
+        if texts:
+            for index, encoded in zip(at, _encoded_all(texts), strict=True):
+                results[index] = encoded
+    at, texts = renamed
+    if texts:
+        for index, origin, encoded in zip(at, renamed_origins, _encoded_all(texts), strict=True):
+            results[index] = None if encoded is None else origin + encoded
     return results
 
 
@@ -626,7 +639,9 @@ def _flat_urls(values: list[str] | tuple[str, ...], bases: list[str]) -> list[st
 
 
 def _urls(value: Any, bases: list[str]) -> Iterator[str]:
-    base = bases[0] if len(bases) == 1 else None
+    """URLs of any leaves (model instances, QuerySet rows, strings, bytes), read lazily: the
+    strings go through the fast path a chunk at a time, in order with the other leaves."""
+    pending: list[str] = []
     for leaf in iter_leaves(value):
         if type(leaf) is str:
             target = leaf
@@ -635,11 +650,15 @@ def _urls(value: Any, bases: list[str]) -> Iterator[str]:
         else:
             target = leaf
         if type(target) is str:
-            url = fast_url(target, base)
-            if url is not None:
-                yield url
-                continue
-        yield from normalise_url(target, bases)
+            pending.append(target)
+            if len(pending) >= _CHUNK:
+                yield from _flat_urls(pending, bases)
+                pending = []
+        else:
+            yield from _flat_urls(pending, bases)
+            pending = []
+            yield from normalise_url(target, bases)
+    yield from _flat_urls(pending, bases)
 
 
 def normalise(value: Any, object_type: str, bases: list[str] | None = None) -> Iterator[Any]:
