@@ -27,13 +27,18 @@ test: $(STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 BROWSER_PACKAGES := chromium chromium-driver
+HAVE_BROWSER := command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1
+# Two `make test` at once take turns (flock), the second finding the packages installed;
+# apt waits for its own locks if something else holds them.
+APT_WAIT := -o DPkg::Lock::Timeout=900
 
 # Headless Chromium and its driver for tests/test_browser.py, installed when missing.
 browser:
-	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	@if $(HAVE_BROWSER); then :; \
 	elif command -v apt-get >/dev/null 2>&1; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update && $$SUDO apt-get install -y $(BROWSER_PACKAGES); \
+	  $$SUDO flock /tmp/django-akamai-apt.lock sh -c '$(HAVE_BROWSER) || \
+	    { apt-get $(APT_WAIT) update && apt-get $(APT_WAIT) install -y $(BROWSER_PACKAGES); }'; \
 	else echo "no chromium/chromedriver and no apt-get: browser tests will be skipped" >&2; fi
 
 demo: $(STAMP)
