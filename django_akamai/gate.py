@@ -101,6 +101,8 @@ def hold(
     if not plans:
         return None
     state = holding()
+    if state is None:
+        return None
     if state == DISABLED:
         logger.info(
             "Purging is off (AKAMAI_PURGE_ENABLED = False): skipped purging %s (requested by %s)",
@@ -109,8 +111,7 @@ def hold(
         )
         return DISABLED
     collector = _collecting.get()
-    if state is None or collector is None:  # (collector is set when state is SUSPENDED)
-        return None
+    assert collector is not None  # SUSPENDED: a suspend_purges() block is open
     for the_plan in plans:
         collector.requested.append((using or DEFAULT_DB_ALIAS, the_plan, actor))
     return SUSPENDED

@@ -365,8 +365,8 @@ def normalise_url(value: Any, bases: list[str]) -> list[str]:
 #   fragment is dropped there), a "?" with nothing after it, an empty path before "?", upper-
 #   case schemes, and relative paths unless exactly one base URL is configured.
 #
-# tests/test_fast_path.py holds fast_url() and fast_urls() to the careful path's exact
-# results (and errors) on random and adversarial input, one URL at a time and in chunks.
+# tests/test_fast_path.py holds fast_urls() to the careful path's exact results (and
+# errors) on random and adversarial input, one URL at a time and in chunks.
 
 # What iri_to_uri() leaves alone: quote()'s always-safe characters plus its ``safe`` string.
 _NOT_SAFE_FOR_IRI = re.compile(r"[^A-Za-z0-9_.\-~/#%\[\]=:;$&()+,!?*@']+")
@@ -450,7 +450,7 @@ _CHUNK = 256
 _KEPT_ASCII_JOINED = _KEPT_ASCII + b" "
 
 
-def _encoded_all(texts: list[str]) -> list[str | None]:
+def _encoded_all(texts: list[str]) -> Sequence[str | None]:
     """``_encoded()`` of each, done once on them all joined by spaces (when none has one)
     if none needs more than percent-encoding its non-ASCII characters: a few C calls for the
     chunk instead of a few for each URL. Otherwise each on its own."""
@@ -458,25 +458,21 @@ def _encoded_all(texts: list[str]) -> list[str | None]:
     if joined.count(" ") == len(texts) - 1:
         if joined.isascii():
             if not joined.encode("ascii").translate(None, _KEPT_ASCII_JOINED):
-                return list(texts)  # nothing to encode: the very strings, unchanged
+                return texts  # nothing to encode: the very strings, unchanged
         elif "\\" not in joined and joined.isprintable():
             encoded = _percent_encode_non_ascii(joined)
             if not encoded.encode("ascii").translate(None, _KEPT_ASCII_JOINED):
-                return list(encoded.split(" "))
+                return encoded.split(" ")
     return [_encoded(text) for text in texts]
 
 
 def fast_urls(values: Sequence[str], base: str | None) -> list[str | None]:
-    """``fast_url()`` of each of ``values``, in chunks (see ``_encoded_all``)."""
+    """``normalise_url(value, [base] if base else [])`` of each of ``values`` for the common
+    case, else None, in chunks (see ``_encoded_all``)."""
     results: list[str | None] = []
     for start in range(0, len(values), _CHUNK):
         results.extend(_fast_chunk(values[start : start + _CHUNK], base))
     return results
-
-
-def fast_url(value: str, base: str | None) -> str | None:
-    """``normalise_url(value, [base] if base else [])`` for the common case, else None."""
-    return _fast_chunk([value], base)[0]
 
 
 def _fast_chunk(values: Sequence[str], base: str | None) -> list[str | None]:
@@ -491,18 +487,16 @@ def _fast_chunk(values: Sequence[str], base: str | None) -> list[str | None]:
     renamed_origins: list[str] = []
     known_origin = _origins.get
     for index, value in enumerate(values):
-        if value.startswith("https://"):
-            url, slash = value, value.find("/", 8)
-        elif value.startswith("http://"):
-            url, slash = value, value.find("/", 7)
-        elif base is not None and value[:1] == "/" and value[1:2] != "/":
-            url = base + value
-            if url.startswith("https://"):
-                slash = url.find("/", 8)
-            elif url.startswith("http://"):
-                slash = url.find("/", 7)
-            else:
+        if value[:1] == "/" and value[1:2] != "/":
+            if base is None:
                 continue
+            url = base + value
+        else:
+            url = value
+        if url.startswith("https://"):
+            slash = url.find("/", 8)
+        elif url.startswith("http://"):
+            slash = url.find("/", 7)
         else:
             continue
         if slash < 0:  # no path: "/" is added (or "?", "#" or "@" sends it to the careful path)
