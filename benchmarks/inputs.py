@@ -94,7 +94,7 @@ def make_urls(count: int, seed: int = 2026) -> list[str]:
 
 def canonical(urls: list[str]) -> list[str]:
     """The URLs as django-akamai sends them (absolute, IDNA host, percent-encoded path)."""
-    from django_akamai.objects import normalise
+    from django_akamai.normalise import normalise
 
     return list(normalise(urls, "url", []))
 

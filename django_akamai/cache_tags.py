@@ -19,66 +19,30 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponseBase
 
-from .conf import get_setting
 from .exceptions import InvalidTag
-from .objects import validate_tag
+from .normalise.tags import model_tag, object_tags, prefixed, tags_from, validate_tag
 
 logger = logging.getLogger("django_akamai")
+
+# model_tag, object_tags, prefixed, tags_from and validate_tag are defined with the tag rules
+# (django_akamai.normalise.tags) and kept importable from here, where users found them.
+__all__ = [
+    "HEADER",
+    "CacheTagMiddleware",
+    "add_cache_tags",
+    "apply_cache_tags",
+    "cache_tags",
+    "model_tag",
+    "object_tags",
+    "prefixed",
+    "tags_from",
+    "validate_tag",
+]
 
 HEADER = "Edge-Cache-Tag"
 #: Akamai reads at most this many tags per object; later ones are dropped (with a warning).
 MAX_TAGS_PER_RESPONSE = 128
 _REQUEST_ATTR = "_akamai_cache_tags"
-
-
-def prefixed(tag: str) -> str:
-    """``tag`` with ``AKAMAI_CACHE_TAG_PREFIX``, validated against Akamai's rules."""
-    return validate_tag(f"{get_setting('AKAMAI_CACHE_TAG_PREFIX') or ''}{tag}")
-
-
-def model_tag(model: Any) -> str:
-    """The list tag of a model class or instance: ``app_label.model_name``."""
-    meta = model._meta
-    return f"{meta.app_label}.{meta.model_name}"
-
-
-def object_tags(obj: Any) -> list[str]:
-    """An object's own tags (unprefixed): ``get_cache_tags()`` or ``app_label.model.pk``."""
-    method = getattr(obj, "get_cache_tags", None)
-    if method is not None:
-        tags = method()
-        return [tags] if isinstance(tags, str) else list(tags)
-    if getattr(obj, "_meta", None) is None or getattr(obj, "pk", None) is None:
-        raise InvalidTag(
-            f"{obj!r} has no get_cache_tags() and is not a saved model instance; "
-            "pass tag strings instead.",
-            obj,
-        )
-    return [f"{model_tag(obj)}.{obj.pk}"]
-
-
-def tags_from(*items: Any) -> list[str]:
-    """Unprefixed tags from strings, model instances, QuerySets and model classes."""
-    from django.db.models import Model
-    from django.db.models.query import QuerySet
-
-    tags: list[str] = []
-    for item in items:
-        if isinstance(item, str):
-            tags.append(item)
-        elif isinstance(item, type) and issubclass(item, Model):
-            tags.append(model_tag(item))
-        elif isinstance(item, QuerySet):
-            tags.append(model_tag(item.model))
-            for obj in item:
-                tags.extend(object_tags(obj))
-        elif isinstance(item, Model) or hasattr(item, "get_cache_tags"):
-            tags.extend(object_tags(item))
-        elif isinstance(item, Iterable):
-            tags.extend(tags_from(*item))
-        else:
-            raise InvalidTag(f"Cannot make a cache tag from {item!r}.", item)
-    return tags
 
 
 def add_cache_tags(request: HttpRequest, *items: Any) -> None:

@@ -35,7 +35,6 @@ import os
 import sys
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.core.checks import CheckMessage, Error, Warning, register
 
@@ -46,7 +45,8 @@ from .exceptions import (
     InvalidPurgeOptions,
     PlainHttpHostError,
 )
-from .objects import parse_options
+from .hosts import plain_http_host
+from .options import parse_options
 
 TAG = "django_akamai"
 
@@ -65,17 +65,6 @@ CREDENTIALS_HINT = (
     "AKAMAI_CCUAPI_USERNAME and AKAMAI_CCUAPI_PASSWORD (CCU v2). Where purging is off on "
     "purpose, add 'django_akamai.W001' to SILENCED_SYSTEM_CHECKS."
 )
-
-
-def _plain_http(value: Any) -> str | None:
-    """The host name when ``value`` is an http:// address to a non-loopback host."""
-    if not isinstance(value, str) or not value.strip().lower().startswith("http://"):
-        return None
-    try:
-        host = urlsplit(value.strip()).hostname
-    except ValueError:
-        return None
-    return None if conf.is_loopback(host) else (host or value)
 
 
 _HTTP_HINT = (
@@ -166,7 +155,7 @@ def check_credentials(app_configs: Any = None, **kwargs: Any) -> list[CheckMessa
     if uses_edgerc:
         messages.extend(_edgerc(path, section))
     for setting in ("AKAMAI_CCU_HOST", "AKAMAI_CCUAPI_BASE_URL"):
-        host = _plain_http(get(setting))
+        host = plain_http_host(get(setting))
         if host:
             messages.append(_http_error(setting, host))
 

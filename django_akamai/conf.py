@@ -9,7 +9,6 @@ from __future__ import annotations
 import configparser
 import dataclasses
 import hmac
-import ipaddress
 import os
 import re
 import unicodedata
@@ -22,12 +21,11 @@ from django.views.decorators.debug import sensitive_variables
 from .exceptions import (
     AkamaiConfigurationError,
     EdgercError,
-    InvalidHostError,
     InvalidPurgeOptions,
     NoAkamaiPasswordProvidedException,
     NoAkamaiUsernameProvidedException,
-    PlainHttpHostError,
 )
+from .hosts import normalise_api_host
 
 DEFAULTS: dict[str, Any] = {
     # CCU v2 (the original django-akamai 1.0): HTTP Basic auth.
@@ -160,96 +158,6 @@ def number_problem(value: Any, kind: type, minimum: float) -> str | None:
         shown = repr(value) if not isinstance(value, int) or number is not None else "too large"
         return f"is {shown}; expected {what} >= {minimum:g}"
     return None
-
-
-def is_loopback(hostname: str | None) -> bool:
-    """True for localhost and loopback IPs: the only hosts plain http may go to."""
-    if not hostname:
-        return False
-    if hostname.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(hostname.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-_SCHEME_WITHOUT_SLASHES = re.compile(r"^(https?):(?!//)", re.IGNORECASE)
-_HOST_NAME = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*\.?$")
-
-
-def normalise_api_host(value: Any, where: str) -> str:
-    """An API host as ``scheme://host[:port]``: https unless the host is loopback.
-
-    Accepts a bare host (``akab-x.purge.akamaiapis.net``, Akamai's edgerc form), a trailing
-    slash, or an explicit ``https://`` (or ``http://`` to loopback, for the emulator). What
-    cannot work is refused here, where the credentials are loaded, rather than on the first
-    purge: a port that is not a number (``h:notaport``), a scheme without ``//``
-    (``http:evil.com``), and a loopback host without a scheme (``localhost:8765``: https would
-    meet the emulator's plain http and fail its TLS handshake).
-    """
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidHostError(
-            f"{where}: the API host is empty; expected e.g. 'akab-xxxx.purge.akamaiapis.net'."
-        )
-    text = value.strip()
-    if "@" in text:
-        # First, so that no message can echo a password written into the URL (an API host
-        # never has an "@").
-        raise InvalidHostError(
-            f"{where}: the API host must not carry credentials "
-            "(user:password@); configure them with their own settings."
-        )
-    shown = repr(text)
-    missing_slashes = _SCHEME_WITHOUT_SLASHES.match(text)
-    if missing_slashes:
-        scheme = missing_slashes.group(1).lower()
-        raise InvalidHostError(
-            f"{where}: the API host {shown} has {scheme}: without '//', so it would be read as "
-            f"a host named {scheme!r} with a port; write {scheme}://<host> or the bare host name."
-        )
-    explicit_scheme = "://" in text
-    if not explicit_scheme:
-        text = "https://" + text
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https"):
-        raise InvalidHostError(
-            f"{where}: the API host {shown} has scheme {parts.scheme!r}; "
-            "use a bare host name or https://."
-        )
-    if not parts.hostname:
-        raise InvalidHostError(f"{where}: {shown} has no host name.")
-    try:
-        parts.port  # noqa: B018  (raises for a port that is not a number)
-    except ValueError:
-        port_text = parts.netloc.rpartition(":")[2]
-        raise InvalidHostError(
-            f"{where}: the API host {shown} has the port {port_text!r}, which is not a number "
-            "from 1 to 65535; give the bare host name, or host:port."
-        ) from None
-    host = parts.hostname
-    if ":" not in host and not _HOST_NAME.match(host):
-        raise InvalidHostError(
-            f"{where}: {host!r} in the API host {shown} is not a host name (letters, digits, "
-            "'-' and '.'); Akamai's look like 'akab-xxxx.purge.akamaiapis.net'."
-        )
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise InvalidHostError(
-            f"{where}: the API host {shown} has a path or query; give only "
-            "the host name, e.g. 'akab-xxxx.purge.akamaiapis.net'."
-        )
-    if parts.scheme == "http" and not is_loopback(host):
-        raise PlainHttpHostError(
-            f"{where}: plain http is only allowed to loopback hosts "
-            f"(the emulator); use https://{parts.netloc} for {host}."
-        )
-    if not explicit_scheme and is_loopback(host):
-        raise InvalidHostError(
-            f"{where}: the API host {shown} has no scheme, so https would be used, but it is a "
-            f"loopback host, where the emulator serves plain http; write http://{parts.netloc} "
-            f"(or https://{parts.netloc} if a TLS server listens there)."
-        )
-    return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
 # --- secrets ----------------------------------------------------------------------------

@@ -43,7 +43,7 @@ from django.utils import timezone
 from . import conf, gate, plan
 from .exceptions import AkamaiConfigurationError, PurgeRequestFailed, PurgeRetriesExhausted
 from .leases import Lease, new_holder_id
-from .objects import PurgeOptions
+from .options import PurgeOptions
 from .transport import RetryPolicy
 
 logger = logging.getLogger("django_akamai")

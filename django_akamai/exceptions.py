@@ -79,6 +79,15 @@ def without_userinfo(value: Any) -> Any:
     return value
 
 
+def describe(value: Any) -> str:
+    """A short repr for messages; whatever might be ``user:password@`` in a URL left out."""
+    try:
+        text = repr(without_userinfo(value))
+    except Exception:  # an int beyond int()'s digit limit, or a repr that raises
+        return f"<a {type(value).__name__} that cannot be shown>"
+    return text if len(text) <= 200 else text[:200] + "...'"
+
+
 class InvalidPurgeObject(AkamaiError, ValueError):
     """Something handed to ``add()`` cannot be purged. ``value`` is the offending object
     (a URL's possible ``user:password@`` left out)."""

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 
 from . import conf, operations, plan
 from .exceptions import AkamaiConfigurationError
-from .objects import parse_options
+from .options import parse_options
 
 ACTION_CHOICES = [
     ("invalidate", "Invalidate: the edge revalidates with the origin (Akamai's recommendation)"),

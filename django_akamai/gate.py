@@ -33,7 +33,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from . import conf
-from .objects import PurgeOptions
+from .options import PurgeOptions
 from .plan import Plan, site_cpcodes
 
 logger = logging.getLogger("django_akamai")

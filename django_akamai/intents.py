@@ -23,7 +23,7 @@ from django.db import connections, router, transaction
 from django.utils import timezone
 
 from . import delivery, gate
-from .objects import PurgeOptions
+from .options import PurgeOptions
 from .plan import Plan
 
 logger = logging.getLogger("django_akamai")

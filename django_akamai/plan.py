@@ -24,7 +24,8 @@ from django.db import DEFAULT_DB_ALIAS, router
 from . import conf
 from .batching import check_all_fit, split_batches
 from .exceptions import AkamaiConfigurationError, InvalidPurgeObject
-from .objects import OPTION_KEYS, PurgeOptions, normalise, options_mapping, parse_options
+from .normalise import normalise
+from .options import OPTION_KEYS, PurgeOptions, options_mapping, parse_options
 from .transport import transport_class
 from .transport.base import RequestLimits
 

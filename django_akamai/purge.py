@@ -28,7 +28,7 @@ from .exceptions import (
     PurgeRetriesExhausted,
     StatusNotAvailable,
 )
-from .objects import options_mapping
+from .options import options_mapping
 from .transport import CcuV2Transport, RetryPolicy, transport_for
 
 logger = logging.getLogger("django_akamai")

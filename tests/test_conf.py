@@ -2,7 +2,7 @@
 
 import pytest
 
-from django_akamai.conf import normalise_api_host
+from django_akamai.hosts import normalise_api_host
 from django_akamai.exceptions import (
     AkamaiConfigurationError,
     EdgercError,

@@ -1,6 +1,6 @@
 """The URL fast path gives exactly the careful normaliser's results, and its errors.
 
-``objects.fast_urls()`` sits in front of ``objects.normalise_url()`` for speed only: on any
+``fast.fast_urls()`` sits in front of ``careful_path.normalise_url()`` for speed only: on any
 input, ``normalise()`` must return the same URLs, or raise the same exception with the same
 message, as the careful path alone. Hypothesis draws URLs from parts chosen to hit every rule
 of the careful path (case, IDN hosts, ports, user info, percent-escapes, query strings,
@@ -15,7 +15,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from django_akamai import objects
+from django_akamai import normalise
+from django_akamai.normalise import careful as careful_path
+from django_akamai.normalise import fast
 from django_akamai.exceptions import AkamaiError
 
 SCHEMES = ["https", "http", "HTTP", "Https", "ftp", "", "https:", "https:/"]
@@ -93,19 +95,19 @@ BASES = [
 
 def fast_url(value: str, base: str | None) -> str | None:
     """The fast path's answer for one URL on its own."""
-    return objects.fast_urls([value], base)[0]
+    return fast.fast_urls([value], base)[0]
 
 
 def careful(value: str, bases: list[str]):
     try:
-        return objects.normalise_url(value, bases)
+        return careful_path.normalise_url(value, bases)
     except AkamaiError as exc:
         return type(exc), str(exc)
 
 
 def through_normalise(value: str, bases: list[str]):
     try:
-        return list(objects.normalise([value], "url", bases))
+        return list(normalise.normalise([value], "url", bases))
     except AkamaiError as exc:
         return type(exc), str(exc)
 
@@ -178,14 +180,14 @@ def test_lists_in_chunks_match_one_url_at_a_time(values, bases, chunk):
     backslash, a control character) must not change what its neighbours get."""
     base = bases[0] if len(bases) == 1 else None
     with chunk_size(chunk):
-        together = objects.fast_urls(values, base)
+        together = fast.fast_urls(values, base)
         assert together == [fast_url(value, base) for value in values]
         try:
-            expected = [url for value in values for url in objects.normalise_url(value, bases)]
+            expected = [url for value in values for url in careful_path.normalise_url(value, bases)]
         except AkamaiError as exc:
             expected = (type(exc), str(exc))
         try:
-            got = list(objects.normalise(values, "url", bases))
+            got = list(normalise.normalise(values, "url", bases))
         except AkamaiError as exc:
             got = (type(exc), str(exc))
         assert got == expected
@@ -194,12 +196,12 @@ def test_lists_in_chunks_match_one_url_at_a_time(values, bases, chunk):
 @contextlib.contextmanager
 def chunk_size(size: int):
     """The fast path's chunk size set small, so that short lists span several chunks."""
-    saved = objects._CHUNK
-    objects._CHUNK = size
+    saved = fast.CHUNK
+    fast.CHUNK = size
     try:
         yield
     finally:
-        objects._CHUNK = saved
+        fast.CHUNK = saved
 
 
 @settings(max_examples=500, deadline=None)
@@ -209,4 +211,4 @@ def test_non_ascii_percent_encoding_is_iri_to_uris(text):
 
     text = "".join(c for c in text if c.isprintable() and c not in " \\")
     expected = "".join(c if c.isascii() else iri_to_uri(c) for c in text)
-    assert objects._percent_encode_non_ascii(text) == expected
+    assert fast._percent_encode_non_ascii(text) == expected

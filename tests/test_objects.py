@@ -17,7 +17,8 @@ from django_akamai.exceptions import (
     ObjectTooLarge,
     UnsupportedPurgeObject,
 )
-from django_akamai.objects import MAX_NESTING, normalise, normalise_url, parse_options
+from django_akamai.normalise import MAX_NESTING, normalise, normalise_url
+from django_akamai.options import parse_options
 from django_akamai.purge import PurgeRequest
 from tests.testapp.models import Article, Note, Page
 
@@ -286,7 +287,7 @@ def test_v2_cannot_purge_tags():
 
 
 def test_normalise_is_lazy_over_generators():
-    from django_akamai.objects import _CHUNK
+    from django_akamai.normalise.fast import CHUNK as _CHUNK
 
     consumed = []
 

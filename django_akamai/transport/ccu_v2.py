@@ -8,7 +8,7 @@ from typing import Any
 import requests
 
 from ..conf import BasicCredentials, Secret
-from ..objects import PurgeOptions
+from ..options import PurgeOptions
 from .base import HttpTransport
 
 QUEUE_PATH = "/ccu/v2/queues/default"

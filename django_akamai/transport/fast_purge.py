@@ -9,7 +9,7 @@ from typing import Any
 from akamai.edgegrid import EdgeGridAuth
 
 from ..conf import EdgeGridCredentials
-from ..objects import PurgeOptions
+from ..options import PurgeOptions
 from .base import HttpTransport
 
 

@@ -35,7 +35,7 @@ from django.apps import apps
 from wagtail.contrib.frontend_cache.backends.base import BaseBackend
 
 from ...exceptions import AkamaiConfigurationError
-from ...objects import parse_options
+from ...options import parse_options
 
 __all__ = ["AkamaiBackend"]
 
