@@ -54,8 +54,8 @@ from django.db.models import Model
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 
 from . import conf, intents, plan
-from .normalise.tags import model_tag, object_tags
 from .exceptions import AkamaiConfigurationError
+from .normalise.tags import model_tag, object_tags
 from .options import parse_options
 
 logger = logging.getLogger("django_akamai")

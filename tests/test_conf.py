@@ -2,7 +2,6 @@
 
 import pytest
 
-from django_akamai.hosts import normalise_api_host
 from django_akamai.exceptions import (
     AkamaiConfigurationError,
     EdgercError,
@@ -11,6 +10,7 @@ from django_akamai.exceptions import (
     NoAkamaiPasswordProvidedException,
     NoAkamaiUsernameProvidedException,
 )
+from django_akamai.hosts import normalise_api_host
 from django_akamai.purge import PurgeRequest
 
 SECRET = "zzSECRETzz0123456789abcdefghijklmnopqrstuvw="

@@ -16,9 +16,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from django_akamai import normalise
+from django_akamai.exceptions import AkamaiError
 from django_akamai.normalise import careful as careful_path
 from django_akamai.normalise import fast
-from django_akamai.exceptions import AkamaiError
 
 SCHEMES = ["https", "http", "HTTP", "Https", "ftp", "", "https:", "https:/"]
 HOSTS = [

@@ -19,8 +19,8 @@ from typing import Any, cast
 
 from ..exceptions import InvalidCPCode, NotACPCode, UnsupportedPurgeObject
 from ..exceptions import describe as _describe
-from .careful import normalise_url
 from . import fast
+from .careful import normalise_url
 from .leaves import MAX_NESTING, is_model, iter_leaves
 from .tags import purge_tags, validate_tag
 
