@@ -142,13 +142,13 @@ def deliverers(
 ) -> list[dict]:
     import inputs
 
-    from django_akamai import intents, plan
+    from django_akamai import funnel
 
     rows = []
     for n in counts:
         reset(emu)
         urls = inputs.canonical(inputs.make_urls(per * n, seed=2026 + n))
-        intents.record(plan.plan(urls), using="default")
+        funnel.record(funnel.plan(urls), using="default")
         env = child_env(db, emu)
         launched = time.time()
         workers = [

@@ -125,8 +125,8 @@ def stages(args: argparse.Namespace) -> dict[str, Any]:
 
     import requests
 
-    from django_akamai.batching import count_fitting, encode_body, envelope_size
     from django_akamai.conf import EdgeGridCredentials
+    from django_akamai.packing import count_fitting, encode_body, envelope_size
     from django_akamai.transport import FastPurgeTransport
 
     _django(None)

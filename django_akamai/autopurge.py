@@ -53,7 +53,7 @@ from django.core.signals import setting_changed
 from django.db.models import Model
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 
-from . import conf, intents, plan
+from . import conf, funnel, intents
 from .exceptions import AkamaiConfigurationError
 from .normalise.tags import model_tag, object_tags
 from .options import parse_options
@@ -104,7 +104,7 @@ class ModelPurge:
             try:
                 return compute()
             except Exception as exc:
-                _unplannable(instance, what, exc, using or plan.alias_of(instance), kind)
+                _unplannable(instance, what, exc, using or funnel.alias_of(instance), kind)
                 return []
 
         tags += part("the 'tags'", "tag", lambda: _values(self.tags, instance))
@@ -125,22 +125,21 @@ class ModelPurge:
 
     def purge(self, urls: list[Any], tags: list[Any], using: str | None, instance: Model) -> None:
         """Record the purge of ``urls`` and ``tags`` in the saving transaction; never raises."""
-        alias = using or plan.alias_of(instance)
+        alias = using or funnel.alias_of(instance)
         plans = []
         for kind, values in (("url", urls), ("tag", tags)):
             if not values:
                 continue
-            objects: list[Any] = []
-            for value in values:  # one by one: a bad value must not take the others with it
-                try:
-                    objects.extend(plan.normalised(value, kind))
-                except Exception as exc:
-                    _unplannable(instance, f"{kind} {value!r}", exc, alias, kind)
-            if objects:
-                plans.append(plan.planned(objects, {**self.options, "type": kind}))
+            # One by one, each checked as PurgeRequest.add() checks it (sizes too): a bad
+            # value is kept visible as a failed intent and must not take the others with it.
+            the_plan, errors = funnel.plan_each(values, {**self.options, "type": kind})
+            for value, exc in errors:
+                _unplannable(instance, f"{kind} {value!r}", exc, alias, kind)
+            if the_plan:
+                plans.append(the_plan)
         if plans:
             try:
-                intents.record(plans, using=alias, actor=ACTOR)
+                funnel.record(plans, using=alias, actor=ACTOR)
             except Exception:
                 logger.exception(
                     "Could not record the purge of %s %r; the save goes on", self.label, instance

@@ -39,12 +39,16 @@ from typing import Any
 from django.core.checks import CheckMessage, Error, Warning, register
 
 from . import conf
+from .autopurge import active_models
+from .deliver import pending_summary
+from .delivery import MODES
 from .exceptions import (
     AkamaiConfigurationError,
     EdgercError,
     InvalidPurgeOptions,
     PlainHttpHostError,
 )
+from .funnel import site_cpcodes
 from .hosts import plain_http_host
 from .options import parse_options
 
@@ -290,7 +294,6 @@ def check_base_url(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
 
 def _autopurge_relative() -> list[CheckMessage]:
     """W003 for AKAMAI_PURGE_MODELS entries that purge paths."""
-    from .autopurge import active_models
 
     messages: list[CheckMessage] = []
     seen = set()
@@ -413,7 +416,6 @@ def check_numbers(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
 @register(TAG)
 def check_delivery(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """E010: AKAMAI_DELIVERY must name a delivery mode whose requirements are installed."""
-    from .delivery import MODES
 
     value = conf.get_setting("AKAMAI_DELIVERY")
     if value not in MODES:
@@ -454,7 +456,6 @@ def tasks_framework_missing() -> bool:
 @register(TAG)
 def check_site_switches(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """E012: the site's CP codes and the threshold above which suspend_purges() uses them."""
-    from .plan import site_cpcodes
 
     messages: list[CheckMessage] = []
     try:
@@ -494,7 +495,6 @@ def check_intents(
     from django.db import DatabaseError, router
     from django.utils import timezone
 
-    from .deliver import pending_summary
     from .models import PurgeIntent
 
     messages: list[CheckMessage] = []

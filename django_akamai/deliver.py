@@ -40,11 +40,11 @@ from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F, Min
 from django.utils import timezone
 
-from . import conf, gate, plan
+from . import conf, switches
 from .exceptions import AkamaiConfigurationError, PurgeRequestFailed, PurgeRetriesExhausted
 from .leases import Lease, new_holder_id
 from .options import PurgeOptions
-from .transport import RetryPolicy
+from .sender import Sender, default_retry, refuses_objects
 
 logger = logging.getLogger("django_akamai")
 
@@ -58,8 +58,6 @@ __all__ = [
     "retry_failed",
 ]
 
-#: Statuses that refuse the objects of a request (bad URL, not ours, too large): isolate them.
-OBJECT_REFUSALS = frozenset({400, 403, 413})
 #: Intents claimed at a time: enough for several full requests, bounded memory.
 CLAIM_BATCH = 10_000
 #: How long one request may keep retrying (and waiting for tokens) at most before its intents
@@ -326,49 +324,40 @@ class _Group:
         return [pk for obj in keys for pk in self.ids.get(obj, ())]
 
 
-def _sender(options: PurgeOptions, actor: str | None, bucket_state: dict[str, Any]) -> Any:
-    from .purge import PurgeRequest
-
-    retry = RetryPolicy(
-        max_retries=int(conf.get_setting("AKAMAI_MAX_RETRIES")),
-        backoff=float(conf.get_setting("AKAMAI_RETRY_BACKOFF")),
-        backoff_max=float(conf.get_setting("AKAMAI_RETRY_BACKOFF_MAX")),
-        deadline=request_deadline(),
-    )
-    pr = PurgeRequest(options=plan.options_dict(options), actor=actor, retry=retry)
-    pr.transport.pacer.restore(bucket_state)
-    return pr
+def _new_sender(credentials: Any, bucket_state: dict[str, Any]) -> Sender:
+    """The round's sender: the request deadline bounds a lease, the pacer continues from the
+    buckets the last holder saved."""
+    sender = Sender(credentials, retry=default_retry(deadline=request_deadline()))
+    sender.transport.pacer.restore(bucket_state)
+    return sender
 
 
-def _send_group(group: _Group, pr: Any, lease: Lease, stop: threading.Event | None) -> None:
+def _send_group(group: _Group, sender: Sender, lease: Lease, stop: threading.Event | None) -> None:
     """Send every object of ``group``; raise ``_Stop`` when the round must end."""
+    options = group.options
+    queue = list(group.ids)
+    start = 0  # queue[:start] is answered
+    sender.actor = group.actor
 
-    def accepted(ok: bool, objects: list[Any], outcome: Any) -> None:
-        if ok:
-            _delete(group.using, group.all_ids(objects))
-            group.report.accepted += len(group.all_ids(objects))
-            group.report.requests += 1
-
-    pr.on_request = accepted
-    pr.add_planned(group.ids)
-
-    def send(count: int | None) -> None:
+    def send(limit: int | None) -> None:
+        nonlocal start
         if stop is not None and stop.is_set():
             raise _Stop("stop requested")
         if not lease.renew():
             raise _Stop("the delivery lease was lost")
+        count = sender.count_fitting(queue, options, start, limit)
+        batch = queue[start : start + count]
         try:
-            pr.purge(purge_batch_size=count)
+            sender.send(batch, options)
         except PurgeRetriesExhausted as exc:
-            ids = group.all_ids(exc.objects)
+            ids = group.all_ids(batch)
             _defer(group.using, ids, exc, exc.reason)
             group.report.deferred += len(ids)
             logger.warning("Akamai unreachable; %d purge intent(s) backed off: %s", len(ids), exc)
             raise _Stop(UNREACHABLE) from None
         except PurgeRequestFailed as exc:
-            objects = list(exc.objects)
-            if exc.status not in OBJECT_REFUSALS:
-                ids = group.all_ids(pr.urls)
+            if not refuses_objects(exc):
+                ids = group.all_ids(queue[start:])
                 _defer(group.using, ids, exc, "refused")
                 group.report.deferred += len(ids)
                 group.report.config_error = str(exc)
@@ -380,22 +369,26 @@ def _send_group(group: _Group, pr: Any, lease: Lease, stop: threading.Event | No
                     exc_info=True,
                 )
                 raise _Stop("setup refused") from None
-            if len(objects) > 1:
-                half = len(objects) // 2
+            if len(batch) > 1:
+                half = len(batch) // 2
                 send(half)
-                send(len(objects) - half)
+                send(len(batch) - half)
                 return
-            del pr.urls[: len(objects)]
-            _fail(group.using, group.all_ids(objects), exc)
-            for obj in objects:
-                group.report.refused.append(
-                    Refusal(
-                        obj, group.options.type, exc.status, exc.title, exc.detail, exc.support_id
-                    )
-                )
-            logger.error("Akamai refused %s; kept as a failed purge intent: %s", objects[0], exc)
+            start += 1
+            _fail(group.using, group.all_ids(batch), exc)
+            group.report.refused.extend(
+                Refusal(obj, options.type, exc.status, exc.title, exc.detail, exc.support_id)
+                for obj in batch
+            )
+            logger.error("Akamai refused %s; kept as a failed purge intent: %s", batch[0], exc)
+            return
+        start += count
+        ids = group.all_ids(batch)
+        _delete(group.using, ids)
+        group.report.accepted += len(ids)
+        group.report.requests += 1
 
-    while pr.urls:
+    while start < len(queue):
         send(None)
 
 
@@ -420,12 +413,11 @@ def _round(
     if not lease.acquire():
         report.busy = True
         return report
-    bucket_state: dict[str, Any] = {}
-    last_sender = None
+    sender: Sender | None = None
     wait_until = None  # when Akamai was unreachable: the claimed rest waits as well
     try:
         _return_orphans(using, holder)
-        bucket_state = lease.bucket_state()
+        sender = _new_sender(credentials, lease.bucket_state())
         while not (stop is not None and stop.is_set()):
             claimed = _claim(using, holder, burst)
             if not claimed:
@@ -438,7 +430,7 @@ def _round(
                 for options, intents in groups.items():
                     group = _Group(using, options, intents, report)
                     try:
-                        pr = _sender(options, group.actor, bucket_state)
+                        sender.envelope(options)
                     except AkamaiConfigurationError as exc:
                         # e.g. cache tags with CCU v2 credentials: these can never be sent.
                         _fail(using, group.all_ids(), exc)
@@ -447,12 +439,7 @@ def _round(
                             for obj in group.ids
                         )
                         continue
-                    last_sender = pr
-                    try:
-                        _send_group(group, pr, lease, stop)
-                    finally:
-                        bucket_state = pr.transport.pacer.snapshot()
-                        pr.close()
+                    _send_group(group, sender, lease, stop)
             except _Stop as stopped:
                 if stopped.args[0] == UNREACHABLE:
                     wait_until = timezone.now() + _backoff(1)
@@ -476,8 +463,9 @@ def _round(
                 _back_to_pending(using, left, next_attempt_at=wait_until)
             else:
                 _back_to_pending(using, left)
-        if last_sender is not None:
-            lease.save_bucket_state(bucket_state)
+        if sender is not None:
+            lease.save_bucket_state(sender.transport.pacer.snapshot())
+            sender.close()
         lease.release()
     report.next_attempt_at = _next_due(using)
     return report
@@ -505,15 +493,14 @@ def deliver_pending(
     using = using or router.db_for_write(PurgeIntent)
     holder = holder or new_holder_id()
     total = DeliveryReport()
-    if not gate.purging_enabled():
+    if not switches.purging_enabled():
         # A worker asks every second: say it once per process, not once per look.
         global _said_purging_off
         level = logging.DEBUG if _said_purging_off else logging.INFO
         _said_purging_off = True
         logger.log(level, "Purging is off (AKAMAI_PURGE_ENABLED = False): no intent delivered")
         return total
-    with gate.unsuspended():  # delivering what was decided is not a new request
-        return _deliver(using, holder, burst, stop, total)
+    return _deliver(using, holder, burst, stop, total)
 
 
 def _deliver(

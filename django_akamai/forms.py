@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from . import conf, operations, plan
+from . import conf, funnel, operations
 from .exceptions import AkamaiConfigurationError
 from .options import parse_options
 
@@ -88,7 +88,7 @@ class PurgeForm(forms.Form):
         data = self.cleaned_data
         if data.get("everything"):
             try:
-                data["everything"] = plan.site_cpcodes()
+                data["everything"] = funnel.site_cpcodes()
             except AkamaiConfigurationError as exc:  # e.g. a CP code that is not a number
                 raise ValidationError(str(exc)) from None
             if not data["everything"]:

@@ -26,7 +26,8 @@ from django.db import router, transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
-from . import conf, events
+from . import conf
+from .sender import request_accepted, request_failed
 
 logger = logging.getLogger("django_akamai.history")
 
@@ -85,7 +86,7 @@ def _common(api: str, options: Any, objects: Sequence[Any], actor: str | None) -
     }
 
 
-@receiver(events.request_accepted, dispatch_uid="django_akamai.history.accepted")
+@receiver(request_accepted, dispatch_uid="django_akamai.history.accepted")
 def record_accepted(
     sender: Any,
     *,
@@ -118,7 +119,7 @@ def record_accepted(
     _write(fields)
 
 
-@receiver(events.request_failed, dispatch_uid="django_akamai.history.failed")
+@receiver(request_failed, dispatch_uid="django_akamai.history.failed")
 def record_failed(
     sender: Any,
     *,

@@ -22,9 +22,8 @@ from typing import Any
 from django.db import connections, router, transaction
 from django.utils import timezone
 
-from . import delivery, gate
-from .options import PurgeOptions
-from .plan import Plan
+from . import delivery, switches
+from .options import Plan, PurgeOptions
 
 logger = logging.getLogger("django_akamai")
 
@@ -82,13 +81,11 @@ def _rows(plans: Iterable[Plan], actor: str | None) -> list[Any]:
 def record(plans: Plan | Iterable[Plan], *, using: str, actor: str | None = None) -> int:
     """Record planned objects as pending intents in the transaction on ``using``.
 
-    Returns how many rows were offered (identical pending ones are stored once; none when
-    ``django_akamai.gate`` holds the purge). Delivery is kicked once the rows are committed.
+    Returns how many rows were offered (identical pending ones are stored once). Delivery is
+    kicked once the rows are committed. The funnel (``django_akamai.funnel.record``) asks the
+    purge switches first; call that, not this.
     """
-
     plans = [plans] if isinstance(plans, Plan) else list(plans)
-    if gate.hold(plans, using=using, actor=actor):
-        return 0  # purging is off, or suspend_purges() records them at its end
     rows = _rows(plans, actor)
     if not rows:
         return 0
@@ -117,7 +114,7 @@ def record_unplannable(
     ``AKAMAI_PURGE_ENABLED`` is False."""
     from .models import PurgeIntent
 
-    if not gate.purging_enabled():
+    if not switches.purging_enabled():
         return
 
     now = timezone.now()

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import conf, gate, plan
+from . import conf, funnel, switches
 from .exceptions import (
     InvalidPurgeObject,
     NoBaseURLConfigured,
@@ -57,7 +57,7 @@ def read_objects(
             values = [w for w in _WORDS.split(line) if w]
         for value in values:
             try:
-                objects.extend(plan.normalised(value, object_type, bases))
+                objects.extend(funnel.normalised(value, object_type, bases))
             except (InvalidPurgeObject, NoBaseURLConfigured) as exc:
                 errors.append(f"{source} {number}: {exc}")
     return objects, errors
@@ -78,7 +78,7 @@ class Outcome:
     accepted: int = 0
     #: Objects never sent because an earlier request could not get through.
     unsent: list[Any] = field(default_factory=list)
-    #: Set when nothing was sent on purpose: ``gate.DISABLED`` or ``gate.SUSPENDED``.
+    #: Set when nothing was sent on purpose: ``switches.DISABLED`` or ``switches.SUSPENDED``.
     held_by: str | None = None
 
     @property
@@ -155,12 +155,12 @@ def send(pr: Any, on_request: Callable[[bool, list[Any], Any], None] | None = No
 
 def summary(outcome: Outcome) -> str:
     """One sentence for the admin's messages and the command's last lines."""
-    if outcome.held_by == gate.DISABLED:
+    if outcome.held_by == switches.DISABLED:
         return (
             f"Purging is off (AKAMAI_PURGE_ENABLED = False): {outcome.total} "
             f"{outcome.noun()}(s) not sent."
         )
-    if outcome.held_by == gate.SUSPENDED:
+    if outcome.held_by == switches.SUSPENDED:
         return (
             f"Purges are suspended: {outcome.total} {outcome.noun()}(s) will be purged when "
             "the suspend_purges() block ends."

@@ -18,6 +18,7 @@ __all__ = [
     "DEFAULT_OPTIONS",
     "NETWORKS",
     "OPTION_KEYS",
+    "Plan",
     "PurgeOptions",
     "option_arguments",
     "options_dict",
@@ -128,3 +129,17 @@ def option_arguments(kwargs: dict[str, Any]) -> dict[str, Any]:
 def options_dict(options: PurgeOptions) -> dict[str, str]:
     """Validated options as a plain, JSON-friendly dict in Fast Purge words."""
     return {"action": options.action, "type": options.type, "network": options.network}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Validated options and the normalised, de-duplicated objects to purge with them."""
+
+    options: PurgeOptions
+    objects: tuple[Any, ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.objects)
+
+    def __len__(self) -> int:
+        return len(self.objects)

@@ -11,25 +11,23 @@ outcome of each request this instance sends; use it as a context manager, or ``c
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, cast
 from urllib.parse import urlsplit
 
 from django.views.decorators.debug import sensitive_variables
 
-from . import conf, events, gate, plan
-from .batching import check_all_fit, check_fits, count_fitting
+from . import conf, funnel, switches
 from .exceptions import (
     AkamaiConfigurationError,
     NoAkamaiPasswordProvidedException,
     NoAkamaiUsernameProvidedException,
-    PurgeIncomplete,
-    PurgeRequestFailed,
-    PurgeRetriesExhausted,
     StatusNotAvailable,
 )
-from .options import options_mapping
-from .transport import CcuV2Transport, RetryPolicy, transport_for
+from .options import Plan, options_mapping, parse
+from .packing import check_all_fit
+from .sender import RequestCallback, Sender
+from .transport import CcuV2Transport
 
 logger = logging.getLogger("django_akamai")
 
@@ -48,9 +46,6 @@ PURGING_OFF_CREDENTIALS = conf.EdgeGridCredentials(
     access_token=conf.hide("-"),
     source="AKAMAI_PURGE_ENABLED = False",
 )
-
-#: ``on_request(accepted, objects, result_or_error)``: called after each request is answered.
-RequestCallback = Callable[[bool, list[Any], Any], None]
 
 
 class PurgeRequest:
@@ -99,41 +94,53 @@ class PurgeRequest:
                 api=api,
             )
         except AkamaiConfigurationError:
-            if gate.purging_enabled():
+            if switches.purging_enabled():
                 raise
             # A site with purging off (AKAMAI_PURGE_ENABLED = False) may have no credentials:
             # this request never sends, so a stand-in that cannot reach anything will do.
             self.credentials = PURGING_OFF_CREDENTIALS
         self.options = options_mapping(options)
-        self.purge_options = plan.parse(options)
-        if self.api == "v2":
-            self.purge_options.v2()  # CCU v2 has no tags: fail now, not at send time
-        self.max_body_bytes = conf.number_setting("AKAMAI_MAX_BODY_BYTES")
-        #: Called after each request this instance sends (see ``RequestCallback``).
-        self.on_request = on_request
-        retry = RetryPolicy(
-            max_retries=conf.number_setting("AKAMAI_MAX_RETRIES"),
-            backoff=conf.number_setting("AKAMAI_RETRY_BACKOFF"),
-            backoff_max=conf.number_setting("AKAMAI_RETRY_BACKOFF_MAX"),
-            deadline=conf.number_setting("AKAMAI_RETRY_DEADLINE"),
+        self.purge_options = parse(options)
+        self._sender = Sender(
+            self.credentials,
+            actor=actor,
+            on_request=on_request,
+            owner=self,
+            **transport_options,
         )
-        transport_options.setdefault("timeouts", conf.timeouts())
-        transport_options.setdefault("retry", retry)
-        transport_options.setdefault("max_body_bytes", self.max_body_bytes)
-        self.transport = transport_for(self.credentials, **transport_options)
-        self._envelope = self.transport.envelope(self.purge_options)
+        self.transport = self._sender.transport
+        self.max_body_bytes = self._sender.max_body_bytes
+        # Raises for options this API cannot send (CCU v2 has no tags): now, not at send time.
+        self._envelope = self._sender.envelope(self.purge_options)
         self.urls: list[Any] = []
         # What ``urls`` holds, as a set: built only when a second add() needs it.
         self._queued: set[Any] | None = None
         self.results: list[dict[str, Any]] = []
-        #: Who asked for this purge ("admin:alice", "command", "task"); kept in the history.
-        self.actor = actor
         self.last_result: dict[str, Any] | None = None
-        #: Why the last ``purge()``/``purge_all()`` sent nothing: ``gate.DISABLED`` (purging
-        #: is off) or ``gate.SUSPENDED`` (a ``suspend_purges()`` block purges it at its end).
+        #: Why the last ``purge()``/``purge_all()`` sent nothing: ``switches.DISABLED``
+        #: (purging is off) or ``switches.SUSPENDED`` (a ``suspend_purges()`` block purges it
+        #: at its end).
         self.held_by: str | None = None
         if urls is not None:
             self.add(urls)
+
+    @property
+    def actor(self) -> str | None:
+        """Who asked for this purge ("admin:alice", "command", "task"); kept in the history."""
+        return self._sender.actor
+
+    @actor.setter
+    def actor(self, value: str | None) -> None:
+        self._sender.actor = value
+
+    @property
+    def on_request(self) -> RequestCallback | None:
+        """Called after each request this instance sends (see ``RequestCallback``)."""
+        return self._sender.on_request
+
+    @on_request.setter
+    def on_request(self, value: RequestCallback | None) -> None:
+        self._sender.on_request = value
 
     # --- public attributes of the original ------------------------------------------------
 
@@ -186,7 +193,7 @@ class PurgeRequest:
         Everything is validated before anything is queued: on a bad value nothing of this call
         is added, and the exception names the value. Returns how many new objects were queued.
         """
-        accepted = plan.normalised(urls, self.purge_options.type)
+        accepted = funnel.normalised(urls, self.purge_options.type)
         check_all_fit(accepted, envelope=self._envelope, max_bytes=self.max_body_bytes)
         return self._queue(accepted)
 
@@ -219,49 +226,18 @@ class PurgeRequest:
         if self._queued is not None:
             self._queued.difference_update(batch)
 
-    def _check_fits(self, obj: Any) -> None:
-        check_fits(obj, envelope=self._envelope, max_bytes=self.max_body_bytes)
-
     # --- sending ---------------------------------------------------------------------------
 
     def _next_batch_size(self, start: int, purge_batch_size: int | None) -> int:
-        limits = self.transport.request_limits(
-            self.purge_options, self.max_body_bytes, purge_batch_size
-        )
-        count = count_fitting(
-            self.urls,
-            max_bytes=limits.max_body_bytes,
-            max_objects=limits.max_objects,
-            envelope=limits.envelope,
-            start=start,
-        )
-        if count == 0:  # only possible when .urls was edited by hand, bypassing add()
-            self._check_fits(self.urls[start])
-        return count
-
-    def _notify(self, signal, batch: list[Any], **kwargs: Any) -> None:
-        for receiver, response in signal.send_robust(
-            sender=type(self),
-            request=self,
-            api=self.api,
-            options=self.purge_options,
-            objects=batch,
-            actor=self.actor,
-            **kwargs,
-        ):
-            if isinstance(response, Exception):
-                logger.warning("purge event receiver %r failed: %r", receiver, response)
-
-    def _report(self, accepted: bool, batch: list[Any], outcome: Any) -> None:
-        if self.on_request is not None:
-            self.on_request(accepted, batch, outcome)
+        return self._sender.count_fitting(self.urls, self.purge_options, start, purge_batch_size)
 
     def _held(self, count: int) -> bool:
-        """Ask ``gate`` about the next ``count`` objects; when held, they leave ``urls``."""
-        if gate.holding() is None:
+        """Ask the purge switches about the next ``count`` objects; when held, they leave
+        ``urls``."""
+        if switches.holding() is None:
             return False  # without planning a copy of the batch: it delays the first request
         batch = self.urls[:count]
-        self.held_by = gate.hold(plan.planned(batch, self.purge_options), actor=self.actor)
+        self.held_by = switches.hold(Plan(self.purge_options, tuple(batch)), actor=self.actor)
         if self.held_by is None:
             return False
         del self.urls[:count]
@@ -272,41 +248,12 @@ class PurgeRequest:
         """Send ``urls[start:start + count]``; on acceptance drop them from ``urls`` (unless
         ``remove`` is false: then the caller removes them, see ``purge_all``)."""
         batch = self.urls[start : start + count]
-        # What this request met on its way, for the history (the transport counts in total).
-        limited, retried = self.transport.rate_limited, self.transport.retries
-
-        def met() -> dict[str, int]:
-            return {
-                "rate_limited": self.transport.rate_limited - limited,
-                "retries": self.transport.retries - retried,
-            }
-
-        try:
-            result = self.transport.send_purge(batch, self.purge_options)
-        except PurgeRequestFailed as exc:
-            self._notify(events.request_failed, batch, error=exc, **met())
-            self._report(False, batch, exc)
-            raise
-        self._notify(events.request_accepted, batch, result=result, **met())
+        result = self._sender.send(batch, self.purge_options)
         if remove:
             del self.urls[start : start + count]
         self._unqueue(batch)
         self.last_result = result
         self.results.append(result)
-        self._report(True, batch, result)
-        o = self.purge_options
-        logger.info(
-            "Akamai %s accepted %d object(s): action=%s type=%s network=%s purgeId=%s "
-            "supportId=%s estimatedSeconds=%s",
-            self.api,
-            len(batch),
-            o.action,
-            o.type,
-            o.network,
-            result.get("purgeId"),
-            result.get("supportId"),
-            result.get("estimatedSeconds"),
-        )
         return result
 
     def purge(self, purge_batch_size: int | None = None) -> dict[str, Any] | None:
@@ -335,45 +282,14 @@ class PurgeRequest:
         self.held_by = None
         if self.urls and self._held(len(self.urls)):
             return []
-        results: list[dict[str, Any]] = []
-        failures: list[PurgeRequestFailed] = []
-        refused: list[Any] = []  # objects of refused requests: they stay queued, in order
-        start = 0  # urls[:start] is answered: accepted, or refused and copied to `refused`
         try:
-            while start < len(self.urls):
-                count = self._next_batch_size(start, purge_batch_size)
-                try:
-                    results.append(self._send(start, count, remove=False))
-                except PurgeRetriesExhausted as exc:
-                    unsent = self.urls[start:]
-                    if failures:
-                        raise PurgeIncomplete(failures, results, unsent) from None
-                    if len(unsent) > len(exc.objects):
-                        # Name everything this call leaves unpurged, not only the batch that
-                        # met the failures: a task's final exception is all its caller sees.
-                        raise PurgeRetriesExhausted(
-                            exc.reason,
-                            unsent,
-                            exc.status,
-                            exc.title,
-                            exc.detail,
-                            exc.support_id,
-                            exc.api,
-                            exc.body,
-                        ) from None
-                    raise
-                except PurgeRequestFailed as exc:
-                    logger.error("%s", exc)
-                    failures.append(exc)
-                    refused.extend(self.urls[start : start + count])
-                start += count
+            return self._sender.send_all(
+                self.urls, self.purge_options, purge_batch_size, into=self.results
+            )
         finally:
-            # One deletion of everything accepted, however this ends: deleting each batch
-            # from the front of the list as it goes would make a large purge quadratic.
-            self.urls[:start] = refused
-        if failures:
-            raise PurgeIncomplete(failures, results)
-        return results
+            self._queued = None  # rebuilt from ``urls`` when a later add() needs it
+            if self.results:
+                self.last_result = self.results[-1]
 
     # --- CCU v2 status --------------------------------------------------------------------
 

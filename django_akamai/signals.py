@@ -10,7 +10,7 @@ and CP codes with ``type=``)::
 Keyword arguments: ``action``, ``type``, ``network`` (or ``domain``) or an ``options`` dict;
 ``using`` (the database whose transaction the purge waits for; default: the sender's, else
 ``default``) and ``actor`` (who asked, for the purge history). Both signals are commit-safe
-(see ``django_akamai.purging``): inside ``transaction.atomic()`` the purge is recorded as purge
+(see ``django_akamai.funnel``): inside ``transaction.atomic()`` the purge is recorded as purge
 intents in that transaction and delivered after the commit (``AKAMAI_DELIVERY``), packed with
 everything else pending, and not at all on rollback; outside a transaction, at once.
 
@@ -23,8 +23,8 @@ from typing import Any
 
 from django.dispatch import Signal
 
-from .plan import option_arguments
-from .purging import request_purge
+from .funnel import request_purge
+from .options import option_arguments
 
 __all__ = ["purge_request"]
 
@@ -62,7 +62,8 @@ def _handle(sender: Any, queue: bool, kwargs: dict[str, Any]) -> Any:
             f"Unexpected argument(s) for a purge signal: {', '.join(sorted(kwargs))}; "
             "expected action, type, network, domain, options, using or actor."
         )
-    return request_purge(sender, options=options, queue=queue, using=using, actor=actor)
+    send = _enqueue if queue else None
+    return request_purge(sender, options=options, using=using, actor=actor, send=send)
 
 
 def purge_now(sender: Any, **kwargs: Any) -> Any:
@@ -73,9 +74,9 @@ def purge_now(sender: Any, **kwargs: Any) -> Any:
 purge_request.connect(purge_now, dispatch_uid="django_akamai.signals.purge_now")
 
 try:
-    import celery  # noqa: F401  (only whether it imports matters)
-except ImportError:
-    pass
+    from .tasks import enqueue as _enqueue
+except ImportError:  # Celery is not installed: no queue_purge_request, as in the original
+    _enqueue = None  # type: ignore[assignment]
 else:
     queue_purge_request = PurgeSignal()
 

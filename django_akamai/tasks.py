@@ -1,14 +1,14 @@
 """Celery tasks: purges sent from a worker, and the deliverer of recorded purge intents.
 
 ``PurgeRequestTask.delay(obj)`` is the original's entry point. It plans ``obj`` (URLs, model
-instances, QuerySets, lists) here, in the caller's process (``django_akamai.plan``), cuts the
+instances, QuerySets, lists) here, in the caller's process (``django_akamai.funnel``), cuts the
 plan into request-sized batches and sends one ``purge_objects`` task per batch. A task message
 carries only the planned objects, the options and who asked: JSON-serialisable, no model, no
 credential (the worker reads its own settings). The worker sends them as planned
-(``PurgeRequest.add_planned``): the tag prefix is never applied twice.
+(``django_akamai.sender``): the tag prefix is never applied twice.
 
 ``PurgeRequestTask.delay_on_commit(obj)`` inside a transaction records purge intents instead
-(``django_akamai.intents``), delivered as ``AKAMAI_DELIVERY`` says. ``deliver_intents`` is the
+(``django_akamai.funnel``), delivered as ``AKAMAI_DELIVERY`` says. ``deliver_intents`` is the
 deliverer as a task (``AKAMAI_DELIVERY = "celery"``): kicked after each commit, and worth
 scheduling with Celery beat as the safety net for a lost kick::
 
@@ -33,8 +33,10 @@ from typing import Any
 from celery import Task, shared_task, uuid
 from celery.result import ResultSet
 
-from . import conf, gate, intents, plan
+from . import conf, funnel, switches
 from .exceptions import PurgeIncomplete, PurgeRetriesExhausted
+from .options import option_arguments, options_dict
+from .sender import Sender
 
 logger = logging.getLogger("django_akamai")
 
@@ -86,20 +88,23 @@ def purge_objects(
     exception (Akamai's detail and the objects); rate limits never reach here: the client
     waits them out.
     """
-    from .purge import PurgeRequest
-
-    request = PurgeRequest(options=options, actor=actor or "task")
+    # Checked like PurgeRequest.add(): a message from another app or an older deploy must not
+    # send what add() would refuse. Planned by the sender: never prefixed or normalised twice.
+    the_plan = funnel.planned(objects, options)
+    queue = list(the_plan.objects)
+    total = len(queue)
+    if switches.hold(the_plan, actor=actor or "task"):
+        return purged_before + total  # purging is off here, or suspended: nothing to retry
+    sender = Sender(conf.resolve_credentials(), actor=actor or "task")
     try:
-        request.add_planned(objects)  # planned by the sender: never prefixed or normalised twice
-        total = len(request.urls)
         countdown, max_retries = _retry_policy()
         kwargs = {"options": options, "actor": actor}
         try:
-            request.purge_all()
+            sender.send_all(queue, the_plan.options)
         except PurgeRetriesExhausted as exc:
-            done = purged_before + total - len(request.urls)
+            done = purged_before + total - len(queue)
             raise self.retry(
-                args=(list(request.urls),),
+                args=(list(queue),),
                 kwargs={**kwargs, "purged_before": done},
                 exc=exc,
                 countdown=countdown,
@@ -107,7 +112,7 @@ def purge_objects(
             )
         except PurgeIncomplete as exc:
             refused = set(exc.failed_objects)
-            unsent = [obj for obj in request.urls if obj not in refused]
+            unsent = [obj for obj in queue if obj not in refused]
             if unsent:
                 # Some objects were refused for good, others only could not be sent yet:
                 # this task fails with the refusal; the rest is retried as a new task (its
@@ -124,7 +129,7 @@ def purge_objects(
             raise
         return purged_before + total
     finally:
-        request.close()
+        sender.close()
 
 
 @shared_task(bind=True, name=DELIVER_TASK_NAME, ignore_result=True)
@@ -173,15 +178,21 @@ def _apply_options(overrides: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
-def enqueue(the_plan: plan.Plan, *, actor: str | None = None, **apply_options: Any) -> PurgeResults:
+def enqueue(
+    the_plan: funnel.Plan,
+    *,
+    actor: str | None = None,
+    using: str | None = None,
+    **apply_options: Any,
+) -> PurgeResults:
     """Send one ``purge_objects`` task per request-full of ``the_plan``'s objects (none when
-    ``django_akamai.gate`` holds the plan)."""
-    if gate.hold(the_plan, actor=actor):
+    the purge switches hold the plan)."""
+    if switches.hold(the_plan, using=using, actor=actor):
         return PurgeResults([])
     celery_options = _apply_options(apply_options)
-    options = plan.options_dict(the_plan.options)
+    options = options_dict(the_plan.options)
     results = []
-    for batch in plan.cut(the_plan.objects, plan.limits(the_plan.options)):
+    for batch in funnel.cut(the_plan.objects, funnel.limits(the_plan.options)):
         results.append(
             purge_objects.apply_async(
                 args=(batch,), kwargs={"options": options, "actor": actor}, **celery_options
@@ -219,11 +230,8 @@ class PurgeRequestTask:
         if len(args) != 1:
             raise TypeError("PurgeRequestTask takes one positional argument: what to purge.")
         kwargs = dict(kwargs or {})
-        options = plan.option_arguments(kwargs)
-        actor = kwargs.pop("actor", None) or "task"
-        if kwargs:
-            raise TypeError(f"Unexpected argument(s) for PurgeRequestTask: {', '.join(kwargs)}.")
-        return enqueue(plan.plan(args[0], options), actor=actor, **celery_options)
+        options, actor = _arguments(kwargs)
+        return enqueue(funnel.plan(args[0], options), actor=actor, **celery_options)
 
     @classmethod
     def delay_on_commit(
@@ -235,13 +243,14 @@ class PurgeRequestTask:
         rollback, kept by the commit) and delivered as ``AKAMAI_DELIVERY`` says. Outside one
         it queues at once and returns the results, like ``delay``.
         """
-        options = plan.option_arguments(kwargs)
-        actor = kwargs.pop("actor", None) or "task"
-        if kwargs:
-            raise TypeError(f"Unexpected argument(s) for PurgeRequestTask: {', '.join(kwargs)}.")
-        the_plan = plan.plan(obj, options)
-        alias = using or plan.alias_of(obj)
-        if intents.in_transaction(alias):
-            intents.record(the_plan, using=alias, actor=actor)
-            return None
-        return enqueue(the_plan, actor=actor)
+        options, actor = _arguments(kwargs)
+        return funnel.request_purge(obj, options=options, using=using, actor=actor, send=enqueue)
+
+
+def _arguments(kwargs: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """``PurgeRequestTask``'s keyword arguments: the options and who asked."""
+    options = option_arguments(kwargs)
+    actor = kwargs.pop("actor", None) or "task"
+    if kwargs:
+        raise TypeError(f"Unexpected argument(s) for PurgeRequestTask: {', '.join(kwargs)}.")
+    return options, actor

@@ -19,7 +19,7 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from . import conf, gate, operations, status
+from . import conf, operations, status, switches
 from .exceptions import AkamaiConfigurationError, AkamaiError, InvalidPurgeObject
 from .forms import FIELD_TYPES, PurgeForm
 from .purge import PurgeRequest
@@ -209,7 +209,7 @@ def status_page(request: HttpRequest, model_admin: Any) -> HttpResponse:
         "rate_limited": current.total("rate_limited"),
         "retries": current.total("retries"),
         "links": links,
-        "purging_enabled": gate.purging_enabled(),
+        "purging_enabled": switches.purging_enabled(),
         "time_zone": timezone.get_current_timezone_name(),
     }
     request.current_app = admin_site.name

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from django_akamai.batching import (
+from django_akamai.exceptions import ObjectTooLarge
+from django_akamai.packing import (
     MAX_BODY_BYTES,
     check_all_fit,
     check_fits,
@@ -15,7 +16,6 @@ from django_akamai.batching import (
     encoded_size,
     split_batches,
 )
-from django_akamai.exceptions import ObjectTooLarge
 
 path_chars = st.characters(blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp"))
 urls = st.builds(lambda p: "https://www.example.com/" + p, st.text(path_chars, max_size=400))

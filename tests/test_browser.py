@@ -218,14 +218,14 @@ def test_staff_without_the_permission_is_refused(browser_session, live_server, a
 def test_status_page_in_the_browser(browser_session, live_server, akamai_emulator, settings):
     from selenium.webdriver.common.by import By
 
-    from django_akamai import intents, plan
+    from django_akamai import funnel
     from django_akamai.purge import PurgeRequest
 
     driver = browser_session
     settings.AKAMAI_DELIVERY = "worker"  # the intents below stay pending
     for n in range(3):
         PurgeRequest(urls=[f"/status/{n}/", f"/status/{n}/b/"]).purge_all()
-    intents.record(plan.plan(["/pending/1/", "/pending/2/"]), using="default")
+    funnel.record(funnel.plan(["/pending/1/", "/pending/2/"]), using="default")
     make_staff("watcher", "purge_cache")
     log_in(driver, live_server, "watcher")
 

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from django_akamai.deliver import deliver_pending
 from django_akamai.exceptions import InvalidURL
+from django_akamai.funnel import request_purge
 from django_akamai.models import PurgeIntent
-from django_akamai.purging import request_purge
 from django_akamai.signals import purge_request
 from tests.reference import greedy_minimum
 from tests.testapp.models import Article

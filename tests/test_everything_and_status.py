@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 
-from django_akamai import intents, plan, status
+from django_akamai import funnel, intents, status
 from django_akamai.emulator.faults import FaultInjector
 from django_akamai.models import PurgeIntent, PurgeRecord
 from django_akamai.purge import PurgeRequest
@@ -174,7 +174,7 @@ def test_status_page_shows_the_backlog_and_the_last_day(akamai_emulator, setting
         http_status=403,
     )
     # The backlog: two pending (one backing off), one failed, the oldest an hour old.
-    intents.record(plan.plan(["/p1/", "/p2/"]), using="default")
+    funnel.record(funnel.plan(["/p1/", "/p2/"]), using="default")
     PurgeIntent.objects.filter(value__endswith="/p1/").update(
         created_at=timezone.now() - timedelta(hours=1), attempts=2
     )

@@ -1,4 +1,4 @@
-"""The site switches (django_akamai.gate): AKAMAI_PURGE_ENABLED and suspend_purges().
+"""The site switches (django_akamai.switches): AKAMAI_PURGE_ENABLED and suspend_purges().
 
 Every door is tried against the emulator: with purging off nothing is recorded, queued or
 sent and each skipped purge is one INFO line; inside suspend_purges() everything is
@@ -17,7 +17,8 @@ from django.core.management import call_command
 from django.db import transaction
 from django.test import Client
 
-from django_akamai import deliver, gate, intents, plan, suspend_purges
+from django_akamai import deliver, funnel, suspend_purges
+from django_akamai import switches as gate
 from django_akamai.models import PurgeIntent, PurgeRecord
 from django_akamai.purge import PurgeRequest
 from django_akamai.signals import purge_request, queue_purge_request
@@ -160,7 +161,7 @@ def test_off_the_admin_page_and_action_send_nothing(akamai_emulator, off):
 def test_off_the_deliverer_leaves_pending_intents_alone(akamai_emulator, off, settings):
     settings.AKAMAI_PURGE_ENABLED = True
     settings.AKAMAI_DELIVERY = "worker"
-    intents.record(plan.plan("/a/"), using="default")
+    funnel.record(funnel.plan("/a/"), using="default")
     settings.AKAMAI_PURGE_ENABLED = False
     report = deliver.deliver_pending("default")
     assert report.accepted == 0 and report.next_attempt_at is None

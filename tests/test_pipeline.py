@@ -18,7 +18,7 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
-from django_akamai import plan
+from django_akamai import funnel, options
 from django_akamai.deliver import deliver_pending
 from django_akamai.intents import intent_key, record
 from django_akamai.leases import Lease
@@ -112,7 +112,7 @@ def test_a_change_committed_while_its_object_is_in_flight_is_not_swallowed(worke
 
 
 def test_recording_costs_one_insert(worker_mode, django_assert_num_queries):
-    the_plan = plan.plan([f"/p/{i}" for i in range(50)])
+    the_plan = funnel.plan([f"/p/{i}" for i in range(50)])
     with transaction.atomic():
         with django_assert_num_queries(1):
             record(the_plan, using="default")
@@ -393,5 +393,5 @@ def test_intent_keys_are_fixed_width_whatever_the_url(worker_mode):
     with transaction.atomic():
         purge_request.send(long_url)
     intent = PurgeIntent.objects.get()
-    options = plan.parse(None)
-    assert len(intent.key) == 64 and intent.key == intent_key(options, BASE + long_url)
+    parsed = options.parse(None)
+    assert len(intent.key) == 64 and intent.key == intent_key(parsed, BASE + long_url)

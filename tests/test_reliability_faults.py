@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, event, given, note
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from django_akamai import events
+from django_akamai import sender as events
 from django_akamai.exceptions import PurgeIncomplete, PurgeRequestFailed
 from django_akamai.purge import PurgeRequest
 from tests.rate_limits import FROZEN, refill_after_the_first_429

@@ -8,7 +8,7 @@ import pytest
 from celery.signals import task_retry
 from django.db import transaction
 
-from django_akamai import events
+from django_akamai import sender as events
 from django_akamai.exceptions import (
     AkamaiError,
     InvalidURL,

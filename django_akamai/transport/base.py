@@ -19,8 +19,8 @@ import requests
 from django.views.decorators.debug import sensitive_variables
 
 from .. import __version__
-from ..batching import MAX_BODY_BYTES, encode_body, envelope_size
 from ..exceptions import PurgeRequestFailed, PurgeRetriesExhausted
+from ..packing import MAX_BODY_BYTES, encode_body, envelope_size
 from .pacing import DEFAULT_BUCKET_SIZES, RateLimitPacer
 
 logger = logging.getLogger("django_akamai")

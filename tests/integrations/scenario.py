@@ -25,7 +25,7 @@ def main(argv: list[str]) -> None:
         from django.db import transaction
 
         from django_akamai import delivery
-        from django_akamai.purging import request_purge
+        from django_akamai.funnel import request_purge
 
         with transaction.atomic():
             request_purge(args, options={"action": "invalidate"})

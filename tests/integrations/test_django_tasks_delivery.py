@@ -45,7 +45,7 @@ def enqueued():
 
 
 def _commit_purge(urls):
-    from django_akamai.purging import request_purge
+    from django_akamai.funnel import request_purge
 
     with transaction.atomic():
         request_purge(urls, options={"action": "invalidate"})

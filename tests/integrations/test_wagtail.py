@@ -49,7 +49,7 @@ def test_a_publish_only_records_the_purge(site_tree, emulator_purges, settings):
 
 
 def test_site_switches_apply_to_wagtail_purges(site_tree, emulator_purges, settings):
-    from django_akamai.gate import suspend_purges
+    from django_akamai import suspend_purges
     from django_akamai.models import PurgeIntent
 
     settings.AKAMAI_PURGE_ENABLED = False

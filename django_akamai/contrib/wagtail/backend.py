@@ -123,14 +123,14 @@ class AkamaiBackend(BaseBackend):
             return
         from django.db import router
 
-        from ... import intents, plan
+        from ... import funnel
         from .pages import page_model
 
         # Recorded as purge intents, in the transaction that changed the pages when there is
         # one (Page's database): a rollback drops them, a commit keeps them; delivery happens
         # after the commit, elsewhere, so a publish never waits on Akamai.
-        intents.record(
-            plan.plan(objects, {**self.options, "type": object_type}),
+        funnel.record(
+            funnel.plan(objects, {**self.options, "type": object_type}),
             using=router.db_for_write(page_model()),
             actor=ACTOR,
         )

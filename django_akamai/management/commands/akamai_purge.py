@@ -14,8 +14,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ... import conf, operations, plan
+from ... import conf, funnel, operations
 from ...exceptions import AkamaiConfigurationError, AkamaiError, InvalidPurgeObject
+from ...options import options_dict
 from ...purge import PurgeRequest
 
 EXIT_NOT_PURGED = 1
@@ -193,7 +194,7 @@ class Command(BaseCommand):
             take(options["tag"], "tag", "--tag value", split=False)
             take(options["cpcode"], "cpcode", "--cpcode value", split=False)
             if options["everything"]:
-                everything = plan.site_cpcodes()
+                everything = funnel.site_cpcodes()
                 if not everything:
                     raise CommandError(
                         "--everything purges the site's CP codes, and AKAMAI_CPCODES is not "
@@ -281,9 +282,9 @@ class Command(BaseCommand):
         count = objects = 0
         warned = False
         for object_type, items in groups.items():
-            chosen = plan.planned(items, self._options_for(object_type, options))
+            chosen = funnel.planned(items, self._options_for(object_type, options))
             try:
-                pr = PurgeRequest(options=plan.options_dict(chosen.options), actor=command_actor())
+                pr = PurgeRequest(options=options_dict(chosen.options), actor=command_actor())
             except AkamaiConfigurationError as exc:
                 if str(exc) != conf.NO_CREDENTIALS_MESSAGE:
                     raise
@@ -291,10 +292,10 @@ class Command(BaseCommand):
                 if not warned:
                     self.stderr.write("No credentials configured: planning for Fast Purge v3.")
                     warned = True
-                requests = plan.requests(chosen, api="v3")
+                requests = funnel.requests(chosen, api="v3")
             else:
                 with pr:
-                    requests = plan.requests(chosen, transport=pr.transport)
+                    requests = funnel.requests(chosen, transport=pr.transport)
             for request in requests:
                 count += 1
                 objects += request.count
@@ -318,7 +319,7 @@ class Command(BaseCommand):
         for object_type, items in groups.items():
             # One Celery task per Akamai request; the objects are planned already.
             results = enqueue(
-                plan.planned(items, self._options_for(object_type, options)),
+                funnel.planned(items, self._options_for(object_type, options)),
                 actor=command_actor(),
             )
             ids = [r.id for r in getattr(results, "results", []) if getattr(r, "id", None)]

@@ -121,7 +121,8 @@ def split_batches(
     max_objects: int | None = None,
     envelope: int | None = None,
 ) -> list[list[Any]]:
-    """Every body ``objects`` needs, in order. Raises ValueError if one object cannot fit."""
+    """Every body ``objects`` needs, in order. Raises ``ObjectTooLarge`` (a ``ValueError``)
+    naming an object that cannot fit in any body."""
     batches = []
     start = 0
     while start < len(objects):
@@ -129,7 +130,8 @@ def split_batches(
             objects, max_bytes=max_bytes, max_objects=max_objects, envelope=envelope, start=start
         )
         if count == 0:
-            raise ValueError(f"object {objects[start]!r} alone exceeds {max_bytes} bytes")
+            empty = envelope_size() if envelope is None else envelope
+            check_fits(objects[start], envelope=empty, max_bytes=max_bytes)  # raises
         batches.append(list(objects[start : start + count]))
         start += count
     return batches

@@ -1,0 +1,413 @@
+"""The funnel: every door's one way in. Plan, then the switches, then record or send.
+
+Every door (``PurgeRequest``, the signals, the Celery task, automatic purging, the Wagtail
+backend, the command and the admin) translates its arguments and calls this module; none
+plans, records or sends on its own.
+
+1. **Plan** (:func:`plan`): what was given is normalised once (URLs absolute and cache-key
+   clean, the ``AKAMAI_CACHE_TAG_PREFIX`` applied once, CP codes as integers), de-duplicated in
+   order, and each object checked to fit in one request. Bad values raise a specific
+   ``InvalidPurgeObject`` before anything is sent or recorded.
+2. **The switches** (``django_akamai.switches``): purging off, or a ``suspend_purges()`` block
+   collecting.
+3. **Record or send**: inside ``transaction.atomic()`` on the purge's database the plan is
+   recorded as purge intents in that transaction (:func:`record`, ``django_akamai.intents``):
+   dropped on rollback, kept by the commit, delivered afterwards as ``AKAMAI_DELIVERY`` says.
+   Outside a transaction it is sent now (:func:`send_now`, through ``django_akamai.sender``)
+   or handed to the Celery task (the queueing doors pass ``send=tasks.enqueue``).
+
+:func:`requests` and :func:`cut` split a plan into request bodies with the limits the transport
+owns, so a dry run, a task split and a real send agree byte for byte.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connections, router
+
+from . import conf, intents, switches
+from .exceptions import (
+    AkamaiConfigurationError,
+    InvalidPurgeObject,
+    InvalidURL,
+    NoBaseURLConfigured,
+    NotAURL,
+    describe,
+)
+from .normalise import normalise, normalise_url, validate_cpcode, validate_tag
+from .options import Plan, PurgeOptions, parse
+from .packing import check_all_fit, split_batches
+from .sender import Sender
+from .switches import SuspendedPurges
+from .transport import transport_class
+from .transport.base import RequestLimits
+
+logger = logging.getLogger("django_akamai")
+
+__all__ = [
+    "Plan",
+    "PlannedRequest",
+    "alias_of",
+    "cut",
+    "limits",
+    "normalised",
+    "plan",
+    "plan_each",
+    "planned",
+    "record",
+    "request_purge",
+    "requests",
+    "send_now",
+    "site_cpcodes",
+    "suspend_purges",
+]
+
+
+@dataclass(frozen=True)
+class PlannedRequest:
+    """One request a purge would send: where, the exact body, how many objects."""
+
+    method: str
+    url: str
+    body: bytes
+    count: int
+
+
+# --- objects --------------------------------------------------------------------------------
+
+
+def normalised(value: Any, object_type: str, bases: list[str] | None = None) -> list[Any]:
+    """Every object in ``value`` normalised once for ``object_type`` (in order, duplicates kept).
+
+    ``bases`` defaults to ``AKAMAI_BASE_URL`` for URLs. Raises a specific
+    ``InvalidPurgeObject`` (or ``NoBaseURLConfigured``) naming the bad value.
+    """
+    if bases is None:
+        bases = conf.base_urls() if object_type == "url" else []
+    return list(normalise(value, object_type, bases))
+
+
+def plan(objects: Any, options: dict[str, Any] | PurgeOptions | None = None) -> Plan:
+    """Plan a purge of ``objects`` (anything ``PurgeRequest.add()`` takes) with ``options``.
+
+    Model instances and QuerySets are resolved here, in the caller's process, where the
+    database and ``AKAMAI_BASE_URL`` are; bad values raise before anything is sent or recorded.
+    """
+    opts = parse(options)
+    items = tuple(dict.fromkeys(normalised(objects, opts.type)))
+    check_sizes(items, opts)
+    return Plan(opts, items)
+
+
+def planned(objects: Any, options: dict[str, Any] | PurgeOptions | None = None) -> Plan:
+    """A ``Plan`` of objects that were planned already (a task message, the command's lines),
+    checked as ``plan()`` checks them but never normalised or prefixed a second time.
+
+    A single string is one object (the original's ``delay(url)`` shape). Anything that is not
+    an object in its planned form raises a specific ``InvalidPurgeObject`` naming it, before
+    anything is sent: a URL must be absolute and normalised, a tag valid as it stands.
+    """
+    opts = parse(options)
+    if isinstance(objects, (str, bytes, int)):
+        objects = [objects]
+    if not isinstance(objects, (list, tuple)):
+        raise InvalidPurgeObject(
+            f"Planned objects must be a list, not {type(objects).__name__} {describe(objects)}.",
+            objects,
+        )
+    items = tuple(dict.fromkeys(_check_planned(obj, opts.type) for obj in objects))
+    check_sizes(items, opts)
+    return Plan(opts, items)
+
+
+def _check_planned(obj: Any, object_type: str) -> Any:
+    if object_type == "tag":
+        return validate_tag(obj)
+    if object_type == "cpcode":
+        return validate_cpcode(obj)
+    if not isinstance(obj, str):
+        raise NotAURL(f"{describe(obj)} is a {type(obj).__name__}, not a URL.", obj)
+    try:
+        as_planned = normalise_url(obj, []) == [obj]
+    except NoBaseURLConfigured:  # a relative path: only a base URL would make it one
+        as_planned = False
+    if not as_planned:
+        # A relative path, another spelling of a URL, or not a URL at all: normalised here it
+        # would be purged under another cache key than the one the caller planned.
+        raise InvalidURL(
+            f"{describe(obj)} is not a planned URL: an absolute, normalised URL such as "
+            "'https://www.example.com/path' was expected.",
+            obj,
+        )
+    return obj
+
+
+def check_sizes(items: Iterable[Any], options: PurgeOptions, api: str | None = None) -> None:
+    """Raise ``ObjectTooLarge`` for an object that cannot fit in any request."""
+    # JSON takes at most 6 bytes a character and no envelope reaches 200 bytes, so short
+    # objects fit whatever the API; only long ones need the API's limits (which may mean
+    # reading the credentials) and the exact check.
+    max_body_bytes = _max_body_bytes()
+    long = [o for o in items if not isinstance(o, int) and len(o) * 6 + 200 > max_body_bytes]
+    if long:
+        request_limits = limits(options, api)
+        check_all_fit(
+            long, envelope=request_limits.envelope, max_bytes=request_limits.max_body_bytes
+        )
+
+
+def site_cpcodes() -> list[int]:
+    """``AKAMAI_CPCODES``, the site's CP codes, validated (empty when not set): what
+    ``akamai_purge --everything`` and a collapsed ``suspend_purges()`` purge."""
+    value = conf.get_setting("AKAMAI_CPCODES")
+    if not value:
+        return []
+    try:
+        return list(dict.fromkeys(normalised(value, "cpcode")))
+    except InvalidPurgeObject as exc:  # a setting, so a configuration error
+        raise AkamaiConfigurationError(f"AKAMAI_CPCODES: {exc}") from None
+
+
+def alias_of(objects: Any) -> str:
+    """The database whose transaction a purge of ``objects`` belongs to."""
+    from django.db.models import Model
+    from django.db.models.query import QuerySet
+
+    candidates = objects if isinstance(objects, (list, tuple)) else (objects,)
+    for obj in candidates:
+        if isinstance(obj, Model):
+            return obj._state.db or router.db_for_write(type(obj), instance=obj)
+        if isinstance(obj, QuerySet):
+            # _db: the alias given to using(), if any (QuerySet.db would pick a read replica).
+            return obj._db or router.db_for_write(obj.model)  # type: ignore[attr-defined]
+    return DEFAULT_DB_ALIAS
+
+
+# --- requests -------------------------------------------------------------------------------
+
+
+def _max_body_bytes() -> int:
+    return int(conf.get_setting("AKAMAI_MAX_BODY_BYTES"))
+
+
+def _api() -> str:
+    try:
+        return conf.resolve_credentials().api
+    except AkamaiConfigurationError:
+        # Only the process that sends needs credentials (a web process that queues may have
+        # none); whoever sends re-cuts with its own limits, so Fast Purge's are a safe guess.
+        return "v3"
+
+
+def limits(options: PurgeOptions, api: str | None = None) -> RequestLimits:
+    """The limits of one request with ``options`` on ``api`` (default: the configured one)."""
+    return transport_class(api or _api()).request_limits_for(options, _max_body_bytes())
+
+
+def cut(objects: list[Any] | tuple[Any, ...], request_limits: RequestLimits) -> list[list[Any]]:
+    """``objects`` cut into the fewest request bodies under ``request_limits``, order kept."""
+    return split_batches(
+        objects,
+        max_bytes=request_limits.max_body_bytes,
+        max_objects=request_limits.max_objects,
+        envelope=request_limits.envelope,
+    )
+
+
+def requests(
+    the_plan: Plan, *, api: str | None = None, base_url: str = "https://<host>", transport=None
+) -> list[PlannedRequest]:
+    """The requests ``the_plan`` would send: method, URL, exact body and object count each.
+
+    With a ``transport``, its own limits (a learned bucket size) and base URL are used.
+    """
+    if transport is not None:
+        cls, request_limits = type(transport), transport.request_limits(the_plan.options)
+        base_url = transport.base_url
+    else:
+        cls = transport_class(api or _api())
+        request_limits = cls.request_limits_for(the_plan.options, _max_body_bytes())
+    return [
+        PlannedRequest(
+            "POST",
+            base_url + cls.purge_path(the_plan.options),
+            cls.purge_body(batch, the_plan.options),
+            len(batch),
+        )
+        for batch in cut(list(the_plan.objects), request_limits)
+    ]
+
+
+def plan_each(
+    values: Iterable[Any], options: dict[str, Any] | PurgeOptions | None = None
+) -> tuple[Plan, list[tuple[Any, Exception]]]:
+    """Plan each of ``values`` on its own (automatic purging: one bad value must not take the
+    others with it). Returns the plan of the good ones and each bad value with its error."""
+    opts = parse(options)
+    objects: list[Any] = []
+    errors: list[tuple[Any, Exception]] = []
+    for value in values:
+        try:
+            objects.extend(plan(value, opts).objects)
+        except Exception as exc:  # a get_absolute_url() or get_cache_tags() that raised, too
+            errors.append((value, exc))
+    return Plan(opts, tuple(dict.fromkeys(objects))), errors
+
+
+# --- record or send -------------------------------------------------------------------------
+
+
+def record(plans: Plan | Iterable[Plan], *, using: str, actor: str | None = None) -> int:
+    """Record planned objects as pending intents in the transaction on ``using``, unless the
+    switches hold them. Returns how many rows were offered."""
+    plans = [plans] if isinstance(plans, Plan) else list(plans)
+    if switches.hold(plans, using=using, actor=actor):
+        return 0  # purging is off, or suspend_purges() records them at its end
+    return intents.record(plans, using=using, actor=actor)
+
+
+def send_now(
+    the_plan: Plan, *, actor: str | None = None, using: str = DEFAULT_DB_ALIAS
+) -> list[dict[str, Any]]:
+    """Send a plan from this process; ``PurgeRequest.purge_all()``'s results (none when
+    ``django_akamai.switches`` holds it: purging is off, or suspended until a block ends)."""
+    if not the_plan or switches.hold(the_plan, using=using, actor=actor):
+        return []
+    sender = Sender(conf.resolve_credentials(), actor=actor)
+    try:
+        return sender.send_all(list(the_plan.objects), the_plan.options)
+    finally:
+        sender.close()
+
+
+#: How a door sends a plan outside a transaction: ``send_now`` (the default) or the Celery
+#: task's ``enqueue``; called with the plan and ``actor=``.
+SendNow = Callable[..., Any]
+
+
+def request_purge(
+    objects: Any,
+    *,
+    options: dict[str, Any] | PurgeOptions | None = None,
+    using: str | None = None,
+    actor: str | None = None,
+    fail_silently: bool = False,
+    send: SendNow | None = None,
+) -> Any:
+    """Purge ``objects`` commit-safely: the funnel, whole.
+
+    ``objects`` is anything ``PurgeRequest.add()`` takes. Inside a transaction on ``using``
+    (default: the instance's or QuerySet's database, else ``default``) this records purge
+    intents and returns ``None``. Outside one it hands the plan to ``send`` (default
+    :func:`send_now`; the queueing doors pass the Celery task's ``enqueue``) and returns what
+    that returns. ``fail_silently=True`` logs immediate failures to send instead of raising
+    (bad objects and settings still raise, before anything is sent or recorded).
+    """
+    the_plan = plan(objects, options)
+    alias = using or alias_of(objects)
+    if intents.in_transaction(alias):
+        record(the_plan, using=alias, actor=actor)
+        return None
+    try:
+        if send is None:
+            return send_now(the_plan, actor=actor, using=alias)
+        if not the_plan or switches.hold(the_plan, using=alias, actor=actor):
+            return None
+        return send(the_plan, actor=actor)
+    except Exception:
+        if not fail_silently:
+            raise
+        logger.exception("Purging %d object(s) failed", len(the_plan))
+        return None
+
+
+# --- suspend_purges() ---------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def suspend_purges() -> Iterator[SuspendedPurges]:
+    """Collect every purge requested inside; purge it all once at the end.
+
+    See ``django_akamai.switches`` for what is collected.
+
+    Usable as a decorator too. Yields the :class:`SuspendedPurges` being collected. When the
+    block raises, what was collected is still purged (changes made in autocommit mode are
+    saved), unless the transaction around the block is already broken and will roll back.
+    """
+    failed = False
+    outer: SuspendedPurges | None = None
+    mine = SuspendedPurges()
+    try:
+        with switches.collecting() as (outer, mine):
+            yield mine
+    except BaseException:
+        failed = True
+        raise
+    finally:
+        if outer is not None:
+            outer.requested.extend(mine.requested)  # the outermost block purges it all
+        elif failed:
+            try:
+                _finish(mine)
+            except Exception:  # the block's own exception is the one to see
+                logger.exception("Could not purge what suspend_purges() collected")
+        else:
+            _finish(mine)
+
+
+def _finish(held: SuspendedPurges) -> None:
+    """Record what ``held`` collected as purge intents, collapsed to CP codes if too many."""
+    by_alias: dict[str, dict[PurgeOptions, dict[Any, None]]] = {}
+    actors: dict[str, dict[str, None]] = {}
+    for alias, the_plan, actor in held.requested:
+        objects = by_alias.setdefault(alias, {}).setdefault(the_plan.options, {})
+        objects.update(dict.fromkeys(the_plan.objects))
+        for name in (actor or "").split(","):
+            if name:
+                actors.setdefault(alias, {})[name] = None
+    total = held.count
+    threshold = conf.get_setting("AKAMAI_COLLAPSE_THRESHOLD")
+    if threshold is not None and total > int(threshold):
+        cpcodes = site_cpcodes()
+        if cpcodes:
+            logger.info(
+                "suspend_purges(): %d objects collected, more than AKAMAI_COLLAPSE_THRESHOLD "
+                "(%s); purging the site's CP codes %s instead",
+                total,
+                threshold,
+                ", ".join(map(str, cpcodes)),
+            )
+            held.collapsed = True
+            by_alias = {
+                alias: {
+                    PurgeOptions(o.action, "cpcode", o.network): dict.fromkeys(cpcodes)
+                    for o in groups
+                }
+                for alias, groups in by_alias.items()
+            }
+        else:
+            logger.warning(
+                "suspend_purges(): %d objects collected, more than AKAMAI_COLLAPSE_THRESHOLD "
+                "(%s), but AKAMAI_CPCODES is not set: purging them one by one. Set "
+                "AKAMAI_CPCODES to the site's CP codes to purge those instead.",
+                total,
+                threshold,
+            )
+    for alias, groups in by_alias.items():
+        plans = [Plan(options, tuple(objects)) for options, objects in groups.items()]
+        if connections[alias].needs_rollback:
+            logger.warning(
+                "suspend_purges(): the transaction on %r is rolling back; its %d purge(s) go "
+                "with it",
+                alias,
+                sum(map(len, plans)),
+            )
+            continue
+        actor = ",".join(actors.get(alias, {})) or "suspend_purges"
+        intents.record(plans, using=alias, actor=actor)  # held already
+        held.purged.extend(plans)
