@@ -122,7 +122,7 @@ def check_credentials(app_configs: Any = None, **kwargs: Any) -> list[CheckMessa
     get = conf.get_setting
     messages: list[CheckMessage] = []
     try:
-        forced = conf._forced_api(None)  # "v2", "v3" or None, aliases resolved
+        forced = conf.forced_api(None)
     except InvalidPurgeOptions as exc:
         return [
             Error(

@@ -341,7 +341,8 @@ NO_CREDENTIALS_MESSAGE = (
 )
 
 
-def _forced_api(api: str | None) -> str | None:
+def forced_api(api: str | None) -> str | None:
+    """``api=`` or ``AKAMAI_CCU_API``: "v2", "v3" or None (not forced), aliases resolved."""
     forced = api if api is not None else get_setting("AKAMAI_CCU_API")
     if forced is None:
         return None
@@ -546,7 +547,7 @@ def resolve_credentials(
     # Credentials given as arguments choose their API; api= or AKAMAI_CCU_API only decide
     # when the arguments don't (or when api= is passed explicitly).
     has_v2_args, has_v3_args = bool(username or password), any(v3_args.values()) or bool(edgerc)
-    forced = _forced_api(api) if api is not None or not (has_v2_args or has_v3_args) else None
+    forced = forced_api(api) if api is not None or not (has_v2_args or has_v3_args) else None
     if forced == "v2":
         return _v2_credentials(
             username, password, ccu_base_url, "arguments" if username else "settings"
@@ -571,8 +572,33 @@ def resolve_credentials(
         return _v2_credentials(None, None, ccu_base_url, "settings")
     found = _v3_credentials({}, edgerc, edgerc_section, required=False)
     if found is None:
-        raise NoAkamaiUsernameProvidedException(NO_CREDENTIALS_MESSAGE)
+        missing = NoAkamaiUsernameProvidedException(NO_CREDENTIALS_MESSAGE)
+        missing.nothing_configured = True
+        raise missing
     return found
+
+
+#: What a ``PurgeRequest`` uses when purging is off and no credentials are configured: a host
+#: that cannot resolve (``.invalid``), never contacted since nothing is sent.
+PURGING_OFF_CREDENTIALS = EdgeGridCredentials(
+    host="https://purging-is-off.invalid",
+    client_token="-",  # noqa: S106  (a placeholder, never sent anywhere)
+    client_secret=Secret("-"),
+    access_token=Secret("-"),
+    source="AKAMAI_PURGE_ENABLED = False",
+)
+
+
+def configured_api() -> str:
+    """The API of the configured credentials; Fast Purge v3 when there are none usable.
+
+    Planning needs no credentials (a web process that only records may have none): whoever
+    sends re-packs with its own API's limits, so Fast Purge's are the safe guess.
+    """
+    try:
+        return resolve_credentials().api
+    except AkamaiConfigurationError:
+        return "v3"
 
 
 def base_urls() -> list[str]:

@@ -41,7 +41,12 @@ from django.db.models import F, Min
 from django.utils import timezone
 
 from . import conf, switches
-from .exceptions import AkamaiConfigurationError, PurgeRequestFailed, PurgeRetriesExhausted
+from .exceptions import (
+    AkamaiConfigurationError,
+    InvalidPurgeObject,
+    PurgeRequestFailed,
+    PurgeRetriesExhausted,
+)
 from .leases import Lease, new_holder_id
 from .options import PurgeOptions
 from .sender import Sender, default_retry, refuses_objects
@@ -345,7 +350,19 @@ def _send_group(group: _Group, sender: Sender, lease: Lease, stop: threading.Eve
             raise _Stop("stop requested")
         if not lease.renew():
             raise _Stop("the delivery lease was lost")
-        count = sender.count_fitting(queue, options, start, limit)
+        try:
+            count = sender.count_fitting(queue, options, start, limit)
+        except InvalidPurgeObject as exc:
+            # Recorded before every door planned (an older version, a hand-made row): it can
+            # never be sent, so it becomes a failed intent and the round goes on.
+            obj = queue[start]
+            start += 1
+            _fail(group.using, group.all_ids([obj]), exc)
+            group.report.refused.append(
+                Refusal(obj, options.type, None, "cannot be sent", str(exc), "")
+            )
+            logger.error("Cannot send %r; kept as a failed purge intent: %s", obj, exc)
+            return
         batch = queue[start : start + count]
         try:
             sender.send(batch, options)

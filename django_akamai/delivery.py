@@ -41,7 +41,7 @@ from django.db import connections
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from . import conf
+from . import conf, deliver
 from .exceptions import AkamaiConfigurationError
 
 logger = logging.getLogger("django_akamai")
@@ -99,9 +99,7 @@ def kick(alias: str) -> None:
 
 
 def _deliver_inline(alias: str) -> None:
-    from .deliver import deliver_pending
-
-    deliver_pending(alias)
+    deliver.deliver_pending(alias)
 
 
 class _Background:
@@ -185,9 +183,7 @@ class _Background:
                 handover()
                 self.failures.pop(alias, None)
                 return
-            from .deliver import deliver_pending
-
-            report = deliver_pending(alias, stop=self.stopping)
+            report = deliver.deliver_pending(alias, stop=self.stopping)
         except Exception:
             failures = self.failures[alias] = self.failures.get(alias, 0) + 1
             wait = min(FAILURE_RETRY_MAX_SECONDS, FAILURE_RETRY_SECONDS * 2 ** (failures - 1))

@@ -28,6 +28,10 @@ class AkamaiConfigurationError(AkamaiError, ImproperlyConfigured):
 class NoAkamaiUsernameProvidedException(AkamaiConfigurationError):
     """No credentials at all: neither CCU v2 username/password nor Fast Purge (EdgeGrid)."""
 
+    #: True when nothing is configured anywhere (arguments, settings, edgerc file), rather
+    #: than a CCU v2 password without its username.
+    nothing_configured = False
+
 
 class NoAkamaiPasswordProvidedException(AkamaiConfigurationError):
     """A CCU v2 username was given without its password."""

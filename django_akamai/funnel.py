@@ -92,7 +92,9 @@ def normalised(value: Any, object_type: str, bases: list[str] | None = None) -> 
     return list(normalise(value, object_type, bases))
 
 
-def plan(objects: Any, options: dict[str, Any] | PurgeOptions | None = None) -> Plan:
+def plan(
+    objects: Any, options: dict[str, Any] | PurgeOptions | None = None, *, api: str | None = None
+) -> Plan:
     """Plan a purge of ``objects`` (anything ``PurgeRequest.add()`` takes) with ``options``.
 
     Model instances and QuerySets are resolved here, in the caller's process, where the
@@ -100,11 +102,13 @@ def plan(objects: Any, options: dict[str, Any] | PurgeOptions | None = None) -> 
     """
     opts = parse(options)
     items = tuple(dict.fromkeys(normalised(objects, opts.type)))
-    check_sizes(items, opts)
+    check_sizes(items, opts, api)
     return Plan(opts, items)
 
 
-def planned(objects: Any, options: dict[str, Any] | PurgeOptions | None = None) -> Plan:
+def planned(
+    objects: Any, options: dict[str, Any] | PurgeOptions | None = None, *, api: str | None = None
+) -> Plan:
     """A ``Plan`` of objects that were planned already (a task message, the command's lines),
     checked as ``plan()`` checks them but never normalised or prefixed a second time.
 
@@ -121,7 +125,7 @@ def planned(objects: Any, options: dict[str, Any] | PurgeOptions | None = None) 
             objects,
         )
     items = tuple(dict.fromkeys(_check_planned(obj, opts.type) for obj in objects))
-    check_sizes(items, opts)
+    check_sizes(items, opts, api)
     return Plan(opts, items)
 
 
@@ -148,7 +152,8 @@ def _check_planned(obj: Any, object_type: str) -> Any:
 
 
 def check_sizes(items: Iterable[Any], options: PurgeOptions, api: str | None = None) -> None:
-    """Raise ``ObjectTooLarge`` for an object that cannot fit in any request."""
+    """Raise ``ObjectTooLarge`` for an object that cannot fit in any request on ``api``
+    (default: the configured one): the one size check every plan passes."""
     # JSON takes at most 6 bytes a character and no envelope reaches 200 bytes, so short
     # objects fit whatever the API; only long ones need the API's limits (which may mean
     # reading the credentials) and the exact check.
@@ -192,21 +197,14 @@ def alias_of(objects: Any) -> str:
 
 
 def _max_body_bytes() -> int:
-    return int(conf.get_setting("AKAMAI_MAX_BODY_BYTES"))
-
-
-def _api() -> str:
-    try:
-        return conf.resolve_credentials().api
-    except AkamaiConfigurationError:
-        # Only the process that sends needs credentials (a web process that queues may have
-        # none); whoever sends re-cuts with its own limits, so Fast Purge's are a safe guess.
-        return "v3"
+    return int(conf.number_setting("AKAMAI_MAX_BODY_BYTES"))
 
 
 def limits(options: PurgeOptions, api: str | None = None) -> RequestLimits:
     """The limits of one request with ``options`` on ``api`` (default: the configured one)."""
-    return transport_class(api or _api()).request_limits_for(options, _max_body_bytes())
+    return transport_class(api or conf.configured_api()).request_limits_for(
+        options, _max_body_bytes()
+    )
 
 
 def cut(objects: list[Any] | tuple[Any, ...], request_limits: RequestLimits) -> list[list[Any]]:
@@ -230,7 +228,7 @@ def requests(
         cls, request_limits = type(transport), transport.request_limits(the_plan.options)
         base_url = transport.base_url
     else:
-        cls = transport_class(api or _api())
+        cls = transport_class(api or conf.configured_api())
         request_limits = cls.request_limits_for(the_plan.options, _max_body_bytes())
     return [
         PlannedRequest(

@@ -25,7 +25,6 @@ from .exceptions import (
     StatusNotAvailable,
 )
 from .options import Plan, options_mapping, parse
-from .packing import check_all_fit
 from .sender import RequestCallback, Sender
 from .transport import CcuV2Transport
 
@@ -36,16 +35,6 @@ __all__ = ["NoAkamaiPasswordProvidedException", "NoAkamaiUsernameProvidedExcepti
 
 #: CCU v2 took at most this many objects a request; the original's default batch size.
 V2_BATCH_SIZE = CcuV2Transport.default_max_objects
-
-#: What a ``PurgeRequest`` uses when purging is off and no credentials are configured: a host
-#: that cannot resolve (``.invalid``), never contacted since nothing is sent.
-PURGING_OFF_CREDENTIALS = conf.EdgeGridCredentials(
-    host="https://purging-is-off.invalid",
-    client_token="-",  # noqa: S106  (a placeholder, never sent anywhere)
-    client_secret=conf.hide("-"),
-    access_token=conf.hide("-"),
-    source="AKAMAI_PURGE_ENABLED = False",
-)
 
 
 class PurgeRequest:
@@ -98,7 +87,7 @@ class PurgeRequest:
                 raise
             # A site with purging off (AKAMAI_PURGE_ENABLED = False) may have no credentials:
             # this request never sends, so a stand-in that cannot reach anything will do.
-            self.credentials = PURGING_OFF_CREDENTIALS
+            self.credentials = conf.PURGING_OFF_CREDENTIALS
         self.options = options_mapping(options)
         self.purge_options = parse(options)
         self._sender = Sender(
@@ -193,31 +182,28 @@ class PurgeRequest:
         Everything is validated before anything is queued: on a bad value nothing of this call
         is added, and the exception names the value. Returns how many new objects were queued.
         """
-        accepted = funnel.normalised(urls, self.purge_options.type)
-        check_all_fit(accepted, envelope=self._envelope, max_bytes=self.max_body_bytes)
-        return self._queue(accepted)
+        return self._queue(funnel.plan(urls, self.purge_options, api=self.api).objects)
 
     def add_planned(self, objects: Iterable[Any]) -> int:
-        """Queue objects that ``django_akamai.plan`` normalised already, as they are.
+        """Queue objects that ``django_akamai.funnel`` planned already, as they are.
 
         For doors that planned once (the signals, the task, the command, the deliverer): the
         tag prefix and URL normalisation are not applied a second time. Returns how many new
         objects were queued.
         """
-        accepted = list(objects)
         # Checked again: its planner may have assumed another API's envelope.
-        check_all_fit(accepted, envelope=self._envelope, max_bytes=self.max_body_bytes)
-        return self._queue(accepted)
+        return self._queue(funnel.planned(list(objects), self.purge_options, api=self.api).objects)
 
-    def _queue(self, accepted: list[Any]) -> int:
+    def _queue(self, accepted: tuple[Any, ...]) -> int:
+        """Queue planned objects (each once already) that are not queued yet."""
         if not self.urls:  # the usual case, one add() before sending: no set is needed
-            fresh = list(dict.fromkeys(accepted))
+            fresh = list(accepted)
             self._queued = None
         else:
             queued = self._queued
             if queued is None or len(queued) != len(self.urls):
                 queued = self._queued = set(self.urls)  # needed now, or .urls edited by hand
-            fresh = [obj for obj in dict.fromkeys(accepted) if obj not in queued]
+            fresh = [obj for obj in accepted if obj not in queued]
             queued.update(fresh)
         self.urls.extend(fresh)
         return len(fresh)

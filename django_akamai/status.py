@@ -20,6 +20,8 @@ from django.db.models import Count, Sum
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
+from .deliver import pending_summary
+
 __all__ = ["Hour", "PipelineStatus", "hourly_chart", "pipeline_status"]
 
 HOURS = 24
@@ -64,7 +66,6 @@ def _hour_floor(moment: datetime) -> datetime:
 
 def pipeline_status(now: datetime | None = None) -> PipelineStatus:
     """The backlog of purge intents and the purge history's last ``HOURS`` hours."""
-    from .deliver import pending_summary
     from .models import PurgeIntent, PurgeRecord
 
     status = PipelineStatus(now=now or timezone.now())

@@ -34,6 +34,7 @@ from celery import Task, shared_task, uuid
 from celery.result import ResultSet
 
 from . import conf, funnel, switches
+from .deliver import deliver_pending
 from .exceptions import PurgeIncomplete, PurgeRetriesExhausted
 from .options import option_arguments, options_dict
 from .sender import Sender
@@ -139,8 +140,6 @@ def deliver_intents(self: Task, using: str | None = None) -> dict[str, Any]:
     Safe to run on any number of workers at once: one holds the account's lease and sends,
     the others return at once (the holder looks again before it lets go).
     """
-    from .deliver import deliver_pending
-
     report = deliver_pending(using)
     if report.config_error:
         logger.error("Purge intents stay pending: %s", report.config_error)

@@ -63,11 +63,12 @@ def akamai_emulator_server() -> Iterator[Emulator]:
 
 def _clean(emu: Emulator) -> None:
     # Imported here: loading this plugin must not import Django (see the docstring).
-    from .transport import forget_accounts
-
     emu.restore_defaults()
     emu.reset()
     # The buckets are full again: the process's shared view of them is stale.
+    # Imported here: the pytest plugin (this module) must load without Django.
+    from .transport import forget_accounts
+
     forget_accounts()
 
 

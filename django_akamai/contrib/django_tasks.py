@@ -32,6 +32,7 @@ import django
 from django.utils import timezone
 
 from .. import conf
+from ..deliver import deliver_pending
 
 if django.VERSION >= (6, 0):
     from django.tasks import task
@@ -50,8 +51,6 @@ def _task_options() -> dict[str, Any]:
 @task()
 def deliver_intents(using: str | None = None) -> dict[str, Any]:
     """Deliver the pending purge intents of database ``using``; enqueue a retry if due later."""
-    from ..deliver import deliver_pending
-
     report = deliver_pending(using)
     if report.config_error:
         logger.error("Purge intents stay pending: %s", report.config_error)

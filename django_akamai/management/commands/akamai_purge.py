@@ -14,8 +14,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ... import conf, funnel, operations
-from ...exceptions import AkamaiConfigurationError, AkamaiError, InvalidPurgeObject
+from ... import funnel, operations
+from ...exceptions import (
+    AkamaiConfigurationError,
+    AkamaiError,
+    InvalidPurgeObject,
+    NoAkamaiUsernameProvidedException,
+)
 from ...options import options_dict
 from ...purge import PurgeRequest
 
@@ -285,8 +290,8 @@ class Command(BaseCommand):
             chosen = funnel.planned(items, self._options_for(object_type, options))
             try:
                 pr = PurgeRequest(options=options_dict(chosen.options), actor=command_actor())
-            except AkamaiConfigurationError as exc:
-                if str(exc) != conf.NO_CREDENTIALS_MESSAGE:
+            except NoAkamaiUsernameProvidedException as exc:
+                if not exc.nothing_configured:
                     raise
                 # Planning needs no credentials: show the Fast Purge v3 bodies.
                 if not warned:
