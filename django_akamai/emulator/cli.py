@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .core import Emulator
+from .controller import Emulator
 from .faults import parse_latency
 
 DEFAULT_PORT = 8765
