@@ -386,6 +386,7 @@ class Edge:
             }
             for a in self.applied()
         ]
+        pending = self.faults.pending()
         return {
             "origin": self.origin,
             "publicHost": self.public_host,
@@ -395,7 +396,8 @@ class Edge:
             "faults": {
                 "dropRate": self.faults.drop_rate,
                 "recacheRate": self.faults.recache_rate,
-                **self.faults.pending(),
+                "dropNext": pending["drop_next"],
+                "recacheNext": pending["recache_next"],
             },
             "counters": self.counters,
             "objects": objects,
