@@ -32,7 +32,7 @@ def purge(session, emu, body, path="/ccu/v3/invalidate/url/production", **kwargs
 OBJECTS = {
     "url": ["https://www.example.com/a", "http://cdn.example.org:8080/b?x=1"],
     "cpcode": [1234, 5678],
-    "tag": ["article-1", "Ab9!#$%&'+-./^_`|~"],
+    "tag": ["article-1", "Ab9!#$%&'+-.^_`|~"],
 }
 
 
@@ -312,6 +312,10 @@ BAD_BODIES = [
     ("tag", {"objects": ["at@sign"]}, "invalid cache tag"),
     ("tag", {"objects": [""]}, "invalid cache tag"),
     ("tag", {"objects": ["t" * 129]}, "invalid cache tag"),
+    ("tag", {"objects": ["news/world"]}, "invalid cache tag"),
+    ("tag", {"objects": ["news\n"]}, "invalid cache tag"),
+    # Every character of Akamai's table of disallowed tag characters (AKAMAI_API.md §1).
+    *(("tag", {"objects": [f"a{c}b"]}, "invalid cache tag") for c in '<>*@\\{}:,"=()?;/[] '),
 ]
 
 
@@ -326,6 +330,16 @@ def test_400_for_bad_bodies(emu, v3, object_type, body, title):
     assert response.headers["X-Ratelimit-Remaining"] == before.headers["X-Ratelimit-Remaining"]
     assert len(emu.purges) == 1
     assert emu.counters["refused"] == {400: 1}
+
+
+def test_a_slash_in_one_tag_refuses_the_whole_request_naming_it(emu, v3):
+    response = purge(
+        v3, emu, {"objects": ["news", "news/world"]}, "/ccu/v3/invalidate/tag/production"
+    )
+    problem = problem_of(response, 400)
+    assert problem["title"] == "invalid cache tag"
+    assert "'news/world'" in problem["detail"] and "slash" in problem["detail"]
+    assert emu.purges == []
 
 
 def test_tag_of_128_characters_is_fine(emu, v3):

@@ -336,3 +336,71 @@ def test_edge_options_start_an_edge_and_are_described():
         assert "listening on" not in text.split("\n", 1)[1]  # scripts read line 1's URL
     defaults = vars(cli.build_parser().parse_args([]))
     assert defaults["edge_origin"] is None and defaults["edge_port"] == 8766
+
+
+def test_edge_caches_under_the_origins_host_by_default_and_the_banner_says_how_to_change_it():
+    parse = cli.build_parser().parse_args
+    base = ["--port", "0", "--edge-origin", "http://127.0.0.1:9", "--edge-port", "0"]
+    with cli.emulator_from_options(vars(parse(base))) as emu:
+        assert emu.edge.cache_host == "127.0.0.1:9" and emu.edge.origin_timeout == 60.0
+        text = "\n".join(cli.describe(emu))
+        assert "caches under host 127.0.0.1:9 (the origin's; --edge-host to change)" in text
+        assert "http://127.0.0.1:9/page/" in text
+    with cli.emulator_from_options(vars(parse([*base, "--edge-host", "*"]))) as emu:
+        assert emu.edge.cache_host is None
+        assert "caches under each request's Host (--edge-host *)" in "\n".join(cli.describe(emu))
+
+
+def test_edge_origin_timeout_and_fault_options():
+    options = vars(
+        cli.build_parser().parse_args(
+            [
+                "--port",
+                "0",
+                "--edge-origin",
+                "http://127.0.0.1:9",
+                "--edge-port",
+                "0",
+                "--edge-origin-timeout",
+                "90",
+                "--edge-drop-rate",
+                "0.25",
+                "--edge-recache-rate",
+                "0.5",
+                "--seed",
+                "7",
+            ]
+        )
+    )
+    with cli.emulator_from_options(options) as emu:
+        assert emu.edge.origin_timeout == 90.0
+        assert (emu.knobs.edge_drop_rate, emu.knobs.edge_recache_rate) == (0.25, 0.5)
+        assert emu.edge.faults.drop_rate == 0.25 and emu.edge.faults.recache_rate == 0.5
+    for bad in (["--edge-origin-timeout", "0"], ["--edge-drop-rate", "2"]):
+        with pytest.raises(SystemExit):
+            cli.build_parser().parse_args(bad)
+
+
+def test_module_cli_edge_fault_and_knobs_over_the_control_api(spawn):
+    process = spawn(
+        [
+            "-m",
+            "django_akamai.emulator",
+            "--port",
+            "0",
+            "--edge-origin",
+            "http://127.0.0.1:9",
+            "--edge-port",
+            "0",
+            "--edge-drop-rate",
+            "1",
+        ],
+        child_env(),
+    )
+    base_url = process.base_url()
+    assert any("caches under host 127.0.0.1:9" in line for line in process.lines)
+    knobs = requests.get(base_url + "/emulator/knobs", timeout=10).json()
+    assert knobs["edge_drop_rate"] == 1.0
+    faults = requests.post(base_url + "/emulator/edge/faults", json={"recache_next": 1}, timeout=10)
+    assert faults.json()["recache_next"] == 1
+    assert process.terminate() == 0

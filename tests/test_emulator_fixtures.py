@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -124,3 +125,44 @@ def test_edge_fixture_serves_the_live_server_and_gets_fresh(akamai_edge, akamai_
     # The original's default action is "remove" (Fast Purge delete): the copy was dropped.
     assert fresh.x_cache == "TCP_MISS"
     assert akamai_edge.counters["purges_applied"] == 1
+
+
+def applied_purges(edge, count):
+    """Wait (real time, bounded) until ``count`` purges have reached the edge; return them."""
+    deadline = time.monotonic() + 30
+    while len(edge.applied()) < count:
+        assert time.monotonic() < deadline, f"{count} purge(s) never reached the edge"
+        time.sleep(0.02)
+    return edge.applied()
+
+
+def test_edge_fixture_with_a_dropped_purge(akamai_edge, akamai_emulator):
+    from django_akamai.purge import PurgeRequest
+    from tests.testapp.models import Article
+
+    akamai_emulator.configure(time_scale=50)
+    Article.objects.create(slug="first")
+    url = "https://www.example.com/tagged/articles/"
+    requests.get(akamai_edge.base_url + "/tagged/articles/", timeout=10)
+    Article.objects.create(slug="second")
+    akamai_emulator.edge_faults(drop_next=1)  # from a test: the edge ignores the next purge
+    PurgeRequest(urls=["/tagged/articles/"]).purge()
+    assert akamai_emulator.counters["accepted"] == 1  # Akamai said 201
+    [dropped] = applied_purges(akamai_edge, 1)  # its estimatedSeconds have passed
+    assert dropped.fault == "drop"
+    assert akamai_edge.state(url) == "fresh" and b"second" not in akamai_edge.cached(url).body
+    PurgeRequest(urls=["/tagged/articles/"]).purge()  # purged again: it takes
+    assert applied_purges(akamai_edge, 2)[1].fault == "apply"
+    assert akamai_edge.state(url) == "absent"
+    akamai_emulator.edge_faults(drop_next=5)
+    akamai_emulator.configure(edge_recache_rate=1.0)
+
+
+def test_edge_faults_do_not_outlive_their_test(akamai_emulator):
+    # Runs after the test above: the faults it asked for are gone.
+    assert akamai_emulator.edge_faults() == {
+        "drop_next": 0,
+        "recache_next": 0,
+        "edge_drop_rate": 0.0,
+        "edge_recache_rate": 0.0,
+    }

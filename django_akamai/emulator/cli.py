@@ -16,7 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .core import Emulator
+from .controller import Emulator
+from .edge import DEFAULT_ORIGIN_TIMEOUT_SECONDS, REQUEST_HOST
 from .faults import parse_latency
 
 DEFAULT_PORT = 8765
@@ -44,6 +45,9 @@ _EMULATOR_OPTIONS = (
     "edge_host",
     "edge_cp_codes",
     "edge_default_ttl",
+    "edge_origin_timeout",
+    "edge_drop_rate",
+    "edge_recache_rate",
 )
 DEFAULT_EDGE_PORT = 8766
 
@@ -164,8 +168,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--edge-host",
         dest="edge_host",
         metavar="HOST",
-        help="the public host name the edge serves, as purges name it, e.g. www.example.com "
-        "(the request's Host)",
+        help="the host name the edge caches under, as your purges name it, e.g. "
+        f"www.example.com; {REQUEST_HOST!r} = each request's Host (the origin's host, e.g. "
+        "127.0.0.1:8000)",
     )
     edge.add_argument(
         "--edge-cpcode",
@@ -181,6 +186,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_non_negative,
         default=600.0,
         help="seconds to cache a response without max-age/s-maxage (600)",
+    )
+    edge.add_argument(
+        "--edge-origin-timeout",
+        dest="edge_origin_timeout",
+        type=_positive,
+        default=DEFAULT_ORIGIN_TIMEOUT_SECONDS,
+        metavar="S",
+        help="seconds to wait for the origin before answering 502 "
+        f"({DEFAULT_ORIGIN_TIMEOUT_SECONDS:g})",
     )
 
     faults = parser.add_argument_group("faults (seeded, reproducible)")
@@ -219,6 +233,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=5.0,
         help="delay of a slow answer (5)",
     )
+    faults.add_argument(
+        "--edge-drop-rate",
+        dest="edge_drop_rate",
+        type=_probability,
+        default=0.0,
+        help="share of accepted purges the edge ignores: 201, yet the old copy stays (0)",
+    )
+    faults.add_argument(
+        "--edge-recache-rate",
+        dest="edge_recache_rate",
+        type=_probability,
+        default=0.0,
+        help="share of accepted purges after which the edge re-caches the old copy, as a "
+        "request racing the purge would (0)",
+    )
     faults.add_argument("--seed", type=int, help="random seed for the faults")
 
 
@@ -255,11 +284,22 @@ def describe(emu: Emulator, edgerc: Path | None = None, section: str = "CCU") ->
         lines.append(f"Wrote section [{section}] of {edgerc}")
     edge = emu.edge
     if edge is not None:
+        if edge.cache_host is None:
+            caching = [
+                "  caches under each request's Host (--edge-host *): a purge reaches a page",
+                "    when it names the page under the Host it was requested with",
+            ]
+        else:
+            how = "--edge-host" if edge.public_host else "the origin's; --edge-host to change"
+            caching = [
+                f"  caches under host {edge.cache_host} ({how}): a purge reaches a page",
+                f"    when it names it under that host, e.g. http://{edge.cache_host}/page/",
+            ]
         lines += [
             "",
             # Not "listening on": scripts read the emulator's URL from that line.
-            f"Edge (caching proxy) at {edge.base_url} in front of {edge.origin}"
-            + (f", serving {edge.public_host}" if edge.public_host else ""),
+            f"Edge (caching proxy) at {edge.base_url} in front of {edge.origin}",
+            *caching,
             "  debug: curl -H 'Pragma: akamai-x-cache-on, akamai-x-get-cache-key' "
             f"{edge.base_url}/",
             f"  state: GET {edge.base_url}/emulator/edge",
@@ -267,7 +307,8 @@ def describe(emu: Emulator, edgerc: Path | None = None, section: str = "CCU") ->
     lines += [
         "",
         "Introspection: GET /emulator/purges, GET /emulator/counters, GET /emulator/refusals,",
-        "               POST /emulator/reset",
+        "               GET /emulator/knobs; POST /emulator/reset, POST /emulator/knobs,",
+        "               POST /emulator/edge/faults",
         "Press Ctrl-C to stop.",
     ]
     return lines

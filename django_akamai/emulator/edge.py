@@ -1,12 +1,16 @@
-"""The emulated edge: a caching reverse proxy in front of an origin, purged by the emulator.
+"""The emulated edge's cache: what it stores, and how accepted purges reach it.
 
-What it does, as an Akamai edge server does for one property (simplified):
+``edge_http.py`` puts HTTP (and Akamai's debug ``Pragma`` headers) in front of it. What it
+does, as an Akamai edge server does for one property (simplified):
 
 * caches ``GET`` (and answers ``HEAD`` from the same entry) per cache key, host + path +
-  query (the scheme is not part of the key), honouring ``Cache-Control`` (``s-maxage`` over
-  ``max-age``; ``no-store``, ``no-cache`` and ``private`` are not cached) and a default TTL
-  otherwise; responses with ``Set-Cookie`` and statuses other than 200/203/301/404/410 are
-  not cached; other methods go to the origin uncached;
+  query (the scheme is not part of the key). The host is the property's public host name
+  (``public_host``, ``--edge-host``) and by default the origin's own host, so that a site
+  served as ``http://127.0.0.1:8000`` and purged under that name is purged here too;
+  ``public_host="*"`` takes each request's ``Host`` instead. It honours ``Cache-Control``
+  (``s-maxage`` over ``max-age``; ``no-store``, ``no-cache`` and ``private`` are not cached)
+  and a default TTL otherwise; responses with ``Set-Cookie`` and statuses other than
+  200/203/301/404/410 are not cached; other methods go to the origin uncached;
 * remembers each response's ``Edge-Cache-Tag`` tags;
 * applies every purge the emulator accepts for the production network, ``estimatedSeconds``
   after acceptance (Akamai's 5 s divided by ``time_scale``): by URL (full URL, hostname +
@@ -16,15 +20,14 @@ What it does, as an Akamai edge server does for one property (simplified):
   (``If-None-Match`` / ``If-Modified-Since``); a 304 refreshes the copy, a 200 replaces it,
   and if the origin fails (5xx or unreachable) the stale copy is served, as Akamai does;
   ``delete`` drops the copy;
-* answers Akamai's debug ``Pragma`` headers: ``akamai-x-cache-on`` adds ``X-Cache``
-  (``TCP_HIT``, ``TCP_MISS``, ``TCP_REFRESH_HIT``, ``TCP_REFRESH_MISS``,
-  ``TCP_REFRESH_FAIL_HIT``, each followed by ``from a127-0-0-1.deploy.akamaitechnologies.com
-  (AkamaiGHost/emulator)``), ``akamai-x-get-cache-key`` adds ``X-Cache-Key``,
-  ``akamai-x-get-cache-tags`` adds ``X-Cache-Tags``.
+* can be told to misbehave toward a purge (``faults.PurgeFaults``): ignore it, or re-cache
+  the old copy right after applying it (a race); the copy then looks new (``Date``, ``Age``)
+  and only its content or its own ``ETag``/``Last-Modified`` betray it.
 
 Time: purges fall due on the edge's clock (``time.monotonic`` unless a test passes a
 :class:`ManualClock`) and are applied lazily, whenever the edge is asked anything; no timer
-thread decides, so a test that advances a manual clock sees exact states.
+thread decides, so a test that advances a manual clock sees exact states. ``Date`` and
+``Age`` are on that clock too (:meth:`Edge.wall_time`).
 """
 
 from __future__ import annotations
@@ -33,21 +36,23 @@ import heapq
 import http.client
 import itertools
 import re
-import socket
-import socketserver
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from .faults import APPLY, DROP, RECACHE, PurgeFaults
 from .state import AcceptedPurge
 
 DEFAULT_TTL_SECONDS = 600.0
+# Long enough for a development server's first, cold render of a heavy page (a Wagtail home
+# page took more than 10 s), short enough that a hung origin is noticed.
+DEFAULT_ORIGIN_TIMEOUT_SECONDS = 60.0
+# public_host: cache under each request's Host instead of one public host name.
+REQUEST_HOST = "*"
 CACHEABLE_STATUSES = frozenset({200, 203, 301, 404, 410})
 # Hop-by-hop headers (RFC 9110 §7.6.1) are not forwarded in either direction.
 _HOP_BY_HOP = frozenset(
@@ -63,7 +68,6 @@ _HOP_BY_HOP = frozenset(
         "proxy-connection",
     }
 )
-_GHOST = "from a127-0-0-1.deploy.akamaitechnologies.com (AkamaiGHost/emulator)"
 _ARL = re.compile(r"/[LD]/\d+/\d+/[^/]+/(?P<host>[^/?#]+)(?P<path>[/?#].*)?\Z")
 _MAX_AGE = re.compile(r"(?:^|,)\s*(s-maxage|max-age)\s*=\s*\"?(\d+)", re.IGNORECASE)
 
@@ -112,6 +116,21 @@ class AppliedPurge:
     applied_at: float  # edge clock
     keys: tuple[str, ...]  # the cache keys it covers (URL purges), whether cached or not
     hit: int  # cached objects it invalidated or dropped
+    fault: str = APPLY  # APPLY, or the fault injected: DROP (ignored) or RECACHE (race)
+
+
+@dataclass(frozen=True)
+class EdgeResponse:
+    """One answer of the edge, with what Akamai's debug headers report about it."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    x_cache: str  # TCP_HIT, TCP_MISS, TCP_REFRESH_HIT, TCP_REFRESH_MISS, TCP_REFRESH_FAIL_HIT
+    key: str  # the cache key
+    tags: frozenset[str]
+    cacheable: bool  # whether the edge keeps (or kept) this response
+    stored_at: float | None  # edge clock: when the served copy came from the origin
 
 
 @dataclass(frozen=True)
@@ -176,24 +195,38 @@ class Edge:
         default_ttl: float = DEFAULT_TTL_SECONDS,
         network: str = "production",
         clock: Callable[[], float] = time.monotonic,
-        origin_timeout: float = 10.0,
+        origin_timeout: float = DEFAULT_ORIGIN_TIMEOUT_SECONDS,
+        faults: PurgeFaults | None = None,
     ) -> None:
         parts = urlsplit(origin if "://" in origin else f"http://{origin}")
         if parts.scheme != "http" or not parts.hostname:
             raise ValueError(f"the edge's origin must be an http://host:port URL, not {origin!r}")
+        if isinstance(origin_timeout, bool) or not origin_timeout > 0:
+            raise ValueError(
+                f"origin_timeout must be a number of seconds > 0, not {origin_timeout!r}"
+            )
         self.origin = f"http://{parts.netloc}"
         self.origin_host = parts.hostname
         self.origin_port = parts.port or 80
         self.public_host = public_host
+        # The host part of every cache key (None: each request's Host). By default the
+        # origin's: what a site served directly from it names in its purges.
+        self.cache_host: str | None = (
+            None if public_host == REQUEST_HOST else (public_host or parts.netloc)
+        )
+        self.faults = faults if faults is not None else PurgeFaults()
         self.cp_codes = frozenset(int(code) for code in cp_codes)
         self.default_ttl = float(default_ttl)
         self.network = network
         self.clock = clock
-        self.origin_timeout = origin_timeout
-        self.base_url = ""  # set by EdgeServer once bound
+        self.origin_timeout = float(origin_timeout)
+        # Date headers are on the edge's clock: wall time when the clock read 0.
+        self._epoch = time.time() - clock()
+        self.base_url = ""  # set by edge_http.start_edge once bound
         self._lock = threading.RLock()
         self._objects: dict[str, CachedObject] = {}
-        self._pending: list[tuple[float, int, AcceptedPurge, float]] = []  # a heap by due time
+        # A heap by due time: (due, sequence, purge, accepted at, fault decided on acceptance).
+        self._pending: list[tuple[float, int, AcceptedPurge, float, str]] = []
         self._sequence = itertools.count()
         self._applied: list[AppliedPurge] = []
         self._counts: Counter[str] = Counter()
@@ -204,9 +237,11 @@ class Edge:
         """Apply ``purge`` ``delay_seconds`` from now (edge clock); called on acceptance."""
         if purge.network != self.network:
             return
+        fault = self.faults.decide()  # on acceptance, in arrival order: reproducible
         now = self.clock()
         with self._lock:
-            heapq.heappush(self._pending, (now + delay_seconds, next(self._sequence), purge, now))
+            entry = (now + delay_seconds, next(self._sequence), purge, now, fault)
+            heapq.heappush(self._pending, entry)
         self.apply_due()
 
     def apply_due(self) -> int:
@@ -215,12 +250,12 @@ class Edge:
         with self._lock:
             now = self.clock()
             while self._pending and self._pending[0][0] <= now:
-                due, _, purge, accepted_at = heapq.heappop(self._pending)
-                self._apply(purge, accepted_at, due)
+                due, _, purge, accepted_at, fault = heapq.heappop(self._pending)
+                self._apply(purge, accepted_at, due, fault)
                 applied += 1
         return applied
 
-    def _apply(self, purge: AcceptedPurge, accepted_at: float, due: float) -> None:
+    def _apply(self, purge: AcceptedPurge, accepted_at: float, due: float, fault: str) -> None:
         keys: tuple[str, ...] = ()
         if purge.type in ("url", "arl"):
             keys = tuple(
@@ -235,12 +270,26 @@ class Edge:
         else:  # cpcode
             codes = {int(code) for code in purge.objects}
             targets = list(self._objects.values()) if codes & self.cp_codes else []
+        if fault == DROP:
+            # Accepted with a 201 by the API, never carried out here.
+            self._counts["purges_dropped"] += 1
+            targets = []
         drop = purge.action in ("delete", "remove")
         for obj in targets:
             if drop:
                 del self._objects[obj.key]
             else:
                 obj.stale = True
+        if fault == RECACHE:
+            # The race: a request that read the old data before the commit refills the cache
+            # right after the purge. The old copy is back, stored when the purge took effect.
+            for obj in targets:
+                ttl = _ttl(obj.headers, self.default_ttl) or self.default_ttl
+                self._objects[obj.key] = CachedObject(
+                    obj.key, obj.status, obj.headers, obj.body, obj.tags, due, due + ttl
+                )
+            self._counts["purges_recached"] += 1
+            self._counts["objects_recached"] += len(targets)
         self._counts["purges_applied"] += 1
         self._counts["objects_deleted" if drop else "objects_invalidated"] += len(targets)
         self._applied.append(
@@ -253,6 +302,7 @@ class Edge:
                 due,
                 keys,
                 len(targets),
+                fault,
             )
         )
 
@@ -301,6 +351,9 @@ class Edge:
                 "purges_applied",
                 "objects_invalidated",
                 "objects_deleted",
+                "purges_dropped",
+                "purges_recached",
+                "objects_recached",
             )
             counts = {name: self._counts[name] for name in names}
             counts["cached_objects"] = len(self._objects)
@@ -329,13 +382,23 @@ class Edge:
                 "acceptedAt": a.accepted_at,
                 "appliedAt": a.applied_at,
                 "hit": a.hit,
+                "fault": a.fault,
             }
             for a in self.applied()
         ]
+        pending = self.faults.pending()
         return {
             "origin": self.origin,
             "publicHost": self.public_host,
+            "cacheHost": self.cache_host,
+            "originTimeout": self.origin_timeout,
             "clock": self.clock(),
+            "faults": {
+                "dropRate": self.faults.drop_rate,
+                "recacheRate": self.faults.recache_rate,
+                "dropNext": pending["drop_next"],
+                "recacheNext": pending["recache_next"],
+            },
             "counters": self.counters,
             "objects": objects,
             "applied": applied,
@@ -351,14 +414,18 @@ class Edge:
 
     # --- serving ------------------------------------------------------------------------
 
+    def wall_time(self, moment: float) -> float:
+        """The wall-clock time (``time.time()`` scale) of an edge-clock ``moment``."""
+        return self._epoch + moment
+
     def key_for(self, host_header: str | None, path_and_query: str) -> str:
-        host = self.public_host or host_header or self.base_url.removeprefix("http://")
+        host = self.cache_host or host_header or self.base_url.removeprefix("http://")
         return cache_key(host, path_and_query)
 
     def serve(
         self, method: str, path: str, headers: list[tuple[str, str]], body: bytes
-    ) -> tuple[int, list[tuple[str, str]], bytes, str, str, frozenset[str]]:
-        """(status, headers, body, X-Cache, cache key, tags) for one request to the edge."""
+    ) -> EdgeResponse:
+        """The edge's answer to one request."""
         self.apply_due()
         host = next((v for k, v in headers if k.lower() == "host"), None)
         key = self.key_for(host, path)
@@ -368,7 +435,7 @@ class Edge:
             with self._lock:
                 self._counts["passed"] += 1
             status, out, data = self._fetch(method, path, headers, body)
-            return status, out, data, "TCP_MISS", key, _tags(out)
+            return EdgeResponse(status, out, data, "TCP_MISS", key, _tags(out), False, None)
         with self._lock:
             cached = self._objects.get(key)
             usable = cached is not None and not cached.stale and cached.expires_at > self.clock()
@@ -376,18 +443,18 @@ class Edge:
                 self._counts["hits"] += 1
         if usable:
             assert cached is not None
-            return cached.status, cached.headers, cached.body, "TCP_HIT", key, cached.tags
+            return _from_cache(cached, "TCP_HIT")
         if cached is None:
             status, out, data = self._fetch("GET", path, headers, b"")
-            self._store(key, status, out, data)
+            stored = self._store(key, status, out, data)
             with self._lock:
                 self._counts["misses"] += 1
-            return status, out, data, "TCP_MISS", key, _tags(out)
+            return _fetched(status, out, data, "TCP_MISS", key, stored)
         return self._revalidate(key, cached, path, headers)
 
     def _revalidate(
         self, key: str, cached: CachedObject, path: str, headers: list[tuple[str, str]]
-    ) -> tuple[int, list[tuple[str, str]], bytes, str, str, frozenset[str]]:
+    ) -> EdgeResponse:
         conditional = [(k, v) for k, v in headers if k.lower() not in ("if-none-match",)]
         conditional = [(k, v) for k, v in conditional if k.lower() != "if-modified-since"]
         etag, modified = cached.header("ETag"), cached.header("Last-Modified")
@@ -403,25 +470,21 @@ class Edge:
                 cached.stored_at = self.clock()
                 cached.expires_at = cached.stored_at + ttl
                 self._counts["refresh_hits"] += 1
-            return cached.status, cached.headers, cached.body, "TCP_REFRESH_HIT", key, cached.tags
+            return _from_cache(cached, "TCP_REFRESH_HIT")
         if status >= 500:
             # Akamai serves the stale copy when the origin fails to revalidate it.
             with self._lock:
                 self._counts["refresh_fail_hits"] += 1
-            return (
-                cached.status,
-                cached.headers,
-                cached.body,
-                "TCP_REFRESH_FAIL_HIT",
-                key,
-                cached.tags,
-            )
-        self._store(key, status, out, data)
+            return _from_cache(cached, "TCP_REFRESH_FAIL_HIT")
+        stored = self._store(key, status, out, data)
         with self._lock:
             self._counts["refresh_misses"] += 1
-        return status, out, data, "TCP_REFRESH_MISS", key, _tags(out)
+        return _fetched(status, out, data, "TCP_REFRESH_MISS", key, stored)
 
-    def _store(self, key: str, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+    def _store(
+        self, key: str, status: int, headers: list[tuple[str, str]], body: bytes
+    ) -> CachedObject | None:
+        """Keep the origin's answer if it is cacheable (and return the copy), else forget it."""
         ttl = _ttl(headers, self.default_ttl)
         cacheable = (
             status in CACHEABLE_STATUSES
@@ -432,12 +495,12 @@ class Edge:
         with self._lock:
             if not cacheable:
                 self._objects.pop(key, None)
-                return
+                return None
             now = self.clock()
             assert ttl is not None
-            self._objects[key] = CachedObject(
-                key, status, headers, body, _tags(headers), now, now + ttl
-            )
+            stored = CachedObject(key, status, headers, body, _tags(headers), now, now + ttl)
+            self._objects[key] = stored
+            return stored
 
     def _fetch(
         self, method: str, path: str, headers: list[tuple[str, str]], body: bytes
@@ -498,109 +561,39 @@ class Edge:
         requests = 0
         while True:
             requests += 1
-            status, _, body, x_cache, _, _ = self.serve(
+            answer = self.serve(
                 "GET", path, [("Host", parts.netloc), ("Pragma", "akamai-x-cache-on")], b""
             )
             elapsed = time.monotonic() - started
-            if status < 500 and is_fresh(body):
-                return Freshness(url, elapsed, x_cache, requests, body)
+            if answer.status < 500 and is_fresh(answer.body):
+                return Freshness(url, elapsed, answer.x_cache, requests, answer.body)
             if elapsed > timeout:
                 raise TimeoutError(f"{url} was not fresh at the edge after {timeout:.0f}s")
             sleep(poll)
 
 
-# --- HTTP ---------------------------------------------------------------------------------
-
-
-class EdgeServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], edge: Edge) -> None:
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
-        self.edge = edge
-        super().__init__(address, EdgeRequestHandler)
-
-    def server_bind(self) -> None:
-        socketserver.TCPServer.server_bind(self)  # no reverse DNS lookup
-        host, port = self.server_address[:2]
-        self.server_name, self.server_port = str(host), int(port)
-
-
-class EdgeRequestHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "AkamaiGHost/emulator"
-    timeout = 120
-    server: EdgeServer
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass  # an edge in a test or a demo has nothing useful to print per request
-
-    def do_GET(self) -> None:  # noqa: N802
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        headers = list(self.headers.items())
-        edge = self.server.edge
-        if self.path == "/emulator/edge" and self.command == "GET":
-            self._send(200, [("Content-Type", "application/json")], _json(edge.as_json()))
-            return
-        status, out, data, x_cache, key, tags = edge.serve(self.command, self.path, headers, body)
-        pragma = ",".join(v for k, v in headers if k.lower() == "pragma").lower()
-        extra = []
-        if "akamai-x-cache-on" in pragma:
-            extra.append(("X-Cache", f"{x_cache} {_GHOST}"))
-        if "akamai-x-get-cache-key" in pragma:
-            extra.append(("X-Cache-Key", key))
-        if "akamai-x-get-cache-tags" in pragma and tags:
-            extra.append(("X-Cache-Tags", ",".join(sorted(tags))))
-        self._send(status, [*out, *extra], data)
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET  # noqa: N815
-
-    def _send(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
-        self.send_response_only(status)
-        self.send_header("Date", formatdate(usegmt=True))
-        for name, value in headers:
-            if name.lower() not in ("content-length", "date", "server"):
-                self.send_header(name, value)
-        self.send_header("Server", self.server_version)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-
-def _json(document: Any) -> bytes:
-    import json
-
-    return json.dumps(document, default=str).encode("utf-8")
-
-
-@dataclass
-class RunningEdge:
-    """An :class:`Edge` with its HTTP server thread."""
-
-    edge: Edge
-    server: EdgeServer
-    thread: threading.Thread = field(repr=False)
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
-
-
-def start_edge(edge: Edge, bind: str = "127.0.0.1", port: int = 0) -> RunningEdge:
-    server = EdgeServer((bind, port), edge)
-    host = f"[{bind}]" if ":" in bind else ("127.0.0.1" if bind in ("", "0.0.0.0") else bind)  # noqa: S104
-    edge.base_url = f"http://{host}:{server.server_address[1]}"
-    thread = threading.Thread(
-        target=server.serve_forever,
-        kwargs={"poll_interval": 0.05},
-        name=f"akamai-edge-{server.server_address[1]}",
-        daemon=True,
+def _from_cache(cached: CachedObject, x_cache: str) -> EdgeResponse:
+    return EdgeResponse(
+        cached.status,
+        cached.headers,
+        cached.body,
+        x_cache,
+        cached.key,
+        cached.tags,
+        True,
+        cached.stored_at,
     )
-    thread.start()
-    return RunningEdge(edge, server, thread)
+
+
+def _fetched(
+    status: int,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    x_cache: str,
+    key: str,
+    stored: CachedObject | None,
+) -> EdgeResponse:
+    stored_at = stored.stored_at if stored is not None else None
+    return EdgeResponse(
+        status, headers, body, x_cache, key, _tags(headers), stored is not None, stored_at
+    )

@@ -48,6 +48,10 @@ class Knobs:
     # Strict mode, NOT confirmed for Akamai (which documents no such refusal): a nonce seen
     # before inside the timestamp window is refused with 401.
     refuse_replayed_nonces: bool = False
+    # The edge's faults toward accepted purges (faults.PurgeFaults): the share it ignores, and
+    # the share after which it re-caches the old copy (a race).
+    edge_drop_rate: float = 0.0
+    edge_recache_rate: float = 0.0
 
     def __post_init__(self) -> None:
         # Normalise through object.__setattr__: the dataclass is frozen for thread safety.
@@ -60,7 +64,7 @@ class Knobs:
         if scale == 0:
             raise ValueError("time_scale must be greater than 0")
         put("time_scale", scale)
-        for name in ("fail_rate", "drop_rate", "slow_rate"):
+        for name in ("fail_rate", "drop_rate", "slow_rate", "edge_drop_rate", "edge_recache_rate"):
             put(name, _rate(name, getattr(self, name)))
         put("slow_seconds", _non_negative("slow_seconds", self.slow_seconds))
         put("v2_estimate_seconds", _non_negative("v2_estimate_seconds", self.v2_estimate_seconds))
@@ -79,6 +83,15 @@ class Knobs:
         if unknown:
             raise TypeError(f"unknown emulator setting(s): {', '.join(sorted(unknown))}")
         return dataclasses.replace(self, **changes)
+
+    def as_json(self) -> dict[str, Any]:
+        """The knobs as JSON values, in the shapes :meth:`replace` accepts back."""
+        document = dataclasses.asdict(self)
+        if isinstance(self.latency_ms, tuple):
+            document["latency_ms"] = list(self.latency_ms)
+        if self.allowed_hosts is not None:
+            document["allowed_hosts"] = sorted(self.allowed_hosts)
+        return document
 
 
 KNOB_NAMES = tuple(field.name for field in dataclasses.fields(Knobs))

@@ -20,8 +20,10 @@ NETWORKS = ("production", "staging")
 V2_ACTIONS = ("remove", "invalidate")
 V2_TYPES = ("arl", "cpcode")
 
-# Akamai's cache-tag alphabet: alphanumerics and !#$%&'+-./^_`|~, 1 to 128 characters.
-_TAG = re.compile(r"[A-Za-z0-9!#$%&'+\-./^_`|~]{1,128}\Z")
+# Akamai's cache-tag alphabet: alphanumerics and !#$%&'+-.^_`|~, 1 to 128 characters. Its
+# table of disallowed characters lists < > * @ \ { } : , " = ( ) ? ; / [ ] and space: the
+# slash is refused too (AKAMAI_API.md §1). \Z, not $: a final newline is refused as well.
+_TAG = re.compile(r"[A-Za-z0-9!#$%&'+\-.^_`|~]{1,128}\Z")
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)\Z")
 _BAD_URL_CHARS = re.compile(r"[\x00-\x20\x7f]")
 # An ARL: /L/<serial>/<CP code>/<TTL>/<origin host>[/<path>] (also /D/ for dynamic content).
@@ -183,7 +185,8 @@ def _tags(objects: list[Any]) -> None:
         if not _TAG.match(obj):
             raise _bad(
                 "invalid cache tag",
-                f"Cache tags are 1-128 characters of letters, digits and !#$%&'+-./^_`|~: {obj!r}",
+                "Cache tags are 1-128 characters of letters, digits and !#$%&'+-.^_`|~ "
+                f"(no space, slash or other punctuation): {obj!r}",
             )
 
 

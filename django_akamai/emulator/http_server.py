@@ -1,8 +1,10 @@
-"""HTTP/1.1 plumbing: keep-alive connections, body framing, transient faults, clean shutdown.
+"""The purge API's HTTP/1.1 plumbing: keep-alive connections, body framing, transient faults,
+clean shutdown. The port serves the purge APIs (``purge_api.py``) and the control API
+(``control_api.py``, paths under ``/emulator/``); the edge has its own (``edge_http.py``).
 
 Per request, in this order: route (404/405), body framing (411; a body beyond
 ``DRAIN_LIMIT_BYTES`` is a 413 without reading it), read the body, then one fault draw (drop,
-slow, 5xx, latency), then the service: the EdgeGrid gateway (400/401) before the purge API
+slow, 5xx, latency), then the purge API: the EdgeGrid gateway (400/401) before the purge API
 (413, 415, 400, 403, 429, 201), so that, as at Akamai, an oversized body is first
 authenticated (its signature covers at most its first 131,072 bytes). A faulted request has
 not reached the service: it takes no rate-limit tokens, records no nonce and is not accepted.
@@ -20,10 +22,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from . import control_api
 from .faults import FaultInjector
 from .knobs import Knobs
+from .messages import Reply, Request, Route, routing_problem
 from .problems import Problem
-from .service import PurgeService, Reply, Request, Route, route, routing_problem
+from .purge_api import PurgeService, route
 from .state import EmulatorState
 from .validation import MAX_BODY_BYTES
 
@@ -61,7 +65,7 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         service: PurgeService,
         faults: FaultInjector,
         knobs: Callable[[], Knobs],
-        reset: Callable[[], None],
+        controls: control_api.EmulatorControls,
         stopping: threading.Event,
     ) -> None:
         if ":" in address[0]:
@@ -69,7 +73,7 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         self.service = service
         self.faults = faults
         self.knobs = knobs
-        self.reset = reset
+        self.controls = controls
         self.stopping = stopping
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
@@ -156,7 +160,11 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
     def _process(self) -> None:
         server = self.server
         method = self.command
-        route_ = route(method, self.path)
+        path = urlsplit(self.path).path
+        if path.startswith(control_api.PREFIX):
+            route_ = control_api.route(path)
+        else:
+            route_ = route(method, self.path)
         if route_.counted:
             server.state.count("requests")
         length = self._content_length(route_)
@@ -177,7 +185,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         if route_.counted:
             server.state.count("bytes_received", len(body))
         if not route_.counted:
-            self._reply(server.service.introspect(route_, server.reset))
+            self._reply(control_api.handle(route_, method, body, server.controls))
             return
         if self._apply_faults(route_):
             return

@@ -1,10 +1,12 @@
-"""The purge APIs themselves: routing, authentication, validation, rate limits, acceptance.
+"""The purge APIs (Fast Purge v3, CCU v2): routing, authentication, validation, rate limits,
+acceptance.
 
 The HTTP server hands over a fully read request and sends back the :class:`Reply`. As at
 Akamai, the EdgeGrid gateway answers first (400 "Invalid timestamp" / "Invalid client token",
 401 "Not authorized"), then the purge API: body size (413), content type (415), JSON and
 objects (400), permission (403), rate limit (429), then acceptance (201). Transient faults are
-applied by the server before any of this (see ``server.py``).
+applied by the server before any of this (see ``http_server.py``). Each accepted purge is
+handed to ``on_accept`` (the edge, when one runs).
 """
 
 from __future__ import annotations
@@ -14,15 +16,14 @@ import binascii
 import hmac
 import math
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
 from urllib.parse import urlsplit
 
 from . import edgegrid_verify
 from .credentials import EmulatorCredentials
 from .knobs import Knobs
+from .messages import Reply, Request, Route
 from .problems import GatewayProblem, Problem, new_purge_id, new_support_id
 from .ratelimit import RateLimiter
 from .state import AcceptedPurge, EmulatorState
@@ -51,61 +52,9 @@ _V3_RATE_LIMIT_STATUS = re.compile(r"/ccu/v3/rate-limit-status/(?P<type>[^/]+)\Z
 _V2_STATUS = re.compile(r"/ccu/v2/purges/(?P<purge_id>[^/]+)\Z")
 
 
-@dataclass(frozen=True)
-class Route:
-    kind: str  # v3_purge | v3_rate_limit_status | v2_queue | v2_status | emulator | unknown
-    allowed: tuple[str, ...] = ()
-    params: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def counted(self) -> bool:
-        """Introspection requests are the tool talking to itself: not counted, not faulted."""
-        return self.kind != "emulator"
-
-
-@dataclass
-class Reply:
-    status: int
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    content_type: str = "application/json"
-    close: bool = False
-
-    @classmethod
-    def problem(cls, problem: Problem, headers: Mapping[str, str] | None = None) -> Reply:
-        merged = {**(headers or {}), **problem.headers}
-        return cls(problem.status, problem.body(), merged, problem.content_type, problem.close)
-
-
-@dataclass(frozen=True)
-class Request:
-    method: str
-    target: str  # the request-target as sent: path, ;params and ?query
-    headers: list[tuple[str, str]]
-    body: bytes
-    scheme: str
-    default_host: str
-
-    def header(self, name: str) -> str | None:
-        lowered = name.lower()
-        return next((v for k, v in self.headers if k.lower() == lowered), None)
-
-    @property
-    def host(self) -> str:
-        return self.header("Host") or self.default_host
-
-
 def route(method: str, target: str) -> Route:
+    """The purge API's route for ``target`` (``control_api.route`` has ``/emulator/...``)."""
     path = urlsplit(target).path
-    if path.startswith("/emulator/"):
-        methods = {
-            "/emulator/purges": ("GET",),
-            "/emulator/counters": ("GET",),
-            "/emulator/refusals": ("GET",),
-            "/emulator/edge": ("GET",),
-            "/emulator/reset": ("POST",),
-        }.get(path, ())
-        return Route("emulator", methods, {"path": path})
     match = _V3_RATE_LIMIT_STATUS.match(path)
     if match:
         if match["type"] in V3_TYPES:
@@ -128,20 +77,6 @@ def route(method: str, target: str) -> Route:
     if match:
         return Route("v2_status", ("GET",), match.groupdict())
     return Route("unknown")
-
-
-def routing_problem(route_: Route, method: str, target: str) -> Problem | None:
-    path = urlsplit(target).path
-    if route_.kind == "unknown" or not route_.allowed:
-        return Problem(404, "Not Found", f"No such resource: {path}")
-    if method not in route_.allowed:
-        return Problem(
-            405,
-            "Method Not Allowed",
-            f"{method} is not supported on {path}; use {', '.join(route_.allowed)}",
-            headers={"Allow": ", ".join(route_.allowed)},
-        )
-    return None
 
 
 def _check_body_size(body: bytes) -> None:
@@ -167,8 +102,6 @@ class PurgeService:
         self.credentials = credentials
         # Told of every accepted purge and the seconds after which it takes effect (the edge).
         self.on_accept = on_accept
-        # The edge's state for GET /emulator/edge (None: no edge running).
-        self.edge_state: Callable[[], dict[str, Any] | None] = lambda: None
         self._knobs = knobs
         self.state = state
         self.limiter = limiter
@@ -361,21 +294,3 @@ class PurgeService:
         if status is None:
             raise Problem(404, "Not Found", f"No purge with id {purge_id!r}")
         return Reply(200, status)
-
-    # --- introspection ----------------------------------------------------------------------
-
-    def introspect(self, route_: Route, reset: Callable[[], None]) -> Reply:
-        path = route_.params["path"]
-        if path == "/emulator/purges":
-            return Reply(200, [purge.as_json() for purge in self.state.purges()])
-        if path == "/emulator/counters":
-            return Reply(200, self.state.counters())
-        if path == "/emulator/refusals":
-            return Reply(200, self.state.refusals())
-        if path == "/emulator/edge":
-            edge = self.edge_state()
-            if edge is None:
-                return Reply.problem(Problem(404, "Not Found", "No edge is running"))
-            return Reply(200, edge)
-        reset()
-        return Reply(200, {"reset": True})

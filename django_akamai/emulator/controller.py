@@ -1,4 +1,5 @@
-"""The :class:`Emulator`: one local Fast Purge v3 + CCU v2 server and its Python controls."""
+"""The :class:`Emulator`: starts and stops the purge API's server and the edge, wires them
+together (each accepted purge reaches the edge), and is the Python control over both."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ from types import TracebackType
 from typing import Any
 
 from .credentials import EmulatorCredentials, generate_credentials, write_edgerc
-from .edge import DEFAULT_TTL_SECONDS, Edge, RunningEdge, start_edge
+from .edge import DEFAULT_ORIGIN_TIMEOUT_SECONDS, DEFAULT_TTL_SECONDS, Edge
+from .edge_http import RunningEdge, start_edge
 from .edgegrid_verify import NonceCache
-from .faults import FaultInjector, Latency
+from .faults import FaultInjector, Latency, PurgeFaults
+from .http_server import EmulatorHTTPServer
 from .knobs import KNOB_NAMES, Knobs
+from .purge_api import PurgeService
 from .ratelimit import RateLimiter
-from .server import EmulatorHTTPServer
-from .service import PurgeService
 from .state import AcceptedPurge, EmulatorState
 
 
@@ -70,6 +72,9 @@ class Emulator:
         edge_host: str | None = None,
         edge_cp_codes: Iterable[int] = (),
         edge_default_ttl: float = DEFAULT_TTL_SECONDS,
+        edge_origin_timeout: float = DEFAULT_ORIGIN_TIMEOUT_SECONDS,
+        edge_drop_rate: float = 0.0,
+        edge_recache_rate: float = 0.0,
     ) -> None:
         self._lock = threading.Lock()
         self._requested_port = port
@@ -86,6 +91,8 @@ class Emulator:
             allowed_hosts=allowed_hosts,  # type: ignore[arg-type]
             v2_estimate_seconds=v2_estimate_seconds,
             refuse_replayed_nonces=refuse_replayed_nonces,
+            edge_drop_rate=edge_drop_rate,
+            edge_recache_rate=edge_recache_rate,
         )
         self._knobs = self._initial_knobs
         # Generated once: a restarted emulator keeps its credentials (its port may change).
@@ -104,6 +111,8 @@ class Emulator:
             enabled=self._knobs.rate_limits == "akamai", time_scale=self._knobs.time_scale
         )
         self._faults = FaultInjector(seed=self._knobs.seed)
+        # The edge's faults live here, so that they hold across an edge's restarts.
+        self._purge_faults = PurgeFaults(seed=self._knobs.seed)
         self._apply_fault_knobs(self._knobs)
         self._edge_options: dict[str, Any] | None = (
             None
@@ -114,6 +123,7 @@ class Emulator:
                 "public_host": edge_host,
                 "cp_codes": tuple(edge_cp_codes),
                 "default_ttl": edge_default_ttl,
+                "origin_timeout": edge_origin_timeout,
             }
         )
         self._edge: RunningEdge | None = None
@@ -137,13 +147,12 @@ class Emulator:
                 nonces=self._nonces,
                 on_accept=self._purge_accepted,
             )
-            service.edge_state = self._edge_state
             server = EmulatorHTTPServer(
                 (self.bind, self._requested_port),
                 service=service,
                 faults=self._faults,
                 knobs=self._current_knobs,
-                reset=self.reset,
+                controls=self,
                 stopping=self._stopping,
             )
             port = server.server_address[1]
@@ -238,14 +247,15 @@ class Emulator:
         return self._state.refusals()
 
     def reset(self) -> None:
-        """Forget purges, counters and nonces, refill the buckets, restart the fault draws;
-        empty the edge's cache too."""
+        """Forget purges, counters and nonces, refill the buckets, restart the fault draws
+        (and forget the edge's faults asked for by count); empty the edge's cache too."""
         if self._edge is not None:
             self._edge.edge.reset()
         self._state.reset()
         self._nonces.clear()
         self._limiter.reset()
         self._faults.restart()
+        self._purge_faults.restart()
 
     # --- the edge -------------------------------------------------------------------------
 
@@ -258,9 +268,13 @@ class Emulator:
         cp_codes: Iterable[int] = (),
         default_ttl: float = DEFAULT_TTL_SECONDS,
         clock: Callable[[], float] | None = None,
+        origin_timeout: float = DEFAULT_ORIGIN_TIMEOUT_SECONDS,
     ) -> Edge:
         """Serve an emulated edge (a caching proxy in front of ``origin``) that every purge
-        this emulator accepts reaches ``estimatedSeconds`` later; see ``edge.py``."""
+        this emulator accepts reaches ``estimatedSeconds`` later; see ``edge.py``.
+
+        It caches under ``public_host`` (the host name your purges use), by default under
+        the origin's own host; ``public_host="*"`` caches under each request's ``Host``."""
         if self._edge is not None:
             raise RuntimeError("the edge is already running; stop_edge() first")
         edge = Edge(
@@ -269,6 +283,8 @@ class Emulator:
             cp_codes=cp_codes,
             default_ttl=default_ttl,
             clock=clock if clock is not None else time.monotonic,
+            origin_timeout=origin_timeout,
+            faults=self._purge_faults,
         )
         bind = self.bind if self.bind not in ("", "0.0.0.0", "::") else "127.0.0.1"  # noqa: S104
         self._edge = start_edge(edge, bind, port)
@@ -284,9 +300,24 @@ class Emulator:
         """The running edge, or None."""
         return self._edge.edge if self._edge is not None else None
 
-    def _edge_state(self) -> dict[str, Any] | None:
+    def edge_json(self) -> dict[str, Any] | None:
+        """The edge's state as ``GET /emulator/edge`` shows it, or None without an edge."""
         running = self._edge
         return running.edge.as_json() if running is not None else None
+
+    def edge_faults(self, *, drop_next: int = 0, recache_next: int = 0) -> dict[str, Any]:
+        """Make the edge ignore the next ``drop_next`` purges it receives (the API still
+        answers 201), then re-cache the old copy right after the next ``recache_next``
+        (a race); return the faults still to come and the rates
+        (``configure(edge_drop_rate=..., edge_recache_rate=...)``). :meth:`reset` forgets
+        the counts."""
+        self._purge_faults.add(drop_next=drop_next, recache_next=recache_next)
+        knobs = self._knobs
+        return {
+            **self._purge_faults.pending(),
+            "edge_drop_rate": knobs.edge_drop_rate,
+            "edge_recache_rate": knobs.edge_recache_rate,
+        }
 
     def _purge_accepted(self, purge: AcceptedPurge, delay_seconds: float) -> None:
         running = self._edge
@@ -302,7 +333,7 @@ class Emulator:
     def configure(self, **changes: Any) -> None:
         """Change behaviour while running: rate_limits, time_scale, fail_rate, latency_ms,
         drop_rate, slow_rate, slow_seconds, seed, allowed_hosts, v2_estimate_seconds,
-        refuse_replayed_nonces."""
+        refuse_replayed_nonces, edge_drop_rate, edge_recache_rate."""
         with self._lock:
             knobs = self._knobs.replace(**changes)
             self._knobs = knobs
@@ -312,6 +343,7 @@ class Emulator:
             self._apply_fault_knobs(knobs)
             if "seed" in changes:
                 self._faults.reseed(knobs.seed)
+                self._purge_faults.reseed(knobs.seed)
 
     def restore_defaults(self) -> None:
         """Put every knob back to the value given to the constructor."""
@@ -327,6 +359,8 @@ class Emulator:
         self._faults.drop_rate = knobs.drop_rate
         self._faults.slow_rate = knobs.slow_rate
         self._faults.latency_ms = knobs.latency_ms
+        self._purge_faults.drop_rate = knobs.edge_drop_rate
+        self._purge_faults.recache_rate = knobs.edge_recache_rate
 
     def _require_server(self) -> EmulatorHTTPServer:
         server = self._server
