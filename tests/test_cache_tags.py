@@ -186,3 +186,14 @@ def test_tag_purges_through_the_task_and_the_command(eager_celery, akamai_emulat
         ["blog.article", "homepage"],
     ]
     assert {p.type for p in akamai_emulator.purges} == {"tag"}
+
+
+@pytest.mark.parametrize("tag", ["news\n", "news/world", "news\r\n", "\nnews"])
+def test_a_tag_is_checked_to_its_end_and_a_slash_is_refused(tag):
+    # "$" matched before a final newline, and Akamai's table of disallowed characters
+    # lists "/" (AKAMAI_API.md §1): both are refused before anything is sent or recorded.
+    from django_akamai.exceptions import InvalidTag
+    from django_akamai.normalise.tags import validate_tag
+
+    with pytest.raises(InvalidTag, match="characters Akamai does not allow"):
+        validate_tag(tag)

@@ -32,7 +32,9 @@ __all__ = [
 ]
 
 # Akamai's cache tag rules: 1-128 characters, alphanumerics and these punctuation marks.
-TAG_PATTERN = re.compile(r"^[A-Za-z0-9!#$%&'+\-./^_`|~]{1,128}$")
+# fullmatch, not match with "$": "$" also matches before a final newline ("news\n").
+# No "/": Akamai's table of disallowed characters lists it.
+TAG_PATTERN = re.compile(r"[A-Za-z0-9!#$%&'+\-.^_`|~]{1,128}")
 MAX_TAG_LENGTH = 128
 
 
@@ -46,14 +48,15 @@ def validate_tag(value: Any) -> str:
         raise NotATag(
             f"Cache tag {_describe(value)} is a {type(value).__name__}; tags are strings.", value
         )
-    if not TAG_PATTERN.match(value):
+    if not TAG_PATTERN.fullmatch(value):
         reason = (
             f"is {len(value)} characters long (at most {MAX_TAG_LENGTH})"
             if len(value) > MAX_TAG_LENGTH
             else "is empty"
             if not value
             else "has characters Akamai does not allow (only letters, digits and "
-            "!#$%&'+-./^_`|~; no spaces, '*', '@', ':', '<>', '{}', '\\')"
+            "!#$%&'+-.^_`|~; no spaces, control characters, '/', '*', '@', ':', '<>', '{}', "
+            "'\\')"
         )
         raise InvalidTag(f"Cache tag {_describe(value)} {reason}.", value)
     return value
