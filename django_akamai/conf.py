@@ -81,6 +81,9 @@ DEFAULTS: dict[str, Any] = {
     "AKAMAI_DELIVERY_LEASE_SECONDS": None,
     "AKAMAI_DELIVERY_RETRY_BACKOFF": 5.0,
     "AKAMAI_DELIVERY_RETRY_BACKOFF_MAX": 300.0,
+    # How often a process's delivery thread looks for due intents with no kick (the bound on
+    # a skipped kick, a killed process, a restart).
+    "AKAMAI_DELIVERY_SWEEP_SECONDS": 10.0,
     # Site switches (django_akamai.gate): False makes every door a logged no-op; the site's
     # CP codes (akamai_purge --everything); above this many objects, the end of a
     # suspend_purges() block purges those CP codes instead (None: never). 10,000 is the size
@@ -105,6 +108,7 @@ NUMBER_SETTINGS: dict[str, tuple[type, float]] = {
     "AKAMAI_DELIVERY_EXIT_WAIT": (float, 0),
     "AKAMAI_DELIVERY_RETRY_BACKOFF": (float, 0),
     "AKAMAI_DELIVERY_RETRY_BACKOFF_MAX": (float, 0),
+    "AKAMAI_DELIVERY_SWEEP_SECONDS": (float, 0.1),
 }
 
 V2_DEFAULT_BASE_URL = DEFAULTS["AKAMAI_CCUAPI_BASE_URL"]

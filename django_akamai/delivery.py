@@ -36,7 +36,9 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
+from django.core.signals import request_started
 from django.db import connections
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -46,7 +48,15 @@ from .exceptions import AkamaiConfigurationError
 
 logger = logging.getLogger("django_akamai")
 
-__all__ = ["MODES", "kick", "mode", "stop_background", "wait_idle"]
+__all__ = [
+    "MODES",
+    "kick",
+    "mode",
+    "start_sweeping",
+    "stop_background",
+    "sweep_from_first_request",
+    "wait_idle",
+]
 
 #: Delivery modes: "background" and "worker" are built in; others name a kick function (see
 #: the module docstring); what it returns runs in the background thread, so a slow broker
@@ -65,6 +75,11 @@ BUSY_RETRY_SECONDS = 1.0
 #: wait for the next save's kick, which may never come.
 FAILURE_RETRY_SECONDS = 1.0
 FAILURE_RETRY_MAX_SECONDS = 60.0
+#: While Akamai refuses the credentials or the clock (a setup problem), look again this long
+#: after the last refusal, doubled for each in a row up to the maximum: a fixed edgerc file is
+#: noticed without a restart, and a restart (new process) tries at once.
+SETUP_RETRY_SECONDS = 5.0
+SETUP_RETRY_MAX_SECONDS = 60.0
 
 
 def mode() -> str:
@@ -77,9 +92,20 @@ def mode() -> str:
     return value
 
 
+def _sweep_seconds() -> float:
+    return float(conf.get_setting("AKAMAI_DELIVERY_SWEEP_SECONDS"))
+
+
 def _in_memory(alias: str) -> bool:
     connection = connections[alias]
     return connection.vendor == "sqlite" and connection.is_in_memory_db()  # type: ignore[attr-defined]
+
+
+def _handover(chosen: str, alias: str) -> Callable[[], None] | None:
+    """What the background thread runs for ``alias`` in mode ``chosen``: None (deliver here)
+    or the callable that hands the work to another mode (bound in the calling thread)."""
+    target = MODES[chosen]
+    return import_string(target)(alias) if target else None
 
 
 def kick(alias: str) -> None:
@@ -91,11 +117,39 @@ def kick(alias: str) -> None:
         if chosen == "background" and _in_memory(alias):
             _deliver_inline(alias)
             return
-        target = MODES[chosen]
-        handover = import_string(target)(alias) if target else None
-        _background().kick(alias, handover, float(conf.get_setting("AKAMAI_DELIVERY_DELAY")))
+        handover = _handover(chosen, alias)
+        thread = _background()
+        thread.kick(alias, handover, float(conf.get_setting("AKAMAI_DELIVERY_DELAY")))
+        thread.sweep(alias, handover)
     except Exception:  # the change is committed; delivery is someone else's job now
         logger.exception("Could not start delivering the purge intents of %r", alias)
+
+
+def start_sweeping() -> None:
+    """Have this process look for due intents every ``AKAMAI_DELIVERY_SWEEP_SECONDS``, with no
+    kick: what a skipped ``on_commit`` hook, a killed sibling process or a restart left
+    pending is delivered within that bound. A no-op in ``"worker"`` mode (``akamai_worker``
+    polls) and for in-memory SQLite (no other connection can see the rows). Never raises."""
+    try:
+        chosen = mode()
+        if chosen == "worker":
+            return
+        for alias in deliver.intent_databases():
+            if not _in_memory(alias):
+                _background().sweep(alias, _handover(chosen, alias))
+    except Exception:
+        logger.exception("Could not start looking for pending purge intents")
+
+
+def _sweep_on_first_request(sender: Any, **kwargs: Any) -> None:
+    request_started.disconnect(_sweep_on_first_request)
+    start_sweeping()
+
+
+def sweep_from_first_request() -> None:
+    """Connected in ``AppConfig.ready()``: a web process starts sweeping with its first request
+    (not at start-up, so that ``migrate`` and other commands start no thread)."""
+    request_started.connect(_sweep_on_first_request, dispatch_uid="django_akamai.sweep")
 
 
 def _deliver_inline(alias: str) -> None:
@@ -113,6 +167,9 @@ class _Background:
         # alias -> (monotonic time to look again, the handover to run then)
         self.due: dict[str, tuple[float, Callable[[], None] | None]] = {}
         self.failures: dict[str, int] = {}  # alias -> deliveries in a row that raised
+        self.setup_refusals: dict[str, int] = {}  # alias -> setup refusals in a row
+        # alias -> the handover a sweep runs (None: deliver here); aliases swept periodically
+        self.sweeping: dict[str, Callable[[], None] | None] = {}
         # alias -> (when the coalescing window closes, the handover to run then)
         self.windows: dict[str, tuple[float, Callable[[], None] | None]] = {}
         self.running = False
@@ -132,6 +189,14 @@ class _Background:
             else:
                 self.kicked[alias] = handover
             self.lock.notify_all()
+
+    def sweep(self, alias: str, handover: Callable[[], None] | None) -> None:
+        """Look at ``alias`` every ``AKAMAI_DELIVERY_SWEEP_SECONDS`` from now on."""
+        with self.lock:
+            if alias in self.sweeping:
+                return
+            self.sweeping[alias] = handover
+        self._look_again(alias, time.monotonic() + _sweep_seconds(), handover)
 
     def idle(self) -> bool:
         return not self.kicked and not self.windows and not self.running
@@ -179,6 +244,13 @@ class _Background:
 
     def _run(self, alias: str, handover: Callable[[], None] | None) -> None:
         try:
+            self._deliver(alias, handover)
+        finally:
+            if alias in self.sweeping:  # the next look, whatever happened now
+                self._look_again(alias, time.monotonic() + _sweep_seconds(), self.sweeping[alias])
+
+    def _deliver(self, alias: str, handover: Callable[[], None] | None) -> None:
+        try:
             if handover is not None:
                 handover()
                 self.failures.pop(alias, None)
@@ -196,8 +268,14 @@ class _Background:
             return
         self.failures.pop(alias, None)
         if report.config_error:
-            logger.error("Purge intents stay pending: %s", report.config_error)
+            refusals = self.setup_refusals[alias] = self.setup_refusals.get(alias, 0) + 1
+            wait = min(SETUP_RETRY_MAX_SECONDS, SETUP_RETRY_SECONDS * 2 ** (refusals - 1))
+            logger.error(
+                "Purge intents stay pending: %s (next try in %.0fs)", report.config_error, wait
+            )
+            self._look_again(alias, time.monotonic() + wait)
             return
+        self.setup_refusals.pop(alias, None)
         if report.busy:
             self._look_again(alias, time.monotonic() + BUSY_RETRY_SECONDS)
         elif report.next_attempt_at is not None:

@@ -35,6 +35,7 @@ __all__ = [
     "RequestCallback",
     "Sender",
     "default_retry",
+    "refused_by_gateway",
     "refuses_objects",
     "request_accepted",
     "request_failed",
@@ -49,17 +50,34 @@ __all__ = [
 request_accepted = Signal()
 request_failed = Signal()
 
-#: Statuses that refuse the objects of a request (bad URL, not ours, too large).
+#: Statuses that refuse the objects of a request (bad URL, not ours, too large), unless the
+#: EdgeGrid gateway sent them (see :func:`refused_by_gateway`).
 OBJECT_REFUSALS = frozenset({400, 403, 413})
 
 #: ``on_request(accepted, objects, result_or_error)``: called after each request is answered.
 RequestCallback = Callable[[bool, list[Any], Any], None]
 
 
+#: What the EdgeGrid gateway says when it refuses the credentials or the clock with a 400
+#: (AKAMAI_API.md §4): it answers before the purge API, which never saw the objects.
+GATEWAY_DETAILS = frozenset({"invalid timestamp", "invalid client token"})
+
+
+def refused_by_gateway(error: PurgeRequestFailed) -> bool:
+    """Whether the EdgeGrid gateway refused the request's credentials or clock: a 401, a
+    ``pep-authn`` problem type, or a 400 "Invalid timestamp" / "Invalid client token"."""
+    if error.status == 401:
+        return True
+    body = error.body if isinstance(error.body, dict) else {}
+    if "pep-authn" in str(body.get("type", "")):
+        return True
+    return error.status == 400 and error.detail.strip().lower() in GATEWAY_DETAILS
+
+
 def refuses_objects(error: PurgeRequestFailed) -> bool:
     """Whether Akamai refused the request's objects (bisect them, keep the refused ones as
     failed), rather than the request's setup (credentials, clock: wait and retry)."""
-    return error.status in OBJECT_REFUSALS
+    return error.status in OBJECT_REFUSALS and not refused_by_gateway(error)
 
 
 def default_retry(deadline: float | None = None) -> RetryPolicy:
