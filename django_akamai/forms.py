@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from . import conf, funnel, operations
+from . import conf, funnel, operator_tools
 from .exceptions import AkamaiConfigurationError
 from .options import parse_options
 
@@ -65,7 +65,7 @@ class PurgeForm(forms.Form):
     def _objects(self, name: str) -> list[Any]:
         text = self.cleaned_data.get(name) or ""
         try:
-            objects, errors = operations.read_objects(
+            objects, errors = operator_tools.read_objects(
                 text.splitlines(), FIELD_TYPES[name], source="Line"
             )
         except AkamaiConfigurationError as exc:  # e.g. a malformed AKAMAI_BASE_URL

@@ -19,7 +19,7 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from . import conf, operations, status, switches
+from . import conf, operator_tools, status, switches
 from .exceptions import AkamaiConfigurationError, AkamaiError, InvalidPurgeObject
 from .forms import FIELD_TYPES, PurgeForm
 from .purge import PurgeRequest
@@ -65,7 +65,7 @@ def purge_and_report(
     options: dict[str, Any] | None = None,
     *,
     planned: bool = True,
-) -> list[operations.Outcome]:
+) -> list[operator_tools.Outcome]:
     """Purge each group of objects (by type) now and say how it went in admin messages.
 
     ``groups`` maps an object type to planned objects (the form's), or, with
@@ -82,7 +82,7 @@ def purge_and_report(
                 options={**(options or {}), "type": object_type}, actor=admin_actor(request)
             )
             if planned:
-                pr.add_planned(objects)  # the form planned them (operations.read_objects)
+                pr.add_planned(objects)  # the form planned them (operator_tools.read_objects)
             else:
                 pr.add(objects)
             requests.append(pr)
@@ -93,17 +93,17 @@ def purge_and_report(
     for pr in requests:
         try:
             with pr:
-                outcomes.append(operations.send(pr))
+                outcomes.append(operator_tools.send(pr))
         except AkamaiError as exc:
             messages.error(request, f"Purge failed: {exc}")
     for outcome in outcomes:
         if outcome.held_by:
-            messages.info(request, operations.summary(outcome))
+            messages.info(request, operator_tools.summary(outcome))
         if outcome.results:
-            messages.success(request, operations.summary(outcome))
+            messages.success(request, operator_tools.summary(outcome))
         if outcome.ok:
             continue
-        for line in operations.failure_lines(outcome):
+        for line in operator_tools.failure_lines(outcome):
             messages.error(request, line)
         listed = outcome.not_purged[:MAX_LISTED]
         more = len(outcome.not_purged) - len(listed)

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ... import funnel, operations
+from ... import funnel, operator_tools
 from ...exceptions import (
     AkamaiConfigurationError,
     AkamaiError,
@@ -180,7 +180,7 @@ class Command(BaseCommand):
 
         def take(lines: list[str], object_type: str, source: str, split: bool = True) -> None:
             # An argument is one object; only lines of files (and stdin) are split into words.
-            found, bad = operations.read_objects(lines, object_type, source=source, split=split)
+            found, bad = operator_tools.read_objects(lines, object_type, source=source, split=split)
             by_type[object_type].extend(found)
             errors.extend(bad)
 
@@ -329,7 +329,7 @@ class Command(BaseCommand):
             )
             ids = [r.id for r in getattr(results, "results", []) if getattr(r, "id", None)]
             self._say(
-                f"Queued {len(items)} {operations.TYPE_NOUNS[object_type]}(s) in "
+                f"Queued {len(items)} {operator_tools.TYPE_NOUNS[object_type]}(s) in "
                 f"{len(ids)} task(s)" + (f": {', '.join(ids)}." if ids else "."),
                 options,
             )
@@ -341,7 +341,7 @@ class Command(BaseCommand):
             pr = PurgeRequest(
                 options=self._options_for(object_type, options), actor=command_actor()
             )
-            pr.add_planned(items)  # planned by operations.read_objects
+            pr.add_planned(items)  # planned by operator_tools.read_objects
             requests.append(pr)
         total = sum(len(pr.urls) for pr in requests)
         on_request, bar = self._progress(total, options)
@@ -349,17 +349,17 @@ class Command(BaseCommand):
         try:
             for pr in requests:
                 with pr:
-                    outcomes.append(operations.send(pr, on_request))
+                    outcomes.append(operator_tools.send(pr, on_request))
         finally:
             if bar is not None:
                 bar.close()
         for outcome in outcomes:
-            self._say(operations.summary(outcome), options)
+            self._say(operator_tools.summary(outcome), options)
         failed = [o for o in outcomes if not o.ok]
         if not failed:
             return
         for outcome in failed:
-            for line in operations.failure_lines(outcome):
+            for line in operator_tools.failure_lines(outcome):
                 self.stderr.write(line)
             self.stderr.write(f"Not purged ({outcome.noun()}s):")
             for obj in outcome.not_purged:
