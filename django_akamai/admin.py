@@ -24,7 +24,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.utils.html import format_html
 
-from . import deliver, delivery
+from . import delivery
 from .models import PurgeIntent, PurgePage, PurgeRecord, StatusPage
 from .views import (
     has_purge_permission,
@@ -265,7 +265,7 @@ class PurgeIntentAdmin(admin.ModelAdmin):
             raise PermissionDenied
         using = queryset.db
         ids = list(queryset.values_list("id", flat=True))
-        retried = deliver.retry_failed(ids, using=using)
+        retried = delivery.retry_failed(ids, using=using)
         skipped = len(ids) - retried
         if retried:
             delivery.kick(using)
@@ -281,7 +281,7 @@ class PurgeIntentAdmin(admin.ModelAdmin):
         if not has_purge_permission(request.user):
             raise PermissionDenied
         ids = list(queryset.values_list("id", flat=True))
-        discarded = deliver.discard_failed(ids, using=queryset.db)
+        discarded = delivery.discard_failed(ids, using=queryset.db)
         skipped = len(ids) - discarded
         self.message_user(
             request,

@@ -12,7 +12,7 @@ class DjangoAkamaiConfig(AppConfig):
         from . import checks  # noqa: F401
         from . import history as _history  # noqa: F401  (purge history receivers)
         from .autopurge import connect as connect_autopurge
-        from .delivery import sweep_from_first_request
+        from .delivery.modes import sweep_from_first_request
 
         connect_autopurge()  # receivers for the models in AKAMAI_PURGE_MODELS
         sweep_from_first_request()  # a web process looks for pending intents from then on

@@ -40,8 +40,8 @@ from django.core.checks import CheckMessage, Error, Warning, register
 
 from . import conf
 from .autopurge import active_models
-from .deliver import pending_summary
-from .delivery import MODES
+from .delivery.modes import MODES
+from .delivery.worker import pending_summary
 from .exceptions import (
     AkamaiConfigurationError,
     EdgercError,

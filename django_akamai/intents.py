@@ -22,7 +22,8 @@ from typing import Any
 from django.db import connections, router, transaction
 from django.utils import timezone
 
-from . import delivery, switches
+from . import switches
+from .delivery import modes as delivery
 from .options import Plan, PurgeOptions
 
 logger = logging.getLogger("django_akamai")

@@ -91,7 +91,7 @@ def stored_object(object_type: str, value: str) -> str | int:
 
 class PurgeIntent(models.Model):
     """One object waiting to be purged: written in the caller's transaction, removed once
-    Akamai accepted it (``django_akamai.intents`` records, ``django_akamai.deliver`` sends).
+    Akamai accepted it (``django_akamai.intents`` records, ``django_akamai.delivery.worker`` sends).
 
     Identical pending intents (same object, type, action and network) are stored once: the
     partial unique index is on ``key``, a hash, because URLs can be far longer than a btree
@@ -146,8 +146,8 @@ class PurgeIntent(models.Model):
 class DeliveryLease(models.Model):
     """Who may send to one Akamai account now, until when; and what its buckets held.
 
-    Taken with a compare-and-set UPDATE (``django_akamai.leases``): one deliverer per account
-    at a time, on every database. A holder that dies stops renewing and its lease expires.
+    Taken with a compare-and-set UPDATE (``django_akamai.delivery.lease``): one deliverer per
+    account at a time, on every database. A holder that dies stops renewing and its lease expires.
     ``bucket_state`` keeps the last rate-limit headers seen, so the next holder paces from them
     instead of learning the limits through 429s.
     """

@@ -20,7 +20,7 @@ from django.db.models import Count, Sum
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
-from .deliver import pending_summary
+from .delivery.worker import pending_summary
 
 __all__ = ["Hour", "PipelineStatus", "hourly_chart", "pipeline_status"]
 

@@ -34,7 +34,7 @@ from celery import Task, shared_task, uuid
 from celery.result import ResultSet
 
 from . import conf, funnel, switches
-from .deliver import deliver_pending
+from .delivery.worker import deliver_pending
 from .exceptions import PurgeIncomplete, PurgeRetriesExhausted
 from .options import option_arguments, options_dict
 from .sender import Sender

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from django_akamai import delivery
+from django_akamai.delivery import modes as delivery
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def test_a_handover_that_raises_is_tried_again_until_it_succeeds(background, cap
 
 
 def test_a_delivery_that_raises_is_tried_again(background, monkeypatch):
-    from django_akamai import deliver
+    from django_akamai.delivery import worker as deliver
 
     calls = []
     delivered = threading.Event()

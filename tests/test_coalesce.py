@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from django_akamai.deliver import deliver_pending
+from django_akamai.delivery.worker import deliver_pending
 from django_akamai.exceptions import InvalidURL
 from django_akamai.funnel import request_purge
 from django_akamai.models import PurgeIntent

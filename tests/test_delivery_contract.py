@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
-from django_akamai.deliver import deliver_pending
+from django_akamai.delivery.worker import deliver_pending
 from django_akamai.exceptions import InvalidPurgeObject, ObjectTooLarge
 from django_akamai.models import PurgeIntent
 from django_akamai.signals import purge_request

@@ -17,8 +17,9 @@ from django.core.management import call_command
 from django.db import transaction
 from django.test import Client
 
-from django_akamai import deliver, funnel, suspend_purges
+from django_akamai import funnel, suspend_purges
 from django_akamai import switches as gate
+from django_akamai.delivery import worker as deliver
 from django_akamai.models import PurgeIntent, PurgeRecord
 from django_akamai.purge import PurgeRequest
 from django_akamai.signals import purge_request, queue_purge_request

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
-from django_akamai.deliver import deliver_pending
+from django_akamai.delivery.worker import deliver_pending
 from django_akamai.models import PurgeIntent
 from django_akamai.signals import purge_request
 from tests.test_admin import messages_of, staff

@@ -19,9 +19,9 @@ from django.test import Client
 from django.utils import timezone
 
 from django_akamai import funnel, options
-from django_akamai.deliver import deliver_pending
+from django_akamai.delivery.lease import Lease
+from django_akamai.delivery.worker import deliver_pending
 from django_akamai.intents import intent_key, record
-from django_akamai.leases import Lease
 from django_akamai.models import DeliveryLease, PurgeIntent
 from django_akamai.purge import PurgeRequest
 from django_akamai.signals import purge_request, queue_purge_request
@@ -214,7 +214,7 @@ def test_one_lease_holder_at_a_time_and_expiry_hands_it_over(worker_mode):
 
 def test_a_busy_lease_sends_nothing_and_a_dead_holders_claims_come_back(worker_mode):
     from django_akamai.conf import resolve_credentials
-    from django_akamai.deliver import account_name
+    from django_akamai.delivery.worker import account_name
 
     with transaction.atomic():
         purge_request.send(["/a", "/b"])

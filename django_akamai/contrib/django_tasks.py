@@ -4,7 +4,7 @@ Once purge intents are committed, the pipeline kicks the delivery (``delivery.ki
 this mode the kick is :func:`kick_delivery`, and the pipeline's delivery thread enqueues
 :func:`deliver_intents` on the task backend of ``TASKS`` (so a slow task backend never holds
 up the request) (with django-tasks-db, a row in the database that ``manage.py db_worker`` runs).
-The task runs the pipeline's deliverer, ``deliver.deliver_pending``: one sender per Akamai
+The task runs the pipeline's deliverer, ``delivery.worker.deliver_pending``: one sender per Akamai
 account thanks to the lease, so any number of workers may run it at once.
 
 The framework retries nothing, so the task does it itself: when intents are backing off
@@ -32,7 +32,7 @@ import django
 from django.utils import timezone
 
 from .. import conf
-from ..deliver import deliver_pending
+from ..delivery.worker import deliver_pending
 
 if django.VERSION >= (6, 0):
     from django.tasks import task

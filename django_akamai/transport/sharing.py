@@ -12,7 +12,7 @@ What stays per caller is the transport object itself (``transport_for()`` builds
 each time): its retry policy, timeouts, and counters (``requests_sent``, ``rate_limited``,
 ``retries``, ``last_response``), which callers and tests read as "what *this* purge did".
 
-How the deliverer (``deliver.py``, one sender per account) uses it: it builds a
+How the deliverer (``delivery.worker``, one sender per account) uses it: it builds a
 ``PurgeRequest`` (so ``transport_for()``) per group and round, which is cheap now: every one
 sends over the account's shared session and paces from the same bucket view as every other
 sender in the process. ``pacer.restore()`` of the lease's snapshot (the view another process

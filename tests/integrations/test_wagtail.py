@@ -35,7 +35,7 @@ def test_publish_purges_the_page_once_after_the_commit(site_tree, emulator_purge
 def test_a_publish_only_records_the_purge(site_tree, emulator_purges, settings):
     """The publish (Wagtail's own, not in a transaction) never talks to Akamai: it records a
     purge intent, and a deliverer sends it (here ``manage.py akamai_worker``'s job)."""
-    from django_akamai.deliver import deliver_pending
+    from django_akamai.delivery.worker import deliver_pending
     from django_akamai.models import PurgeIntent
 
     settings.AKAMAI_DELIVERY = "worker"

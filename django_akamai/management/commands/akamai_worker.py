@@ -1,6 +1,6 @@
 """``manage.py akamai_worker``: deliver recorded purge intents until stopped.
 
-Runs ``deliver.deliver_pending`` for every database that holds intents, again whenever
+Runs ``delivery.worker.deliver_pending`` for every database that holds intents, again whenever
 something is due, polling every ``--interval`` seconds. SIGTERM or SIGINT finishes the request
 in flight, then exits. Several workers at once are safe: one holds an account's lease and
 sends, the others wait for it. ``AKAMAI_DELIVERY = "worker"`` leaves delivery to this command
@@ -25,9 +25,9 @@ from django.db import DatabaseError, connections
 from django.utils import timezone
 
 from ... import conf
-from ...deliver import DeliveryReport, deliver_pending, intent_databases, pending_summary
+from ...delivery.lease import new_holder_id
+from ...delivery.worker import DeliveryReport, deliver_pending, intent_databases, pending_summary
 from ...exceptions import AkamaiConfigurationError
-from ...leases import new_holder_id
 
 EXIT_NOT_DELIVERED = 1
 EXIT_BAD_CONFIGURATION = 2

@@ -40,16 +40,16 @@ from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F, Min
 from django.utils import timezone
 
-from . import conf, switches
-from .exceptions import (
+from .. import conf, switches
+from ..exceptions import (
     AkamaiConfigurationError,
     InvalidPurgeObject,
     PurgeRequestFailed,
     PurgeRetriesExhausted,
 )
-from .leases import Lease, new_holder_id
-from .options import PurgeOptions
-from .sender import Sender, default_retry, refuses_objects
+from ..options import PurgeOptions
+from ..sender import Sender, default_retry, refuses_objects
+from .lease import Lease, new_holder_id
 
 logger = logging.getLogger("django_akamai")
 
@@ -157,7 +157,7 @@ def lease_seconds() -> float:
 
 
 def _intents(using: str) -> Any:
-    from .models import PurgeIntent
+    from ..models import PurgeIntent
 
     return PurgeIntent.objects.using(using)
 
@@ -189,7 +189,7 @@ class _Claimed(NamedTuple):
 
     @property
     def object(self) -> str | int:
-        from .models import stored_object
+        from ..models import stored_object
 
         return stored_object(self.object_type, self.value)
 
@@ -207,7 +207,7 @@ def _claim(using: str, holder: str, burst: bool) -> list[_Claimed]:
     is locked" when another connection (a save) writes in between. One statement also keeps
     the claim short: the lease holder sends nothing while it runs.
     """
-    from .models import PurgeIntent
+    from ..models import PurgeIntent
 
     due = _intents(using).filter(status=PurgeIntent.PENDING)
     if burst:
@@ -234,7 +234,7 @@ def _back_to_pending(
 ) -> None:
     """Claimed (or failed) intents back to pending. One whose object was recorded again
     meanwhile (an identical pending intent) is deleted instead: the newer one covers it."""
-    from .models import PurgeIntent
+    from ..models import PurgeIntent
 
     for chunk in _chunks(ids):
         for _ in range(3):
@@ -253,7 +253,7 @@ def _back_to_pending(
 
 def _return_orphans(using: str, holder: str) -> int:
     """Intents claimed by a holder that lost the lease (it died) go back to pending."""
-    from .models import PurgeIntent
+    from ..models import PurgeIntent
 
     ids = list(
         _intents(using)
@@ -292,7 +292,7 @@ def _defer(using: str, ids: list[int], error: PurgeRequestFailed | None, reason:
 
 
 def _fail(using: str, ids: list[int], error: Any, status: int | None = None) -> None:
-    from .models import PurgeIntent
+    from ..models import PurgeIntent
 
     for chunk in _chunks(ids):
         _intents(using).filter(id__in=chunk).update(
@@ -413,7 +413,7 @@ def _send_group(group: _Group, sender: Sender, lease: Lease, stop: threading.Eve
 
 
 def _next_due(using: str) -> datetime | None:
-    from .models import PurgeIntent
+    from ..models import PurgeIntent
 
     return (
         _intents(using)
@@ -468,7 +468,7 @@ def _round(
                 break
     finally:
         # Whatever this holder still has claimed (a stop, a lost lease, an error) is pending.
-        from .models import PurgeIntent
+        from ..models import PurgeIntent
 
         left = list(
             _intents(using)
@@ -505,7 +505,7 @@ def deliver_pending(
     deliverer holds the account's lease (it will deliver these too); with ``config_error``
     when no credentials are configured. Never raises for Akamai's answers.
     """
-    from .models import PurgeIntent
+    from ..models import PurgeIntent
 
     using = using or router.db_for_write(PurgeIntent)
     holder = holder or new_holder_id()
@@ -548,7 +548,7 @@ def _deliver(
 
 
 def _has_due(using: str, holder: str, burst: bool) -> bool:
-    from .models import PurgeIntent
+    from ..models import PurgeIntent
 
     due = _intents(using).filter(status=PurgeIntent.PENDING)
     if burst:
@@ -563,14 +563,14 @@ def _has_due(using: str, holder: str, burst: bool) -> bool:
 
 def intent_databases() -> list[str]:
     """Every database alias the intent table is migrated to."""
-    from .models import PurgeIntent
+    from ..models import PurgeIntent
 
     return [alias for alias in connections if router.allow_migrate_model(alias, PurgeIntent)]
 
 
 def retry_failed(ids: Iterable[int], using: str | None = None) -> int:
     """Failed intents back to pending, due now (an operator fixed the cause); returns how many."""
-    from .models import PurgeIntent
+    from ..models import PurgeIntent
 
     using = using or router.db_for_write(PurgeIntent)
     rows = _intents(using).filter(id__in=list(ids), status=PurgeIntent.FAILED).exclude(action="")
@@ -581,7 +581,7 @@ def retry_failed(ids: Iterable[int], using: str | None = None) -> int:
 
 def discard_failed(ids: Iterable[int], using: str | None = None) -> int:
     """Delete failed intents (an operator decided they need no purge); returns how many."""
-    from .models import PurgeIntent
+    from ..models import PurgeIntent
 
     using = using or router.db_for_write(PurgeIntent)
     deleted, _ = _intents(using).filter(id__in=list(ids), status=PurgeIntent.FAILED).delete()
@@ -592,7 +592,7 @@ def pending_summary(using: str | None = None) -> dict[str, Any]:
     """Counts by status and the oldest pending intent's creation time."""
     from django.db.models import Count
 
-    from .models import PurgeIntent
+    from ..models import PurgeIntent
 
     using = using or router.db_for_write(PurgeIntent)
     counts = dict(

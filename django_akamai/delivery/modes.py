@@ -4,7 +4,7 @@
 it after the commit). It never raises and never waits on Akamai or a broker:
 
 ``"background"`` (default)
-    A daemon thread of this process runs ``deliver.deliver_pending`` shortly after the kick
+    A daemon thread of this process runs ``worker.deliver_pending`` shortly after the kick
     (``AKAMAI_DELIVERY_DELAY`` seconds: what commits meanwhile joins the same delivery, so a
     busy site sends about one request per window instead of one per save), with its own
     database connection, and again when backed-off intents fall due. A
@@ -43,8 +43,9 @@ from django.db import connections
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from . import conf, deliver
-from .exceptions import AkamaiConfigurationError
+from .. import conf
+from ..exceptions import AkamaiConfigurationError
+from . import worker
 
 logger = logging.getLogger("django_akamai")
 
@@ -134,7 +135,7 @@ def start_sweeping() -> None:
         chosen = mode()
         if chosen == "worker":
             return
-        for alias in deliver.intent_databases():
+        for alias in worker.intent_databases():
             if not _in_memory(alias):
                 _background().sweep(alias, _handover(chosen, alias))
     except Exception:
@@ -153,7 +154,7 @@ def sweep_from_first_request() -> None:
 
 
 def _deliver_inline(alias: str) -> None:
-    deliver.deliver_pending(alias)
+    worker.deliver_pending(alias)
 
 
 class _Background:
@@ -255,7 +256,7 @@ class _Background:
                 handover()
                 self.failures.pop(alias, None)
                 return
-            report = deliver.deliver_pending(alias, stop=self.stopping)
+            report = worker.deliver_pending(alias, stop=self.stopping)
         except Exception:
             failures = self.failures[alias] = self.failures.get(alias, 0) + 1
             wait = min(FAILURE_RETRY_MAX_SECONDS, FAILURE_RETRY_SECONDS * 2 ** (failures - 1))

@@ -49,7 +49,7 @@ class Lease:
         self.held = False
 
     def _manager(self) -> Any:
-        from .models import DeliveryLease
+        from ..models import DeliveryLease
 
         return DeliveryLease.objects.using(self.using)
 
