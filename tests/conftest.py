@@ -1,8 +1,26 @@
 import logging
+import os
 
 import pytest
 
+from tests.process_database import problem, selected_vendor
+
 pytest_plugins = ["django_akamai.testing"]
+
+
+def pytest_collection_modifyitems(config, items):
+    """``AKAMAI_TEST_DATABASE=postgresql|mariadb`` with that server unreachable: every test is
+    skipped with the reason (the run fails when AKAMAI_TEST_REQUIRE_BROKER=1). Reaching
+    MariaDB also creates the suite's own user there (``tests.process_database``)."""
+    vendor = selected_vendor()
+    why = problem(vendor) if items else None
+    if not why:
+        return
+    if os.environ.get("AKAMAI_TEST_REQUIRE_BROKER") == "1":
+        raise pytest.UsageError(f"{why} (AKAMAI_TEST_DATABASE={vendor}, required)")
+    skip = pytest.mark.skip(reason=f"AKAMAI_TEST_DATABASE={vendor}: {why}")
+    for item in items:
+        item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)
