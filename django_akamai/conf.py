@@ -83,6 +83,8 @@ DEFAULTS: dict[str, Any] = {
     "AKAMAI_DELIVERY_LEASE_SECONDS": None,
     "AKAMAI_DELIVERY_RETRY_BACKOFF": 5.0,
     "AKAMAI_DELIVERY_RETRY_BACKOFF_MAX": 300.0,
+    # Days a failed purge intent is kept before akamai_prune_history deletes it.
+    "AKAMAI_FAILED_INTENT_RETENTION_DAYS": 30,
     # Site switches (django_akamai.gate): False makes every door a logged no-op; the site's
     # CP codes (akamai_purge --everything); above this many objects, the end of a
     # suspend_purges() block purges those CP codes instead (None: never). 10,000 is the size
@@ -107,6 +109,7 @@ NUMBER_SETTINGS: dict[str, tuple[type, float]] = {
     "AKAMAI_DELIVERY_EXIT_WAIT": (float, 0),
     "AKAMAI_DELIVERY_RETRY_BACKOFF": (float, 0),
     "AKAMAI_DELIVERY_RETRY_BACKOFF_MAX": (float, 0),
+    "AKAMAI_FAILED_INTENT_RETENTION_DAYS": (float, 0),
 }
 
 V2_DEFAULT_BASE_URL = DEFAULTS["AKAMAI_CCUAPI_BASE_URL"]

@@ -446,9 +446,7 @@ def retry_failed(ids: Iterable[int], using: str | None = None) -> int:
     using = using or router.db_for_write(PurgeIntent)
     rows = _intents(using).filter(id__in=list(ids), status=PurgeIntent.FAILED).exclude(action="")
     ids = list(rows.values_list("id", flat=True))
-    _back_to_pending(
-        using, ids, PurgeIntent.FAILED, next_attempt_at=database_now(), claimed_by=""
-    )
+    _back_to_pending(using, ids, PurgeIntent.FAILED, next_attempt_at=database_now(), claimed_by="")
     return len(ids)
 
 

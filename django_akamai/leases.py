@@ -140,7 +140,7 @@ class Lease:
             pass  # another deliverer created it first
 
     def _times(self, now: datetime | None) -> tuple[Any, Any]:
-        """"now" and the new expiry: the database's clock unless a test passes ``now``."""
+        """ "now" and the new expiry: the database's clock unless a test passes ``now``."""
         from .models import database_now
 
         if now is not None:

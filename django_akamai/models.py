@@ -408,10 +408,14 @@ class IntentQuerySet(models.QuerySet):
             except IntegrityError:
                 continue  # recorded by another process meanwhile: count it there
 
+    def cutoff(self, age: timedelta) -> Any:
+        """The database's now less ``age``, for ``created_at__lt``."""
+        return database_now(-age.total_seconds())
+
     def prune_failed(self, older_than: timedelta) -> int:
         """Delete failed intents recorded more than ``older_than`` ago (database clock)."""
-        cutoff = database_now(-older_than.total_seconds())
-        return self.filter(status=PurgeIntent.FAILED, created_at__lt=cutoff).delete()[0]
+        old = self.filter(status=PurgeIntent.FAILED, created_at__lt=self.cutoff(older_than))
+        return int(old.delete()[0])
 
     def _retry_on_conflict(self, change: Callable[[], None], tries: int = 3) -> None:
         for attempt in range(tries):
@@ -451,8 +455,9 @@ class PurgeIntent(models.Model):
         default="",
         help_text="The account it is sent on (API and host of its credentials).",
     )
-    pending_key = models.CharField(max_length=64, null=True, blank=True, editable=False)
-    failed_key = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    # NULL, not "", outside their state: NULLs never collide in a unique constraint.
+    pending_key = models.CharField(max_length=64, null=True, blank=True, editable=False)  # noqa: DJ001
+    failed_key = models.CharField(max_length=64, null=True, blank=True, editable=False)  # noqa: DJ001
     object_type = models.CharField("type", max_length=16)
     action = models.CharField(max_length=16)
     network = models.CharField(max_length=16)

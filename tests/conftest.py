@@ -31,6 +31,19 @@ def isolated_home(tmp_path_factory, monkeypatch):
     return home
 
 
+@pytest.fixture(autouse=True)
+def inline_delivery_on_every_database(monkeypatch):
+    """In background mode, intents committed on an in-memory SQLite database are delivered
+    before the door returns (no other connection could see them); the in-process tests are
+    written for that. On PostgreSQL or MariaDB (``AKAMAI_TEST_DATABASE``) they get the same,
+    so each runs unchanged there; real processes test the background thread itself
+    (tests/test_delivery_modes.py, tests/test_pipeline_faults.py)."""
+    if selected_vendor() != "sqlite":
+        from django_akamai import delivery
+
+        monkeypatch.setattr(delivery, "_in_memory", lambda alias: True)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def database_features_known(django_db_setup, django_db_blocker):
     """Learn each test database's features once, before any test runs the system checks.
