@@ -35,6 +35,7 @@ DEV_REQUIRES = [
     "django-stubs>=5.1",
     "celery-types>=0.22",
     "types-requests>=2.28",
+    "types-PyMySQL>=1.1",
     "pre-commit>=3.5",
     "tox>=4.11",
 ]

@@ -194,7 +194,7 @@ def _delete(using: str, ids: Iterable[int]) -> None:
 
 def _defer(using: str, ids: list[int], error: PurgeRequestFailed | None, reason: str) -> None:
     """Transient failure: attempts + 1 and a later next_attempt_at, stored on each intent."""
-    _intents(using).defer(ids, error, reason, _backoff_seconds)
+    _intents(using).back_off(ids, error, reason, _backoff_seconds)
 
 
 def _fail(using: str, ids: list[int], error: Any, status: int | None = None) -> None:

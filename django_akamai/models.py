@@ -159,7 +159,7 @@ class IntentQuerySet(models.QuerySet):
     neither waits for due intents nor takes what another holds. States::
 
         pending --claim--> claimed --settle--> (deleted)
-                              |--defer / back_to_pending--> pending
+                              |--back_off / back_to_pending--> pending
                               '--fail--> failed --back_to_pending(from failed)--> pending
 
     Identical pending intents are stored once by a plain unique constraint on ``(account,
@@ -334,7 +334,7 @@ class IntentQuerySet(models.QuerySet):
             status=PurgeIntent.PENDING, **changes
         )
 
-    def defer(
+    def back_off(
         self,
         ids: Iterable[int],
         error: Any,

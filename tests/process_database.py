@@ -11,11 +11,12 @@ mysqlclient (which needs a compiler and the client headers to install).
 from __future__ import annotations
 
 import os
+from typing import Any
 
 VENDORS = ("sqlite", "postgresql", "mariadb")
-PG = {"HOST": "127.0.0.1", "PORT": 5432, "USER": "postgres"}
-MARIADB = {"HOST": "127.0.0.1", "PORT": 3306, "USER": "akamai_test", "PASSWORD": "akamai-test"}
-MARIADB_ROOT = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
+PG: dict[str, Any] = {"HOST": "127.0.0.1", "PORT": 5432, "USER": "postgres"}
+MARIADB: dict[str, Any] = {"HOST": "127.0.0.1", "PORT": 3306, "USER": "akamai_test", "PASSWORD": "akamai-test"}
+MARIADB_ROOT: dict[str, Any] = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
 
 
 def selected_vendor() -> str:
