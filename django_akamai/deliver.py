@@ -358,7 +358,7 @@ def _round(
                 break
     finally:
         # Whatever this holder still has claimed (a stop, a lost lease, an error) is pending.
-        left = _intents(using).claimed_by(holder)
+        left = _account_intents(using, account).claimed_by(holder)
         if left:
             if wait_until is not None:
                 _back_to_pending(using, left, next_attempt_at=wait_until)
