@@ -11,6 +11,8 @@ mysqlclient (which needs a compiler and the client headers to install).
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from typing import Any
 
 VENDORS = ("sqlite", "postgresql", "mariadb")
@@ -123,6 +125,37 @@ def mariadb_problem() -> str | None:
             f"MariaDB at {MARIADB_ROOT['host']}:{MARIADB_ROOT['port']} is not reachable as root "
             f"with no password: {exc}"
         )
+    return _load_time_zones()
+
+
+def _load_time_zones() -> str | None:
+    """Django on MySQL/MariaDB needs the server's time zone tables to truncate dates in a
+    time zone (the admin's date hierarchy, the status page): load them once if empty."""
+    import pymysql
+
+    connection = pymysql.connect(**MARIADB_ROOT, connect_timeout=3)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT COUNT(*) FROM mysql.time_zone_name")
+            (zones,) = cursor.fetchone() or (0,)
+    finally:
+        connection.close()
+    if zones:
+        return None
+    tool = shutil.which("mariadb-tzinfo-to-sql") or shutil.which("mysql_tzinfo_to_sql")
+    client = shutil.which("mariadb") or shutil.which("mysql")
+    if not (tool and client):
+        return "MariaDB has no time zone tables and mariadb-tzinfo-to-sql is not installed"
+    sql = subprocess.run([tool, "/usr/share/zoneinfo"], capture_output=True, check=False)
+    host, port, user = MARIADB_ROOT["host"], MARIADB_ROOT["port"], MARIADB_ROOT["user"]
+    loaded = subprocess.run(
+        [client, "-h", host, "-P", str(port), "-u", user, "mysql"],
+        input=sql.stdout,
+        capture_output=True,
+        check=False,
+    )
+    if loaded.returncode:
+        return f"could not load MariaDB's time zone tables: {loaded.stderr.decode()[-500:]!r}"
     return None
 
 
