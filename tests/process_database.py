@@ -17,7 +17,12 @@ from typing import Any
 
 VENDORS = ("sqlite", "postgresql", "mariadb")
 PG: dict[str, Any] = {"HOST": "127.0.0.1", "PORT": 5432, "USER": "postgres"}
-MARIADB: dict[str, Any] = {"HOST": "127.0.0.1", "PORT": 3306, "USER": "akamai_test", "PASSWORD": "akamai-test"}
+MARIADB: dict[str, Any] = {
+    "HOST": "127.0.0.1",
+    "PORT": 3306,
+    "USER": "akamai_test",
+    "PASSWORD": "akamai-test",
+}
 MARIADB_ROOT: dict[str, Any] = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
 
 

@@ -101,6 +101,39 @@ def test_claims_do_not_overlap_and_take_the_limit(worker_mode):
     assert sorted(table.claimed_by("two")) == sorted(c.pk for c in second)
 
 
+def test_concurrent_claimers_never_take_the_same_intent(worker_mode):
+    """Four claimers at once, each on its own connection, until nothing is left."""
+    import threading
+
+    from django.db import connections
+
+    if connection.vendor == "sqlite":
+        pytest.skip("in-memory SQLite shares one cache between threads; the process tests run it")
+    record(plan.plan([f"/c/{i}" for i in range(2000)]), using="default")
+    table = PurgeIntent.objects.for_account(default_account(), unstamped=True)
+    taken: dict[str, list[int]] = {}
+    start = threading.Barrier(4)
+
+    def claimer(name):
+        try:
+            start.wait()
+            mine = taken.setdefault(name, [])
+            while batch := table.claim(name, 37):
+                mine.extend(c.pk for c in batch)
+                table.settle(c.pk for c in batch)  # as a deliverer does once accepted
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=claimer, args=(f"c{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    every = [pk for pks in taken.values() for pk in pks]
+    assert len(every) == len(set(every)) == 2000
+    assert PurgeIntent.objects.count() == 0
+
+
 # --- accounts -----------------------------------------------------------------------------
 
 
