@@ -158,8 +158,6 @@ def _backoff_seconds(attempts: int) -> float:
 # Thin calls onto the intent table's queryset (``models.IntentQuerySet``), which owns its
 # states and its clock (the database's).
 
-_Claimed = Claimed
-
 
 def _account_intents(using: str, account: str) -> Any:
     """The intents this deliverer sends: its account's, and those recorded where no

@@ -140,12 +140,12 @@ def chunks(ids: Iterable[int]) -> Iterator[list[int]]:
         yield ids[start : start + CHUNK]
 
 
-def _reason(error: Any, fallback: str, status: int | None = None) -> dict[str, Any]:
-    """The columns that say why an intent was deferred or failed (Akamai's answer, if any)."""
+def _reason(error: Any, fallback: str, detail: str, status: int | None = None) -> dict[str, Any]:
+    """The columns that say why an intent was backed off or failed (Akamai's answer, if any)."""
     return {
         "http_status": getattr(error, "status", None) or status,
         "error_title": (getattr(error, "title", "") or fallback)[:300],
-        "error_detail": (getattr(error, "detail", "") or str(error or fallback))[:2000],
+        "error_detail": detail[:2000],
         "support_id": (getattr(error, "support_id", "") or "")[:100],
     }
 
@@ -168,12 +168,11 @@ class IntentQuerySet(models.QuerySet):
     ``failed_key`` does the same for failed intents: one per object, options and account.
     """
 
-    _account: str | None = None
-    _unstamped = False
+    _account: str | None = None  # set by for_account(): whose claims these are
 
     def _clone(self) -> Any:
         clone = super()._clone()  # type: ignore[misc]
-        clone._account, clone._unstamped = self._account, self._unstamped
+        clone._account = self._account
         return clone
 
     def for_account(self, account: str, *, unstamped: bool = False) -> IntentQuerySet:
@@ -182,7 +181,7 @@ class IntentQuerySet(models.QuerySet):
         the default credentials takes on as its own when it claims them."""
         accounts = [account, ""] if unstamped and account else [account]
         scoped = self.filter(account__in=accounts)
-        scoped._account, scoped._unstamped = account, unstamped
+        scoped._account = account
         return scoped
 
     def update(self, **changes: Any) -> int:
@@ -352,14 +351,15 @@ class IntentQuerySet(models.QuerySet):
                 group,
                 attempts=F("attempts") + 1,
                 next_attempt_at=database_now(backoff_seconds(attempts)),
-                **_reason(error, reason),
+                **_reason(error, reason, str(error or reason)),
             )
 
     def fail(self, ids: Iterable[int], error: Any, status: int | None = None) -> None:
         """Refused for good: kept as failed intents with Akamai's reason. An object that has
         a failed intent of its account already is counted on that row (attempts + 1, the
         newest reason) and this one is deleted: one failed row per object, never more."""
-        reason = _reason(error, type(error).__name__, status)
+        detail = getattr(error, "detail", "") or str(error)
+        reason = _reason(error, type(error).__name__, detail, status)
         for chunk in chunks(ids):
             self._retry_on_conflict(lambda chunk=chunk: self._to_failed(chunk, reason))  # type: ignore[misc]
 

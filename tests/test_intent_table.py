@@ -310,3 +310,34 @@ def test_the_database_is_the_one_asked_for():
     assert {"sqlite": "sqlite", "postgresql": "postgresql", "mariadb": "mysql"}[
         expected
     ] == connection.vendor
+
+
+# --- the migration --------------------------------------------------------------------------
+
+
+def test_the_migration_keeps_pending_intents_and_merges_failed_ones():
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    before, after = (
+        [("django_akamai", "0003_site_switches")],
+        [("django_akamai", "0004_intent_account")],
+    )
+    executor.migrate(before)
+    try:
+        old = executor.loader.project_state(before).apps.get_model("django_akamai", "PurgeIntent")
+        now = timezone.now()
+        common = {"object_type": "url", "action": "delete", "network": "production"}
+        old.objects.create(key="k1", value="/p", status="pending", created_at=now, **common)
+        for attempts in (1, 2):
+            old.objects.create(
+                key="k2", value="/f", status="failed", attempts=attempts, created_at=now, **common
+            )
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(after)
+    rows = sorted(
+        PurgeIntent.objects.values_list("key", "status", "pending_key", "failed_key", "attempts")
+    )
+    assert rows == [("k1", "pending", "k1", None, 0), ("k2", "failed", None, "k2", 3)]
