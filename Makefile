@@ -19,12 +19,21 @@ $(STAMP): $(BIN)/python setup.py requirements-test.txt requirements-dev.txt pypr
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
+# The pipeline's tests again on PostgreSQL and on MariaDB (the whole suite runs on SQLite;
+# tests/test_pipeline_concurrency.py runs on all three by itself). Each database a run of its
+# own (AKAMAI_TEST_DATABASE); without the server the tests are skipped with the reason, and
+# fail when AKAMAI_TEST_REQUIRE_BROKER=1 (.ci/run).
+PIPELINE_TESTS := tests/test_pipeline.py tests/test_pipeline_faults.py tests/test_intent_table.py \
+	tests/test_intent_processes.py tests/test_intent_admin.py tests/test_background_thread.py
+
 # The linters first (seconds), so that a change that passes make test passes make lint too.
 test: $(STAMP) browser
 	$(BIN)/python -m ruff check django_akamai tests example benchmarks docs
 	$(BIN)/python -m ruff format --check django_akamai tests example benchmarks docs
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	AKAMAI_TEST_DATABASE=postgresql $(BIN)/python -m pytest $(PIPELINE_TESTS)
+	AKAMAI_TEST_DATABASE=mariadb $(BIN)/python -m pytest $(PIPELINE_TESTS)
 
 BROWSER_PACKAGES := chromium chromium-driver
 HAVE_BROWSER := command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1

@@ -73,9 +73,8 @@ def timed_purge(urls: list[str], history: bool) -> tuple[float, int]:
 
 def record_alone(batch: list[str], times: int) -> list[float]:
     """Seconds for the history receiver to write one request-sized record, ``times`` times."""
-    from django_akamai.objects import PurgeOptions
-
     from django_akamai.history import record_accepted
+    from django_akamai.options import PurgeOptions
 
     result = {"httpStatus": 201, "purgeId": "p" * 36, "supportId": "s" * 28, "estimatedSeconds": 5}
     samples = []

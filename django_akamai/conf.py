@@ -84,7 +84,9 @@ DEFAULTS: dict[str, Any] = {
     # How often a process's delivery thread looks for due intents with no kick (the bound on
     # a skipped kick, a killed process, a restart).
     "AKAMAI_DELIVERY_SWEEP_SECONDS": 10.0,
-    # Site switches (django_akamai.gate): False makes every door a logged no-op; the site's
+    # Days a failed purge intent is kept before akamai_prune_history deletes it.
+    "AKAMAI_FAILED_INTENT_RETENTION_DAYS": 30,
+    # Site switches (django_akamai.switches): False makes every door a logged no-op; the site's
     # CP codes (akamai_purge --everything); above this many objects, the end of a
     # suspend_purges() block purges those CP codes instead (None: never). 10,000 is the size
     # of Akamai's URL bucket: beyond it, every further URL waits for a token (200 a second).
@@ -109,6 +111,7 @@ NUMBER_SETTINGS: dict[str, tuple[type, float]] = {
     "AKAMAI_DELIVERY_RETRY_BACKOFF": (float, 0),
     "AKAMAI_DELIVERY_RETRY_BACKOFF_MAX": (float, 0),
     "AKAMAI_DELIVERY_SWEEP_SECONDS": (float, 0.1),
+    "AKAMAI_FAILED_INTENT_RETENTION_DAYS": (float, 0),
 }
 
 V2_DEFAULT_BASE_URL = DEFAULTS["AKAMAI_CCUAPI_BASE_URL"]

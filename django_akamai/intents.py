@@ -4,8 +4,9 @@
 transaction the purge belongs to, in one statement (``bulk_create``; several only for very
 large plans). Because the rows live in the caller's transaction, a rollback (or a rolled-back
 savepoint) drops them and a commit keeps them whatever happens to the process afterwards. An
-identical pending intent is stored once (``ignore_conflicts`` against the partial unique index
-on ``key``). Nothing here talks to Akamai or a broker.
+identical pending intent of an account is stored once (``ignore_conflicts`` against the unique
+constraint on ``account`` and ``pending_key``). Each row is stamped with its account and the
+database's clock. Nothing here talks to Akamai or a broker.
 
 Once the rows are committed, the configured delivery is kicked (``delivery.kick``): at once in
 autocommit mode, otherwise from one ``on_commit`` hook per transaction (see
@@ -20,9 +21,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import connections, router, transaction
-from django.utils import timezone
 
 from . import switches
+from .delivery import lease as leases
 from .delivery import modes as delivery
 from .options import Plan, PurgeOptions
 
@@ -55,10 +56,11 @@ def in_transaction(using: str) -> bool:
     return connections[using].in_atomic_block
 
 
-def _rows(plans: Iterable[Plan], actor: str | None) -> list[Any]:
-    from .models import PurgeIntent
+def _rows(plans: Iterable[Plan], actor: str | None, account: str) -> list[Any]:
+    from .models import PurgeIntent, database_now
 
-    now = timezone.now()
+    # The database's clock, not this host's: every deliverer judges "due" by it.
+    now = database_now()
     actor = (actor or "")[:MAX_ACTOR]
     rows = []
     for the_plan in plans:
@@ -66,7 +68,9 @@ def _rows(plans: Iterable[Plan], actor: str | None) -> list[Any]:
         for value in the_plan.objects:
             rows.append(
                 PurgeIntent(
-                    key=intent_key(o, value),
+                    key=(key := intent_key(o, value)),
+                    pending_key=key,
+                    account=account,
                     object_type=o.type,
                     action=o.action,
                     network=o.network,
@@ -79,15 +83,26 @@ def _rows(plans: Iterable[Plan], actor: str | None) -> list[Any]:
     return rows
 
 
-def record(plans: Plan | Iterable[Plan], *, using: str, actor: str | None = None) -> int:
+def record(
+    plans: Plan | Iterable[Plan],
+    *,
+    using: str,
+    actor: str | None = None,
+    account: str | None = None,
+) -> int:
     """Record planned objects as pending intents in the transaction on ``using``.
 
-    Returns how many rows were offered (identical pending ones are stored once). Delivery is
-    kicked once the rows are committed. The funnel (``django_akamai.funnel.record``) asks the
-    purge switches first; call that, not this.
+    Each intent belongs to ``account`` (``delivery.lease.account_name`` of the credentials it
+    is to be sent with); by default the configured credentials' account, or "" where none are
+    configured (their deliverer claims those too). Returns how many rows were offered
+    (identical pending ones are stored once). Delivery is kicked once the rows are committed.
+    The funnel (``django_akamai.funnel.record``) asks the purge switches first; call that,
+    not this.
     """
     plans = [plans] if isinstance(plans, Plan) else list(plans)
-    rows = _rows(plans, actor)
+    if account is None:
+        account = leases.default_account()
+    rows = _rows(plans, actor, account)
     if not rows:
         return 0
     alias = intents_alias(using)
@@ -108,27 +123,36 @@ def _insert(rows: list[Any], alias: str) -> None:
 
 
 def record_unplannable(
-    what: Any, reason: str, *, using: str, object_type: str, actor: str | None = None
+    what: Any,
+    reason: str,
+    *,
+    using: str,
+    object_type: str,
+    actor: str | None = None,
+    account: str | None = None,
 ) -> None:
     """Keep a purge that could not be planned visible: a failed intent naming the object
-    and why (e.g. ``get_absolute_url()`` raised). Never raises; records nothing when
+    and why (e.g. ``get_absolute_url()`` raised); the same object failing again counts on
+    that row (attempts + 1, the newest reason). Never raises; records nothing when
     ``AKAMAI_PURGE_ENABLED`` is False."""
-    from .models import PurgeIntent
+    from .models import PurgeIntent, database_now
 
     if not switches.purging_enabled():
         return
 
-    now = timezone.now()
     value = f"<not planned: {what}>"
     try:
-        PurgeIntent.objects.using(intents_alias(using)).create(
-            key=hashlib.sha256(f"unplannable\x1f{value}\x1f{now}".encode()).hexdigest(),
+        if account is None:
+            account = leases.default_account()
+        text = f"unplannable\x1f{object_type}\x1f{value}"
+        PurgeIntent.objects.using(intents_alias(using)).record_failed(
+            key=hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(),
+            account=account,
             object_type=object_type,
             action="",
             network="",
             value=value,
-            status=PurgeIntent.FAILED,
-            created_at=now,
+            created_at=database_now(),
             actor=(actor or "")[:MAX_ACTOR],
             error_title="could not be planned",
             error_detail=reason[:2000],

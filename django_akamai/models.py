@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from django.db import models
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
+
+from django.db import IntegrityError, connections, models, transaction
+from django.db.models import Count, ExpressionWrapper, F, Min
+from django.db.models.functions import Now
 
 
 class PurgeRecord(models.Model):
@@ -89,15 +95,358 @@ def stored_object(object_type: str, value: str) -> str | int:
     return int(value) if object_type == "cpcode" else value
 
 
+class DatabaseNow(Now):
+    """The database's clock, in UTC on every backend: hosts whose clocks differ agree on it.
+
+    MySQL's ``CURRENT_TIMESTAMP`` (Django's ``Now()``) is in the session's time zone, while
+    Django stores UTC there; ``UTC_TIMESTAMP(6)`` is UTC whatever the server's zone.
+    """
+
+    def as_mysql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        return self.as_sql(compiler, connection, template="UTC_TIMESTAMP(6)", **extra_context)
+
+
+def database_now(seconds: float = 0.0) -> Any:
+    """The database's "now" plus ``seconds``, for a filter or an UPDATE."""
+    if not seconds:
+        return DatabaseNow()
+    return ExpressionWrapper(
+        DatabaseNow() + timedelta(seconds=seconds), output_field=models.DateTimeField()
+    )
+
+
+class Claimed(NamedTuple):
+    """What sending needs of one claimed intent (no timestamps to parse, no model to build)."""
+
+    pk: int
+    object_type: str
+    action: str
+    network: str
+    value: str
+    actor: str
+
+    @property
+    def object(self) -> str | int:
+        return stored_object(self.object_type, self.value)
+
+
+#: Rows per ``id IN (...)`` statement (SQLite's historical 999-parameter limit).
+CHUNK = 900
+
+
+def chunks(ids: Iterable[int]) -> Iterator[list[int]]:
+    ids = list(ids)
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start : start + CHUNK]
+
+
+def _reason(error: Any, fallback: str, detail: str, status: int | None = None) -> dict[str, Any]:
+    """The columns that say why an intent was backed off or failed (Akamai's answer, if any)."""
+    return {
+        "http_status": getattr(error, "status", None) or status,
+        "error_title": (getattr(error, "title", "") or fallback)[:300],
+        "error_detail": detail[:2000],
+        "support_id": (getattr(error, "support_id", "") or "")[:100],
+    }
+
+
+class IntentQuerySet(models.QuerySet):
+    """Every state change of the intent table, as statements on it (the deliverer, the admin
+    and the commands call these; none writes SQL of its own).
+
+    ``for_account(account)`` scopes the rest: what is due, claimed, returned. Times are the
+    database's (``DatabaseNow``), never a host's: a deliverer whose clock is off by minutes
+    neither waits for due intents nor takes what another holds. States::
+
+        pending --claim--> claimed --settle--> (deleted)
+                              |--back_off / back_to_pending--> pending
+                              '--fail--> failed --back_to_pending(from failed)--> pending
+
+    Identical pending intents are stored once by a plain unique constraint on ``(account,
+    pending_key)``: ``pending_key`` is the key while pending and NULL otherwise (NULLs never
+    collide), which every database honours (MySQL and MariaDB have no partial indexes).
+    ``failed_key`` does the same for failed intents: one per object, options and account.
+    """
+
+    _account: str | None = None  # set by for_account(): whose claims these are
+
+    def _clone(self) -> Any:
+        clone = super()._clone()  # type: ignore[misc]
+        clone._account = self._account
+        return clone
+
+    def for_account(self, account: str, *, unstamped: bool = False) -> IntentQuerySet:
+        """Intents of ``account`` (``leases.account_name``); with ``unstamped``, also those
+        recorded where no credentials were configured (account ""), which the deliverer of
+        the default credentials takes on as its own when it claims them."""
+        accounts = [account, ""] if unstamped and account else [account]
+        scoped = self.filter(account__in=accounts)
+        scoped._account = account
+        return scoped
+
+    def update(self, **changes: Any) -> int:
+        """As Django's, keeping ``pending_key`` and ``failed_key`` true to a new ``status``
+        (whoever changes it: these methods, a test, an operator's shell)."""
+        status = changes.get("status")
+        if status is not None and not isinstance(status, str):
+            raise TypeError("PurgeIntent.status is changed to a value, not an expression")
+        if status is not None:
+            changes.setdefault("pending_key", F("key") if status == PurgeIntent.PENDING else None)
+            changes.setdefault("failed_key", F("key") if status == PurgeIntent.FAILED else None)
+        return super().update(**changes)
+
+    # --- reading ------------------------------------------------------------------------
+
+    def due(self, holder: str | None = None, burst: bool = False) -> IntentQuerySet:
+        """Pending intents to send now. ``burst`` ignores backoff but skips what ``holder``
+        already deferred (it keeps ``claimed_by``), so a burst ends when Akamai stays down."""
+        pending = self.filter(status=PurgeIntent.PENDING)
+        if burst:
+            return pending.exclude(claimed_by=holder or "")
+        return pending.filter(next_attempt_at__lte=DatabaseNow())
+
+    def has_due(self, holder: str | None = None, burst: bool = False) -> bool:
+        return self.due(holder, burst).exists()
+
+    def next_due(self) -> datetime | None:
+        """When the earliest pending intent falls due (the database's clock)."""
+        first = self.filter(status=PurgeIntent.PENDING).aggregate(first=Min("next_attempt_at"))
+        return first["first"]
+
+    def seconds_until_due(self) -> float | None:
+        """How long until the earliest pending intent falls due, by the database's clock
+        (0 when one is due now, None when none is pending): what a process whose own clock
+        may be off should wait, rather than comparing ``next_due()`` with its own clock."""
+        wait = self.filter(status=PurgeIntent.PENDING).aggregate(
+            wait=ExpressionWrapper(
+                Min("next_attempt_at") - DatabaseNow(), output_field=models.DurationField()
+            )
+        )["wait"]
+        return None if wait is None else max(0.0, wait.total_seconds())
+
+    def summary(self) -> dict[str, Any]:
+        """Counts by status and the oldest pending (or claimed) intent's creation time."""
+        counts = dict(
+            self.order_by().values_list("status").annotate(n=Count("id")).values_list("status", "n")
+        )
+        oldest = self.filter(status__in=[PurgeIntent.PENDING, PurgeIntent.CLAIMED]).aggregate(
+            first=Min("created_at")
+        )["first"]
+        return {
+            "pending": counts.get(PurgeIntent.PENDING, 0),
+            "claimed": counts.get(PurgeIntent.CLAIMED, 0),
+            "failed": counts.get(PurgeIntent.FAILED, 0),
+            "oldest_pending": oldest,
+        }
+
+    # --- claiming -----------------------------------------------------------------------
+
+    def claim(self, holder: str, limit: int, burst: bool = False) -> list[Claimed]:
+        """Mark up to ``limit`` due intents as claimed by ``holder``; return them in order.
+
+        Claiming takes an unstamped intent (account "") into this queryset's account, so
+        only its own deliverers ever return it as an orphan.
+
+        Where ``UPDATE ... WHERE id IN (SELECT ... LIMIT n)`` is allowed (SQLite, PostgreSQL)
+        it is one statement; on PostgreSQL the subquery is ``FOR UPDATE SKIP LOCKED``: rows
+        another deliverer is claiming are passed over, never waited for. On SQLite a
+        statement that writes from its start waits for the write lock (the busy timeout);
+        a SELECT followed by an UPDATE in one transaction fails at once with "database is
+        locked" when another connection (a save) writes in between. MySQL and MariaDB
+        refuse a LIMIT in an IN subquery (error 1235): there the ids are selected ``FOR
+        UPDATE SKIP LOCKED`` in a transaction, then updated by id. Either way the claim is
+        short: the lease holder sends nothing while it runs.
+        """
+        using = self.db
+        features = connections[using].features
+        due = self.due(holder, burst).order_by("id")
+        marks: dict[str, Any] = {"status": PurgeIntent.CLAIMED, "claimed_by": holder}
+        if self._account is not None:
+            marks["account"] = self._account
+        table = self.model._default_manager.using(using)
+        if features.allow_sliced_subqueries_with_in:
+            if features.has_select_for_update_skip_locked:
+                with transaction.atomic(using=using):  # FOR UPDATE needs a transaction
+                    locked = due.select_for_update(skip_locked=True)
+                    table.filter(id__in=locked.values("id")[:limit]).update(**marks)
+            else:
+                table.filter(id__in=due.values("id")[:limit]).update(**marks)  # autocommit
+        else:
+            with transaction.atomic(using=using):
+                if features.has_select_for_update_skip_locked:
+                    due = due.select_for_update(skip_locked=True)
+                ids = list(due.values_list("id", flat=True)[:limit])
+                for chunk in chunks(ids):
+                    table.filter(id__in=chunk).update(**marks)
+        rows = table.filter(status=PurgeIntent.CLAIMED, claimed_by=holder).order_by("id")
+        return [Claimed(*row) for row in rows.values_list(*Claimed._fields)]
+
+    def claimed_by(self, holder: str) -> list[int]:
+        """The ids ``holder`` has claimed."""
+        rows = self.filter(status=PurgeIntent.CLAIMED, claimed_by=holder)
+        return list(rows.values_list("id", flat=True))
+
+    def return_orphans(self, holder: str) -> int:
+        """Intents of this account claimed by another holder go back to pending: called by
+        the holder of the account's lease, so whoever claimed them lost it (it died)."""
+        ids = list(
+            self.filter(status=PurgeIntent.CLAIMED)
+            .exclude(claimed_by=holder)
+            .values_list("id", flat=True)
+        )
+        if ids:
+            self.back_to_pending(ids)
+        return len(ids)
+
+    # --- settling -----------------------------------------------------------------------
+
+    def settle(self, ids: Iterable[int]) -> int:
+        """Accepted by Akamai: the intents are deleted."""
+        deleted = 0
+        for chunk in chunks(ids):
+            deleted += self.filter(id__in=chunk).delete()[0]
+        return deleted
+
+    def back_to_pending(
+        self, ids: Iterable[int], from_status: str = "claimed", **changes: Any
+    ) -> None:
+        """Claimed (or failed) intents back to pending. One whose object was recorded again
+        meanwhile (an identical pending intent of its account) is deleted instead: the newer
+        one covers it."""
+        for chunk in chunks(ids):
+            self._retry_on_conflict(
+                lambda chunk=chunk: self._to_pending(chunk, from_status, changes)  # type: ignore[misc]
+            )
+
+    def _to_pending(self, chunk: list[int], from_status: str, changes: dict[str, Any]) -> None:
+        rows = self.filter(id__in=chunk, status=from_status)
+        mine = list(rows.values_list("id", "account", "key"))
+        twins = set(
+            self.model._default_manager.using(self.db)
+            .filter(status=PurgeIntent.PENDING, key__in={key for _, _, key in mine})
+            .values_list("account", "key")
+        )
+        covered = [pk for pk, account, key in mine if (account, key) in twins]
+        if covered:
+            self.filter(id__in=covered).delete()
+        self.filter(id__in=[pk for pk, _, _ in mine if pk not in set(covered)]).update(
+            status=PurgeIntent.PENDING, **changes
+        )
+
+    def back_off(
+        self,
+        ids: Iterable[int],
+        error: Any,
+        reason: str,
+        backoff_seconds: Callable[[int], float],
+    ) -> None:
+        """A transient failure: back to pending with ``attempts`` + 1 and ``next_attempt_at``
+        ``backoff_seconds(attempts)`` from the database's now, stored on each intent."""
+        by_attempts: dict[int, list[int]] = {}
+        for chunk in chunks(ids):
+            for pk, attempts in self.filter(id__in=chunk).values_list("id", "attempts"):
+                by_attempts.setdefault(attempts + 1, []).append(pk)
+        for attempts, group in by_attempts.items():
+            self.back_to_pending(
+                group,
+                attempts=F("attempts") + 1,
+                next_attempt_at=database_now(backoff_seconds(attempts)),
+                **_reason(error, reason, str(error or reason)),
+            )
+
+    def wait_for_setup(self, ids: Iterable[int], error: Any) -> None:
+        """Akamai refused the credentials or the clock, not the objects: back to pending as
+        they were (no attempt counted, no backoff, free for any deliverer: a fixed setup sends
+        them at once), with the refusal kept on each row for the operators to see."""
+        self.back_to_pending(ids, claimed_by="", **_reason(error, "setup refused", str(error)))
+
+    def fail(self, ids: Iterable[int], error: Any, status: int | None = None) -> None:
+        """Refused for good: kept as failed intents with Akamai's reason. An object that has
+        a failed intent of its account already is counted on that row (attempts + 1, the
+        newest reason) and this one is deleted: one failed row per object, never more."""
+        detail = getattr(error, "detail", "") or str(error)
+        reason = _reason(error, type(error).__name__, detail, status)
+        for chunk in chunks(ids):
+            self._retry_on_conflict(lambda chunk=chunk: self._to_failed(chunk, reason))  # type: ignore[misc]
+
+    def _to_failed(self, chunk: list[int], reason: dict[str, Any]) -> None:
+        rows = self.filter(id__in=chunk).exclude(status=PurgeIntent.FAILED)
+        mine = list(rows.values_list("id", "account", "key"))
+        table = self.model._default_manager.using(self.db)
+        known = {
+            (account, key): pk
+            for account, key, pk in table.filter(
+                status=PurgeIntent.FAILED, failed_key__in={key for _, _, key in mine}
+            ).values_list("account", "failed_key", "id")
+        }
+        fresh: dict[tuple[str, str], int] = {}
+        repeats = []  # a failed row of the object exists (or comes first in this chunk)
+        for pk, account, key in mine:
+            if (account, key) in known or (account, key) in fresh:
+                repeats.append(pk)
+            else:
+                fresh[(account, key)] = pk
+        if repeats:
+            self.filter(id__in=repeats).delete()
+            earlier = [known[slot] for slot in {(a, k) for _, a, k in mine} if slot in known]
+            table.filter(id__in=earlier).update(attempts=F("attempts") + 1, **reason)
+        if fresh:
+            self.filter(id__in=fresh.values()).update(
+                status=PurgeIntent.FAILED, attempts=F("attempts") + 1, **reason
+            )
+
+    def record_failed(self, **fields: Any) -> None:
+        """One failed intent (e.g. an object that could not be planned), or one more attempt
+        on the failed intent of the same ``key`` and account."""
+        reason = {k: fields[k] for k in ("error_title", "error_detail") if k in fields}
+        same = self.filter(
+            status=PurgeIntent.FAILED, account=fields["account"], failed_key=fields["key"]
+        )
+        for _ in range(3):
+            if same.update(attempts=F("attempts") + 1, **reason):
+                return
+            try:
+                with transaction.atomic(using=self.db):  # a savepoint inside the caller's
+                    self.create(
+                        status=PurgeIntent.FAILED, failed_key=fields["key"], attempts=1, **fields
+                    )
+                return
+            except IntegrityError:
+                continue  # recorded by another process meanwhile: count it there
+
+    def cutoff(self, age: timedelta) -> Any:
+        """The database's now less ``age``, for ``created_at__lt``."""
+        return database_now(-age.total_seconds())
+
+    def prune_failed(self, older_than: timedelta) -> int:
+        """Delete failed intents recorded more than ``older_than`` ago (database clock)."""
+        old = self.filter(status=PurgeIntent.FAILED, created_at__lt=self.cutoff(older_than))
+        return int(old.delete()[0])
+
+    def _retry_on_conflict(self, change: Callable[[], None], tries: int = 3) -> None:
+        for attempt in range(tries):
+            try:
+                with transaction.atomic(using=self.db):
+                    change()
+                return
+            except IntegrityError:
+                if attempt == tries - 1:
+                    raise
+                # a twin committed between two statements: look again
+
+
 class PurgeIntent(models.Model):
     """One object waiting to be purged: written in the caller's transaction, removed once
     Akamai accepted it (``django_akamai.intents`` records, ``django_akamai.delivery.worker`` sends).
 
-    Identical pending intents (same object, type, action and network) are stored once: the
-    partial unique index is on ``key``, a hash, because URLs can be far longer than a btree
-    index entry may be. Intents being delivered are ``claimed`` and leave that index, so a
-    change committed while its object is in flight records a new intent instead of merging
-    into one that may already be answered.
+    Each belongs to an ``account``: the identity of the credentials it is sent with
+    (``leases.account_name``, never a secret; "" when recorded where none were configured).
+    Identical pending intents (same object, type, action, network and account) are stored
+    once: ``pending_key`` is ``key``, a hash (URLs can be far longer than an index entry may
+    be), while pending and NULL otherwise, under a unique constraint with the account.
+    Intents being delivered are ``claimed`` and leave that constraint, so a change committed
+    while its object is in flight records a new intent instead of merging into one that may
+    already be answered. State changes are on the queryset (``IntentQuerySet``).
     """
 
     PENDING = "pending"
@@ -106,6 +455,15 @@ class PurgeIntent(models.Model):
     STATUS_CHOICES = [(PENDING, "pending"), (CLAIMED, "being delivered"), (FAILED, "failed")]
 
     key = models.CharField(max_length=64, help_text="SHA-256 of type, action, network, object.")
+    account = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        help_text="The account it is sent on (API and host of its credentials).",
+    )
+    # NULL, not "", outside their state: NULLs never collide in a unique constraint.
+    pending_key = models.CharField(max_length=64, null=True, blank=True, editable=False)  # noqa: DJ001
+    failed_key = models.CharField(max_length=64, null=True, blank=True, editable=False)  # noqa: DJ001
     object_type = models.CharField("type", max_length=16)
     action = models.CharField(max_length=16)
     network = models.CharField(max_length=16)
@@ -121,21 +479,31 @@ class PurgeIntent(models.Model):
     error_detail = models.TextField("detail", blank=True)
     support_id = models.CharField("supportId", max_length=100, blank=True)
 
+    objects = IntentQuerySet.as_manager()
+
     class Meta:
         verbose_name = "purge intent"
         verbose_name_plural = "purge intents"
         ordering = ["id"]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="akamai_intent_due")]
         constraints = [
+            # Plain (not partial) unique constraints: the account leads, so they index it too.
             models.UniqueConstraint(
-                fields=["key"],
-                condition=models.Q(status="pending"),
-                name="akamai_one_pending_intent",
-            )
+                fields=["account", "pending_key"], name="akamai_one_pending_per_account"
+            ),
+            models.UniqueConstraint(
+                fields=["account", "failed_key"], name="akamai_one_failed_per_account"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type} {self.value[:200]} ({self.status})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The keys follow the status here too (``IntentQuerySet.update`` does it in bulk).
+        self.pending_key = self.key if self.status == self.PENDING else None
+        self.failed_key = self.key if self.status == self.FAILED else None
+        super().save(*args, **kwargs)
 
     @property
     def object(self) -> str | int:

@@ -1,8 +1,26 @@
 import logging
+import os
 
 import pytest
 
+from tests.process_database import problem, selected_vendor
+
 pytest_plugins = ["django_akamai.testing"]
+
+
+def pytest_collection_modifyitems(config, items):
+    """``AKAMAI_TEST_DATABASE=postgresql|mariadb`` with that server unreachable: every test is
+    skipped with the reason (the run fails when AKAMAI_TEST_REQUIRE_BROKER=1). Reaching
+    MariaDB also creates the suite's own user there (``tests.process_database``)."""
+    vendor = selected_vendor()
+    why = problem(vendor) if items else None
+    if not why:
+        return
+    if os.environ.get("AKAMAI_TEST_REQUIRE_BROKER") == "1":
+        raise pytest.UsageError(f"{why} (AKAMAI_TEST_DATABASE={vendor}, required)")
+    skip = pytest.mark.skip(reason=f"AKAMAI_TEST_DATABASE={vendor}: {why}")
+    for item in items:
+        item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)
@@ -11,6 +29,29 @@ def isolated_home(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     return home
+
+
+@pytest.fixture(autouse=True)
+def inline_delivery_on_every_database(monkeypatch):
+    """In background mode, intents committed on an in-memory SQLite database are delivered
+    before the door returns (no other connection could see them); the in-process tests are
+    written for that. On PostgreSQL or MariaDB (``AKAMAI_TEST_DATABASE``) they get the same,
+    so each runs unchanged there; real processes test the background thread itself
+    (tests/test_delivery_modes.py, tests/test_pipeline_faults.py)."""
+    if selected_vendor() != "sqlite":
+        from django_akamai.delivery import modes
+
+        monkeypatch.setattr(modes, "_in_memory", lambda alias: True)
+
+
+@pytest.fixture(autouse=True)
+def no_delivery_thread_outlives_its_test():
+    """A test that started this process's delivery thread (a kick, a first request) stops it:
+    its sweep must not deliver, log or count in the next test."""
+    yield
+    from django_akamai import delivery
+
+    delivery.stop_background(timeout=10)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -1,6 +1,7 @@
 """Real processes around one shared database, for the pipeline's fault and concurrency tests.
 
-``SharedDatabase`` is an SQLite file (or a PostgreSQL database of this run's own) migrated once;
+``SharedDatabase`` is an SQLite file (or a PostgreSQL or MariaDB database of this run's own)
+migrated once;
 ``Pipeline`` starts site processes (``tests.pipeline_site``) and deliverers (``manage.py
 akamai_worker``) with ``tests.pipeline_settings`` against an emulator, and reads the intent
 table from the test process. Tests assert counts only; ``wait_for`` bounds each wait
@@ -23,8 +24,9 @@ from typing import Any
 
 import pytest
 
+from tests.process_database import MARIADB_ROOT, PG, mariadb_root_sql, problem, selected_vendor
+
 ROOT = Path(__file__).resolve().parent.parent
-PG = {"HOST": "127.0.0.1", "PORT": 5432, "USER": "postgres"}
 #: Generous: a wait that runs out means something is stuck, not that the machine is slow.
 PATIENCE = 120.0
 
@@ -74,31 +76,20 @@ def migrate(database: dict[str, str], emu: Any) -> None:
     )
 
 
-# --- PostgreSQL -----------------------------------------------------------------------------
+# --- the shared database -------------------------------------------------------------------
 
 
-def pg_problem() -> str | None:
-    """Why PostgreSQL cannot be used, or None."""
-    try:
-        import psycopg
-    except ImportError as exc:
-        return f"psycopg is not installed ({exc}); pip install -e .[test]"
-    try:
-        with psycopg.connect(
-            dbname="postgres", host=PG["HOST"], port=PG["PORT"], user=PG["USER"], connect_timeout=3
-        ):
-            return None
-    except Exception as exc:
-        return f"PostgreSQL at {PG['HOST']}:{PG['PORT']} is not reachable: {exc}"
+def require_database(vendor: str) -> None:
+    """Skip (fail when AKAMAI_TEST_REQUIRE_BROKER=1) when ``vendor`` cannot be reached."""
+    why = problem(vendor)
+    if why:
+        if os.environ.get("AKAMAI_TEST_REQUIRE_BROKER") == "1":
+            pytest.fail(f"{why} (AKAMAI_TEST_REQUIRE_BROKER=1)", pytrace=False)
+        pytest.skip(why)
 
 
 def require_postgres() -> None:
-    """Skip (fail when AKAMAI_TEST_REQUIRE_BROKER=1) without PostgreSQL."""
-    problem = pg_problem()
-    if problem:
-        if os.environ.get("AKAMAI_TEST_REQUIRE_BROKER") == "1":
-            pytest.fail(f"{problem} (AKAMAI_TEST_REQUIRE_BROKER=1)", pytrace=False)
-        pytest.skip(problem)
+    require_database("postgresql")
 
 
 def _pg_admin(sql: str) -> None:
@@ -110,38 +101,66 @@ def _pg_admin(sql: str) -> None:
         admin.execute(sql)
 
 
-class SharedDatabase:
-    """One database every process of a test sees: an SQLite file, or PostgreSQL."""
+def _new_name() -> str:
+    # Unique per run and per test: two `make test` at once never share one.
+    return f"akamai_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
 
-    def __init__(self, vendor: str, directory: Path):
-        self.vendor = vendor
+
+class SharedDatabase:
+    """One database every process of a test sees: an SQLite file, PostgreSQL or MariaDB
+    (``vendor``; by default ``AKAMAI_TEST_DATABASE``'s)."""
+
+    def __init__(self, vendor: str | None, directory: Path):
+        self.vendor = vendor or selected_vendor()
         self.directory = directory
-        if vendor == "postgresql":
-            # Unique per run and per test: two `make test` at once never share one.
-            self.name = f"akamai_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        if self.vendor == "postgresql":
+            self.name = _new_name()
             _pg_admin(f'CREATE DATABASE "{self.name}"')
-            self.settings = {"AKAMAI_TEST_PG_NAME": self.name}
+        elif self.vendor == "mariadb":
+            self.name = _new_name()
+            mariadb_root_sql(f"CREATE DATABASE `{self.name}` CHARACTER SET utf8mb4")
         else:
             self.path = directory / "shared.sqlite3"
-            self.settings = {"AKAMAI_TEST_DB": str(self.path)}
+        self.settings = self._settings()
+
+    def _settings(self) -> dict[str, str]:
+        if self.vendor == "postgresql":
+            return {"AKAMAI_TEST_PG_NAME": self.name}
+        if self.vendor == "mariadb":
+            return {"AKAMAI_TEST_MARIADB_NAME": self.name}
+        return {"AKAMAI_TEST_DB": str(self.path)}
 
     def copy_to(self, directory: Path) -> SharedDatabase:
-        """A fresh, migrated copy (SQLite: the file copied; PostgreSQL: a template)."""
+        """A fresh, migrated copy (SQLite: the file copied; PostgreSQL: a template; MariaDB:
+        each table copied)."""
         copy = SharedDatabase.__new__(SharedDatabase)
         copy.vendor, copy.directory = self.vendor, directory
         if self.vendor == "postgresql":
-            copy.name = f"akamai_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+            copy.name = _new_name()
             _pg_admin(f'CREATE DATABASE "{copy.name}" TEMPLATE "{self.name}"')
-            copy.settings = {"AKAMAI_TEST_PG_NAME": copy.name}
+        elif self.vendor == "mariadb":
+            copy.name = _new_name()
+            tables = [row[0] for row in self.query("SHOW TABLES")]
+            mariadb_root_sql(
+                f"CREATE DATABASE `{copy.name}` CHARACTER SET utf8mb4",
+                "SET foreign_key_checks = 0",
+                *(f"CREATE TABLE `{copy.name}`.`{t}` LIKE `{self.name}`.`{t}`" for t in tables),
+                *(
+                    f"INSERT INTO `{copy.name}`.`{t}` SELECT * FROM `{self.name}`.`{t}`"
+                    for t in tables
+                ),
+            )
         else:
             copy.path = directory / "copy.sqlite3"
             shutil.copy(self.path, copy.path)
-            copy.settings = {"AKAMAI_TEST_DB": str(copy.path)}
+        copy.settings = copy._settings()
         return copy
 
     def drop(self) -> None:
         if self.vendor == "postgresql":
             _pg_admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        elif self.vendor == "mariadb":
+            mariadb_root_sql(f"DROP DATABASE IF EXISTS `{self.name}`")
 
     def query(self, sql: str) -> list[tuple]:
         if self.vendor == "postgresql":
@@ -151,6 +170,16 @@ class SharedDatabase:
                 dbname=self.name, host=PG["HOST"], port=PG["PORT"], user=PG["USER"]
             ) as connection:
                 return list(connection.execute(sql).fetchall())
+        if self.vendor == "mariadb":
+            import pymysql
+
+            connection = pymysql.connect(**MARIADB_ROOT, database=self.name, autocommit=True)
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute(sql)
+                    return list(cursor.fetchall())
+            finally:
+                connection.close()
         import sqlite3
 
         connection = sqlite3.connect(self.path, timeout=60)

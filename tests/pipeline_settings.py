@@ -6,13 +6,18 @@ address, its credentials and the broker come from the environment as in worker_s
 
 import os
 
-from tests.process_database import shared_database
+from tests.process_database import shared_database, use_pymysql
 from tests.worker_settings import *  # noqa: F403
 
 _env = os.environ
 
-_pg_name = _env.get("AKAMAI_TEST_PG_NAME")
-DATABASES = shared_database(_pg_name or _env["AKAMAI_TEST_DB"], postgresql=bool(_pg_name))
+if _env.get("AKAMAI_TEST_PG_NAME"):
+    DATABASES = shared_database(_env["AKAMAI_TEST_PG_NAME"], vendor="postgresql")
+elif _env.get("AKAMAI_TEST_MARIADB_NAME"):
+    use_pymysql()
+    DATABASES = shared_database(_env["AKAMAI_TEST_MARIADB_NAME"], vendor="mariadb")
+else:
+    DATABASES = shared_database(_env["AKAMAI_TEST_DB"], vendor="sqlite")
 AKAMAI_HISTORY = True  # the tables exist: record as a site would
 AKAMAI_DELIVERY = _env.get("AKAMAI_TEST_DELIVERY", "background")
 AKAMAI_PURGE_MODELS = ["testapp.Article"]
@@ -29,3 +34,14 @@ for _name, _setting in (
 ):
     if _name in _env:
         globals()[_setting] = float(_env[_name])
+
+if _env.get("AKAMAI_TEST_CLOCK_SKEW"):
+    # This process's clock is off by that many seconds (a host whose clock drifted): what
+    # it judges by its own clock would be wrong; the intent table's times are the database's.
+    import datetime as _datetime
+
+    from django.utils import timezone as _timezone
+
+    _skew = _datetime.timedelta(seconds=float(_env["AKAMAI_TEST_CLOCK_SKEW"]))
+    _true_now = _timezone.now
+    _timezone.now = lambda: _true_now() + _skew

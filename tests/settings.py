@@ -1,4 +1,13 @@
-"""Settings for the test suite; the emulator fixtures point the AKAMAI_* settings at it."""
+"""Settings for the test suite; the emulator fixtures point the AKAMAI_* settings at it.
+
+The databases are SQLite in memory, or PostgreSQL or MariaDB when ``AKAMAI_TEST_DATABASE``
+says so (``tests.process_database``): databases of this run's own, made and dropped by
+pytest-django.
+"""
+
+import os
+
+from tests.process_database import database, selected_vendor, use_pymysql
 
 SECRET_KEY = "tests-only-not-secret"
 DEBUG = False
@@ -13,10 +22,20 @@ INSTALLED_APPS = [
     "django_akamai",
     "tests.testapp",
 ]
-DATABASES = {
-    "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
-    "other": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
-}
+DATABASE_VENDOR = selected_vendor()
+if DATABASE_VENDOR == "sqlite":
+    DATABASES = {
+        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
+        "other": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
+    }
+else:
+    use_pymysql()
+    # Unique per run: two test runs at once never share a database.
+    _name = f"akamai_test_{os.getpid()}"
+    DATABASES = {
+        "default": database(DATABASE_VENDOR, _name),
+        "other": database(DATABASE_VENDOR, f"{_name}_other"),
+    }
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

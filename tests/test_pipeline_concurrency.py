@@ -1,12 +1,12 @@
-"""Four deliverer processes at once, on SQLite and on PostgreSQL: never the same intent sent
-twice, never past Akamai's buckets.
+"""Four deliverer processes at once, on SQLite, PostgreSQL and MariaDB: never the same intent
+sent twice, never past Akamai's buckets.
 
 A backlog of 12,000 intents (more than the URL bucket holds, so pacing matters) and a site
 committing 200 more saves while four ``manage.py akamai_worker`` processes run against one
 account of the emulator (Akamai's buckets, time scale 50). Counts at the emulator: every URL
 accepted exactly once (a second copy would mean two deliverers sent it), no 429. The
-PostgreSQL database is one of this run's own (pid and a uuid in its name); without PostgreSQL
-the test is skipped, and fails when AKAMAI_TEST_REQUIRE_BROKER=1.
+PostgreSQL and MariaDB databases are this run's own (pid and a uuid in their names); without
+the server the test is skipped, and fails when AKAMAI_TEST_REQUIRE_BROKER=1.
 """
 
 from collections import Counter
@@ -18,7 +18,7 @@ from tests.pipeline_processes import (
     Pipeline,
     SharedDatabase,
     migrate,
-    require_postgres,
+    require_database,
     wait_for,
 )
 
@@ -29,10 +29,9 @@ SAVES = 200
 DELIVERERS = 4
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=["sqlite", "postgresql", "mariadb"])
 def template_db(request, tmp_path_factory):
-    if request.param == "postgresql":
-        require_postgres()
+    require_database(request.param)
     db = SharedDatabase(request.param, tmp_path_factory.mktemp(f"concurrency-{request.param}"))
     try:
         with Emulator(port=0) as emu:  # only for the settings' credentials

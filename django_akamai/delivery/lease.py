@@ -12,7 +12,21 @@ Why not ``select_for_update(skip_locked=True)`` on the lease row: it needs a tra
 open for the whole delivery (minutes, across HTTP requests) and does not exist on SQLite; the
 compare-and-set works the same everywhere and holds no lock between statements.
 ``select_for_update(skip_locked=True)`` is used where it helps: claiming intent rows
-(``deliver``), so a claim never waits behind a row another transaction holds.
+(``models.IntentQuerySet.claim``), so a claim never waits behind a row another transaction
+holds.
+
+Expiry is judged by the database's clock (``models.DatabaseNow``), never a host's: a
+deliverer whose clock runs ten minutes ahead does not take a live holder's lease, one ten
+minutes behind does not wait for an expired one.
+
+Holders: a process delivers under one holder id for its life (``process_holder_id``, made
+anew in a forked child), so a round that broke without releasing its lease (a database
+outage) does not lock the next round of the same process out: ``acquire`` takes a lease its
+holder already has. Two threads of one process share that id; the lease is theirs one at a
+time (``Lease.acquire`` answers "busy" to the second while the first delivers).
+
+``account_name`` is the one place that names an account: the lease's name and the
+``account`` of each intent recorded for it.
 """
 
 from __future__ import annotations
@@ -20,15 +34,34 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
 
-__all__ = ["Lease", "new_holder_id"]
+from .. import conf
+from ..exceptions import AkamaiConfigurationError
+
+__all__ = ["Lease", "account_name", "default_account", "new_holder_id", "process_holder_id"]
+
+
+def account_name(credentials: Any) -> str:
+    """The account these credentials purge on: their API and host (never a secret). Names
+    the delivery lease and is stamped on each intent recorded for it."""
+    host = getattr(credentials, "host", None) or getattr(credentials, "base_url", "")
+    return f"{credentials.api} {host}"[:200]
+
+
+def default_account() -> str:
+    """The account of the configured credentials, or "" where none are configured (a web
+    process in worker mode may have none: its deliverer, which has them, claims "" too)."""
+    try:
+        return account_name(conf.resolve_credentials())
+    except AkamaiConfigurationError:
+        return ""
 
 
 def new_holder_id() -> str:
@@ -36,6 +69,32 @@ def new_holder_id() -> str:
     return (
         f"{socket.gethostname()[:80]}:{os.getpid()}:{threading.get_ident()}:{uuid.uuid4().hex[:8]}"
     )
+
+
+_process_holder: str | None = None
+
+
+def _forget_process_holder() -> None:
+    global _process_holder
+    _process_holder = None
+
+
+os.register_at_fork(after_in_child=_forget_process_holder)
+
+
+def process_holder_id() -> str:
+    """This process's holder id: the same for its whole life, a new one after a fork."""
+    global _process_holder
+    if _process_holder is None:
+        _process_holder = new_holder_id()
+    return _process_holder
+
+
+# Which thread of this process is delivering under a (database, lease, holder), and until
+# when at most (the lease's length: a thread that broke off without releasing does not keep
+# the others out for longer than the lease would).
+_local_lock = threading.Lock()
+_local_users: dict[tuple[str, str, str], tuple[threading.Thread, float]] = {}
 
 
 class Lease:
@@ -49,9 +108,27 @@ class Lease:
         self.held = False
 
     def _manager(self) -> Any:
-        from ..models import DeliveryLease
+        from ..models import DeliveryLease  # models load after the app registry
 
         return DeliveryLease.objects.using(self.using)
+
+    def _enter_locally(self) -> bool:
+        """Whether no other thread of this process delivers under this holder now."""
+        me, slot = threading.current_thread(), (self.using, self.name, self.holder)
+        with _local_lock:
+            user = _local_users.get(slot)
+            if user is not None:
+                thread, until = user
+                if thread is not me and thread.is_alive() and time.monotonic() < until:
+                    return False
+            _local_users[slot] = (me, time.monotonic() + self.seconds)
+            return True
+
+    def _leave_locally(self) -> None:
+        with _local_lock:
+            user = _local_users.get((self.using, self.name, self.holder))
+            if user is not None and user[0] is threading.current_thread():
+                del _local_users[(self.using, self.name, self.holder)]
 
     def _ensure_row(self) -> None:
         if self._manager().filter(name=self.name).exists():
@@ -62,36 +139,55 @@ class Lease:
         except IntegrityError:
             pass  # another deliverer created it first
 
+    def _times(self, now: datetime | None) -> tuple[Any, Any]:
+        """ "now" and the new expiry: the database's clock unless a test passes ``now``."""
+        from ..models import database_now
+
+        if now is not None:
+            return now, now + timedelta(seconds=self.seconds)
+        return database_now(), database_now(self.seconds)
+
     def acquire(self, now: datetime | None = None) -> bool:
-        """Take (or renew) the lease; True when this holder has it until now + seconds."""
-        now = now or timezone.now()
-        self._ensure_row()
-        taken = (
-            self._manager()
-            .filter(name=self.name)
-            .filter(Q(holder=self.holder) | Q(holder="") | Q(expires_at__lt=now))
-            .update(holder=self.holder, expires_at=now + timedelta(seconds=self.seconds))
-        )
+        """Take (or renew) the lease; True when this holder has it until now + seconds.
+        The holder's own unreleased lease is taken again, never answered "busy"."""
+        if not self._enter_locally():
+            self.held = False
+            return False
+        current, expiry = self._times(now)
+        try:
+            self._ensure_row()
+            taken = (
+                self._manager()
+                .filter(name=self.name)
+                .filter(Q(holder=self.holder) | Q(holder="") | Q(expires_at__lt=current))
+                .update(holder=self.holder, expires_at=expiry)
+            )
+        except BaseException:
+            self._leave_locally()
+            raise
         self.held = taken == 1
+        if not self.held:
+            self._leave_locally()
         return self.held
 
     def renew(self, now: datetime | None = None) -> bool:
         """Extend the lease; False when it was lost (expired and taken by someone else)."""
-        now = now or timezone.now()
+        _, expiry = self._times(now)
         renewed = (
-            self._manager()
-            .filter(name=self.name, holder=self.holder)
-            .update(expires_at=now + timedelta(seconds=self.seconds))
+            self._manager().filter(name=self.name, holder=self.holder).update(expires_at=expiry)
         )
         self.held = renewed == 1
         return self.held
 
     def release(self) -> None:
         """Give the lease up (only if this holder still has it)."""
-        self._manager().filter(name=self.name, holder=self.holder).update(
-            holder="", expires_at=None
-        )
         self.held = False
+        try:
+            self._manager().filter(name=self.name, holder=self.holder).update(
+                holder="", expires_at=None
+            )
+        finally:
+            self._leave_locally()
 
     def bucket_state(self) -> dict[str, Any]:
         """The rate-limit state the last holder left."""

@@ -31,14 +31,12 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, connections, router, transaction
-from django.db.models import F, Min
-from django.utils import timezone
+from django.db import connections, router
 
 from .. import conf, switches
 from ..exceptions import (
@@ -49,9 +47,27 @@ from ..exceptions import (
 )
 from ..options import PurgeOptions
 from ..sender import Sender, default_retry, refuses_objects
-from .lease import Lease, new_holder_id
+from .lease import Lease, account_name, process_holder_id
 
 logger = logging.getLogger("django_akamai")
+
+if TYPE_CHECKING:
+    from ..models import Claimed, PurgeIntent
+
+
+def _model() -> type[PurgeIntent]:
+    # The models load after the app registry; this module loads with the doors (a settings
+    # file or a Celery config may import them first).
+    from ..models import PurgeIntent
+
+    return PurgeIntent
+
+
+def _database_now(seconds: float = 0.0) -> Any:
+    from ..models import database_now
+
+    return database_now(seconds)
+
 
 __all__ = [
     "DeliveryReport",
@@ -69,8 +85,6 @@ CLAIM_BATCH = 10_000
 #: are backed off in the table instead (``AKAMAI_RETRY_DEADLINE`` when shorter); bounds how
 #: long a lease must last.
 REQUEST_DEADLINE = 60.0
-#: Rows per ``id IN (...)`` statement (SQLite's historical 999-parameter limit).
-_CHUNK = 900
 
 
 @dataclass(frozen=True)
@@ -134,12 +148,6 @@ class _Stop(Exception):
 UNREACHABLE = "Akamai unreachable"
 
 
-def account_name(credentials: Any) -> str:
-    """The lease name of the account these credentials purge on (never a secret)."""
-    host = getattr(credentials, "host", None) or getattr(credentials, "base_url", "")
-    return f"{credentials.api} {host}"
-
-
 def request_deadline() -> float:
     return min(float(conf.get_setting("AKAMAI_RETRY_DEADLINE")), REQUEST_DEADLINE)
 
@@ -157,152 +165,58 @@ def lease_seconds() -> float:
 
 
 def _intents(using: str) -> Any:
-    from ..models import PurgeIntent
-
-    return PurgeIntent.objects.using(using)
+    return _model().objects.using(using)
 
 
-def _chunks(ids: list[int]) -> Iterator[list[int]]:
-    for start in range(0, len(ids), _CHUNK):
-        yield ids[start : start + _CHUNK]
-
-
-def _backoff(attempts: int) -> timedelta:
+def _backoff_seconds(attempts: int) -> float:
     base = float(conf.get_setting("AKAMAI_DELIVERY_RETRY_BACKOFF"))
     ceiling = float(conf.get_setting("AKAMAI_DELIVERY_RETRY_BACKOFF_MAX"))
-    seconds = min(ceiling, base * 2 ** max(0, attempts - 1)) * random.uniform(0.75, 1.0)
-    return timedelta(seconds=seconds)
+    return min(ceiling, base * 2 ** max(0, attempts - 1)) * random.uniform(0.75, 1.0)
 
 
 # --- claiming and settling rows -------------------------------------------------------------
+# Thin calls onto the intent table's queryset (``models.IntentQuerySet``), which owns its
+# states and its clock (the database's).
 
 
-class _Claimed(NamedTuple):
-    """What sending needs of one claimed intent (no timestamps to parse, no model to build)."""
-
-    pk: int
-    object_type: str
-    action: str
-    network: str
-    value: str
-    actor: str
-
-    @property
-    def object(self) -> str | int:
-        from ..models import stored_object
-
-        return stored_object(self.object_type, self.value)
+def _account_intents(using: str, account: str) -> Any:
+    """The intents this deliverer sends: its account's, and those recorded where no
+    credentials were configured (account ""), since these credentials are the default."""
+    return _intents(using).for_account(account, unstamped=True)
 
 
-def _claim(using: str, holder: str, burst: bool) -> list[_Claimed]:
-    """Mark up to ``CLAIM_BATCH`` due pending intents as claimed by ``holder``; return them.
-
-    ``burst`` ignores backoff but takes each intent once per holder (an intent this holder
-    deferred keeps ``claimed_by``), so a burst ends even when Akamai stays down.
-
-    One ``UPDATE ... WHERE id IN (SELECT ... LIMIT n)``. On PostgreSQL the subquery is ``FOR
-    UPDATE SKIP LOCKED``: rows another deliverer is claiming are passed over, never waited
-    for. On SQLite a statement that writes from its start waits for the write lock (the busy
-    timeout); a SELECT followed by an UPDATE in one transaction fails at once with "database
-    is locked" when another connection (a save) writes in between. One statement also keeps
-    the claim short: the lease holder sends nothing while it runs.
-    """
-    from ..models import PurgeIntent
-
-    due = _intents(using).filter(status=PurgeIntent.PENDING)
-    if burst:
-        due = due.exclude(claimed_by=holder)
-    else:
-        due = due.filter(next_attempt_at__lte=timezone.now())
-    due = due.order_by("id")
-    claim = {"status": PurgeIntent.CLAIMED, "claimed_by": holder}
-
-    def mark(rows: Any) -> None:
-        _intents(using).filter(id__in=rows.values("id")[:CLAIM_BATCH]).update(**claim)
-
-    if connections[using].features.has_select_for_update_skip_locked:
-        with transaction.atomic(using=using):  # FOR UPDATE needs a transaction
-            mark(due.select_for_update(skip_locked=True))
-    else:
-        mark(due)  # autocommit: see above
-    rows = _intents(using).filter(**claim).order_by("id").values_list(*_Claimed._fields)
-    return [_Claimed(*row) for row in rows]
+def _claim(using: str, holder: str, burst: bool, account: str) -> list[Claimed]:
+    """Mark up to ``CLAIM_BATCH`` due intents of ``account`` as claimed by ``holder``."""
+    return _account_intents(using, account).claim(holder, CLAIM_BATCH, burst=burst)
 
 
 def _back_to_pending(
     using: str, ids: list[int], from_status: str = "claimed", **changes: Any
 ) -> None:
-    """Claimed (or failed) intents back to pending. One whose object was recorded again
+    """Claimed (or failed) intents back to pending; one whose object was recorded again
     meanwhile (an identical pending intent) is deleted instead: the newer one covers it."""
-    from ..models import PurgeIntent
-
-    for chunk in _chunks(ids):
-        for _ in range(3):
-            try:
-                with transaction.atomic(using=using):
-                    rows = _intents(using).filter(id__in=chunk, status=from_status)
-                    twins = _intents(using).filter(
-                        status=PurgeIntent.PENDING, key__in=rows.values("key")
-                    )
-                    rows.filter(key__in=twins.values("key")).delete()
-                    rows.update(status=PurgeIntent.PENDING, **changes)
-                break
-            except IntegrityError:
-                continue  # a twin committed between the two statements: look again
+    _intents(using).back_to_pending(ids, from_status, **changes)
 
 
-def _return_orphans(using: str, holder: str) -> int:
-    """Intents claimed by a holder that lost the lease (it died) go back to pending."""
-    from ..models import PurgeIntent
-
-    ids = list(
-        _intents(using)
-        .filter(status=PurgeIntent.CLAIMED)
-        .exclude(claimed_by=holder)
-        .values_list("id", flat=True)
-    )
-    if ids:
-        logger.warning("Returning %d purge intent(s) of a lost deliverer to pending", len(ids))
-        _back_to_pending(using, ids)
-    return len(ids)
+def _return_orphans(using: str, holder: str, account: str) -> int:
+    """Intents of ``account`` claimed by a holder that lost the lease (it died) go back."""
+    count = _account_intents(using, account).return_orphans(holder)
+    if count:
+        logger.warning("Returned %d purge intent(s) of a lost deliverer to pending", count)
+    return count
 
 
 def _delete(using: str, ids: Iterable[int]) -> None:
-    for chunk in _chunks(list(ids)):
-        _intents(using).filter(id__in=chunk).delete()
+    _intents(using).settle(ids)
 
 
 def _defer(using: str, ids: list[int], error: PurgeRequestFailed | None, reason: str) -> None:
     """Transient failure: attempts + 1 and a later next_attempt_at, stored on each intent."""
-    now = timezone.now()
-    by_attempts: dict[int, list[int]] = {}
-    for pk, attempts in _intents(using).filter(id__in=ids).values_list("id", "attempts"):
-        by_attempts.setdefault(attempts + 1, []).append(pk)
-    for attempts, group in by_attempts.items():
-        _back_to_pending(
-            using,
-            group,
-            attempts=F("attempts") + 1,
-            next_attempt_at=now + _backoff(attempts),
-            http_status=getattr(error, "status", None),
-            error_title=(getattr(error, "title", "") or reason)[:300],
-            error_detail=str(error or reason)[:2000],
-            support_id=(getattr(error, "support_id", "") or "")[:100],
-        )
+    _intents(using).back_off(ids, error, reason, _backoff_seconds)
 
 
 def _fail(using: str, ids: list[int], error: Any, status: int | None = None) -> None:
-    from ..models import PurgeIntent
-
-    for chunk in _chunks(ids):
-        _intents(using).filter(id__in=chunk).update(
-            status=PurgeIntent.FAILED,
-            attempts=F("attempts") + 1,
-            http_status=getattr(error, "status", status),
-            error_title=(getattr(error, "title", "") or type(error).__name__)[:300],
-            error_detail=(getattr(error, "detail", "") or str(error))[:2000],
-            support_id=(getattr(error, "support_id", "") or "")[:100],
-        )
+    _intents(using).fail(ids, error, status)
 
 
 # --- sending one group ------------------------------------------------------------------
@@ -374,8 +288,11 @@ def _send_group(group: _Group, sender: Sender, lease: Lease, stop: threading.Eve
             raise _Stop(UNREACHABLE) from None
         except PurgeRequestFailed as exc:
             if not refuses_objects(exc):
+                # The setup's problem (credentials, clock): nothing is blamed on the objects
+                # and nothing backs off; the process looks again (delivery.modes) and a fixed
+                # setup sends them at once.
                 ids = group.all_ids(queue[start:])
-                _defer(group.using, ids, exc, "refused")
+                _intents(group.using).wait_for_setup(ids, exc)
                 group.report.deferred += len(ids)
                 group.report.config_error = str(exc)
                 logger.error(
@@ -412,31 +329,26 @@ def _send_group(group: _Group, sender: Sender, lease: Lease, stop: threading.Eve
 # --- the job ----------------------------------------------------------------------------
 
 
-def _next_due(using: str) -> datetime | None:
-    from ..models import PurgeIntent
-
-    return (
-        _intents(using)
-        .filter(status=PurgeIntent.PENDING)
-        .aggregate(first=Min("next_attempt_at"))["first"]
-    )
+def _next_due(using: str, account: str) -> datetime | None:
+    return _account_intents(using, account).next_due()
 
 
 def _round(
     using: str, credentials: Any, holder: str, burst: bool, stop: threading.Event | None
 ) -> DeliveryReport:
     report = DeliveryReport()
-    lease = Lease(account_name(credentials), using=using, holder=holder, seconds=lease_seconds())
+    account = account_name(credentials)
+    lease = Lease(account, using=using, holder=holder, seconds=lease_seconds())
     if not lease.acquire():
         report.busy = True
         return report
     sender: Sender | None = None
     wait_until = None  # when Akamai was unreachable: the claimed rest waits as well
     try:
-        _return_orphans(using, holder)
+        _return_orphans(using, holder, account)
         sender = _new_sender(credentials, lease.bucket_state())
         while not (stop is not None and stop.is_set()):
-            claimed = _claim(using, holder, burst)
+            claimed = _claim(using, holder, burst, account)
             if not claimed:
                 break
             groups: dict[PurgeOptions, list[Any]] = {}
@@ -459,7 +371,7 @@ def _round(
                     _send_group(group, sender, lease, stop)
             except _Stop as stopped:
                 if stopped.args[0] == UNREACHABLE:
-                    wait_until = timezone.now() + _backoff(1)
+                    wait_until = _database_now(_backoff_seconds(1))
                 break
             if len(claimed) < CLAIM_BATCH:
                 # That was everything due: what commits from now on is a busy site's trickle,
@@ -468,13 +380,7 @@ def _round(
                 break
     finally:
         # Whatever this holder still has claimed (a stop, a lost lease, an error) is pending.
-        from ..models import PurgeIntent
-
-        left = list(
-            _intents(using)
-            .filter(status=PurgeIntent.CLAIMED, claimed_by=holder)
-            .values_list("id", flat=True)
-        )
+        left = _account_intents(using, account).claimed_by(holder)
         if left:
             if wait_until is not None:
                 _back_to_pending(using, left, next_attempt_at=wait_until)
@@ -484,7 +390,7 @@ def _round(
             lease.save_bucket_state(sender.transport.pacer.snapshot())
             sender.close()
         lease.release()
-    report.next_attempt_at = _next_due(using)
+    report.next_attempt_at = _next_due(using, account)
     return report
 
 
@@ -505,10 +411,8 @@ def deliver_pending(
     deliverer holds the account's lease (it will deliver these too); with ``config_error``
     when no credentials are configured. Never raises for Akamai's answers.
     """
-    from ..models import PurgeIntent
-
-    using = using or router.db_for_write(PurgeIntent)
-    holder = holder or new_holder_id()
+    using = using or router.db_for_write(_model())
+    holder = holder or process_holder_id()
     total = DeliveryReport()
     if not switches.purging_enabled():
         # A worker asks every second: say it once per process, not once per look.
@@ -541,21 +445,14 @@ def _deliver(
         # Intents committed while this round was finishing found the lease still taken: look
         # again now that it is released, so their kick is not lost; but one window after this
         # round began, so that a busy site's saves go out together, not one request each.
-        if not _has_due(using, holder, burst):
+        if not _has_due(using, holder, burst, account_name(credentials)):
             return total
         if stop.wait(max(0.0, started + window - time.monotonic())):
             return total
 
 
-def _has_due(using: str, holder: str, burst: bool) -> bool:
-    from ..models import PurgeIntent
-
-    due = _intents(using).filter(status=PurgeIntent.PENDING)
-    if burst:
-        due = due.exclude(claimed_by=holder)
-    else:
-        due = due.filter(next_attempt_at__lte=timezone.now())
-    return due.exists()
+def _has_due(using: str, holder: str, burst: bool, account: str) -> bool:
+    return bool(_account_intents(using, account).has_due(holder, burst))
 
 
 # --- for operators: the admin, akamai_worker --status, the system checks ---------------------
@@ -563,49 +460,25 @@ def _has_due(using: str, holder: str, burst: bool) -> bool:
 
 def intent_databases() -> list[str]:
     """Every database alias the intent table is migrated to."""
-    from ..models import PurgeIntent
-
-    return [alias for alias in connections if router.allow_migrate_model(alias, PurgeIntent)]
+    return [alias for alias in connections if router.allow_migrate_model(alias, _model())]
 
 
 def retry_failed(ids: Iterable[int], using: str | None = None) -> int:
     """Failed intents back to pending, due now (an operator fixed the cause); returns how many."""
-    from ..models import PurgeIntent
-
-    using = using or router.db_for_write(PurgeIntent)
-    rows = _intents(using).filter(id__in=list(ids), status=PurgeIntent.FAILED).exclude(action="")
+    using = using or router.db_for_write(_model())
+    rows = _intents(using).filter(id__in=list(ids), status=_model().FAILED).exclude(action="")
     ids = list(rows.values_list("id", flat=True))
-    _back_to_pending(using, ids, PurgeIntent.FAILED, next_attempt_at=timezone.now(), claimed_by="")
+    _back_to_pending(using, ids, _model().FAILED, next_attempt_at=_database_now(), claimed_by="")
     return len(ids)
 
 
 def discard_failed(ids: Iterable[int], using: str | None = None) -> int:
     """Delete failed intents (an operator decided they need no purge); returns how many."""
-    from ..models import PurgeIntent
-
-    using = using or router.db_for_write(PurgeIntent)
-    deleted, _ = _intents(using).filter(id__in=list(ids), status=PurgeIntent.FAILED).delete()
-    return deleted
+    using = using or router.db_for_write(_model())
+    deleted, _ = _intents(using).filter(id__in=list(ids), status=_model().FAILED).delete()
+    return int(deleted)
 
 
 def pending_summary(using: str | None = None) -> dict[str, Any]:
     """Counts by status and the oldest pending intent's creation time."""
-    from django.db.models import Count
-
-    from ..models import PurgeIntent
-
-    using = using or router.db_for_write(PurgeIntent)
-    counts = dict(
-        _intents(using).values_list("status").annotate(n=Count("id")).values_list("status", "n")
-    )
-    oldest = (
-        _intents(using)
-        .filter(status__in=[PurgeIntent.PENDING, PurgeIntent.CLAIMED])
-        .aggregate(first=Min("created_at"))["first"]
-    )
-    return {
-        "pending": counts.get(PurgeIntent.PENDING, 0),
-        "claimed": counts.get(PurgeIntent.CLAIMED, 0),
-        "failed": counts.get(PurgeIntent.FAILED, 0),
-        "oldest_pending": oldest,
-    }
+    return dict(_intents(using or router.db_for_write(_model())).summary())

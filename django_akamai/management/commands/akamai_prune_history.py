@@ -1,19 +1,24 @@
-"""``manage.py akamai_prune_history``: delete purge records older than the retention period."""
+"""``manage.py akamai_prune_history``: delete purge records older than the retention period,
+and failed purge intents older than theirs (``AKAMAI_FAILED_INTENT_RETENTION_DAYS``)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DEFAULT_DB_ALIAS
+from django.db import DEFAULT_DB_ALIAS, router
 
 from ... import conf, history
+from ...exceptions import AkamaiConfigurationError
+from ...models import PurgeIntent
 
 
 class Command(BaseCommand):
     help = (
         "Delete purge history records older than AKAMAI_HISTORY_RETENTION_DAYS "
-        "(default 90), or --days. Run it daily, e.g. from cron."
+        "(default 90), or --days, and failed purge intents older than "
+        "AKAMAI_FAILED_INTENT_RETENTION_DAYS (default 30). Run it daily, e.g. from cron."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -33,6 +38,32 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        self._prune_history(options)
+        self._prune_failed_intents(options)
+
+    def _prune_failed_intents(self, options: dict[str, Any]) -> None:
+        try:
+            days = conf.number_setting("AKAMAI_FAILED_INTENT_RETENTION_DAYS")
+        except AkamaiConfigurationError as exc:
+            raise CommandError(str(exc), returncode=2) from None
+        using = options["database"] or router.db_for_write(PurgeIntent)
+        if not router.allow_migrate_model(using, PurgeIntent):
+            return  # the intent table is not on this database
+        if options["dry_run"]:
+            count = (
+                PurgeIntent.objects.using(using)
+                .filter(status=PurgeIntent.FAILED)
+                .filter(created_at__lt=PurgeIntent.objects.cutoff(timedelta(days=days)))
+                .count()
+            )
+            verb = "would be deleted (dry run)"
+        else:
+            count = PurgeIntent.objects.using(using).prune_failed(timedelta(days=days))
+            verb = "deleted"
+        if options["verbosity"] >= 1:
+            self.stdout.write(f"{count} failed purge intent(s) older than {days:g} day(s) {verb}.")
+
+    def _prune_history(self, options: dict[str, Any]) -> None:
         days = options["days"]
         if days is None:
             days = conf.get_setting("AKAMAI_HISTORY_RETENTION_DAYS")
