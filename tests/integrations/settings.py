@@ -6,6 +6,7 @@ from tests.settings import INSTALLED_APPS, MIDDLEWARE
 INSTALLED_APPS = [
     *INSTALLED_APPS,
     "wagtail.contrib.frontend_cache",
+    "wagtail.contrib.redirects",
     "wagtail",
     "modelcluster",
     "taggit",
