@@ -185,6 +185,39 @@ def test_system_check_reports_a_bad_backend_setting(settings):
     assert "'akamai'" in errors[0].msg and "NETWROK" in errors[0].msg
 
 
+def test_system_check_warns_of_hostnames_that_match_no_site(site_tree, settings):
+    from django.core import checks
+
+    backend = "django_akamai.contrib.wagtail.AkamaiBackend"
+    settings.WAGTAILFRONTENDCACHE = {
+        # runserver's host without its port: Wagtail compares host:port.
+        "local": {"BACKEND": backend, "HOSTNAMES": ["127.0.0.1", "localhost"]},
+        "www": {"BACKEND": backend, "HOSTNAMES": ["www.example.com"]},
+        "wildcard": {"BACKEND": backend, "HOSTNAMES": [".example.org"]},
+        "all": {"BACKEND": backend},
+    }
+    [warning] = [e for e in checks.run_checks() if e.id.startswith("django_akamai_wagtail.")]
+    assert (warning.id, warning.level) == ("django_akamai_wagtail.W001", checks.WARNING)
+    assert warning.msg == (
+        "WAGTAILFRONTENDCACHE['local']: HOSTNAMES ['127.0.0.1', 'localhost'] match none of "
+        "the Wagtail Sites' hosts ['blog.example.org', 'www.example.com'], so this backend "
+        "purges nothing."
+    )
+    assert "'127.0.0.1:8000'" in warning.hint
+
+
+def test_hostnames_check_is_quiet_without_sites(settings, db):
+    from django.core import checks
+
+    settings.WAGTAILFRONTENDCACHE = {
+        "akamai": {
+            "BACKEND": "django_akamai.contrib.wagtail.AkamaiBackend",
+            "HOSTNAMES": ["www.example.com"],
+        }
+    }
+    assert not [e for e in checks.run_checks() if e.id.startswith("django_akamai_wagtail.")]
+
+
 # --- cache tags --------------------------------------------------------------------------
 
 
