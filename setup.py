@@ -76,6 +76,8 @@ setup(
         # Django 6.0+ has django.tasks built in; on Django 5.2 this is its backport.
         "tasks": ["django-tasks>=0.9"],
         "wagtail": ["wagtail>=7.0"],
+        # make demo (requirements-demo.txt): the example project's Celery app.
+        "demo": ["celery>=5.3"],
         "test": TEST_REQUIRES + INTEGRATION_TEST_REQUIRES,
         "dev": DEV_REQUIRES,
         "docs": DOCS_REQUIRES,
