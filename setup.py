@@ -63,7 +63,10 @@ setup(
     packages=find_packages(include=["django_akamai", "django_akamai.*"]),
     # Templates (and static files, should there be any) are data of the django_akamai package,
     # not packages of their own.
-    package_data={"django_akamai": ["templates/**/*", "static/**/*"]},
+    package_data={
+        "django_akamai": ["templates/**/*", "static/**/*"],
+        "django_akamai.contrib.wagtail": ["templates/**/*"],
+    },
     python_requires=">=3.10",
     install_requires=[
         "Django>=5.2",

@@ -7,6 +7,12 @@ INSTALLED_APPS = [
     *INSTALLED_APPS,
     "wagtail.contrib.frontend_cache",
     "wagtail.contrib.redirects",
+    # The Wagtail admin, for django-akamai's admin views (tests/integrations/test_wagtail_admin.py).
+    "wagtail.admin",
+    "wagtail.users",
+    "wagtail.sites",
+    "wagtail.documents",
+    "wagtail.images",
     "wagtail",
     "modelcluster",
     "taggit",
