@@ -21,10 +21,12 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import Truncator
 from django.views.generic import TemplateView, View
 from wagtail.admin import messages
 from wagtail.admin.auth import permission_denied
 from wagtail.admin.filters import WagtailFilterSet
+from wagtail.admin.paginator import WagtailPaginator
 from wagtail.admin.ui.tables import Column, DateColumn, NumberColumn
 from wagtail.admin.views.generic import WagtailAdminTemplateMixin
 from wagtail.admin.views.reports import ReportView
@@ -36,6 +38,8 @@ from .signal_handlers import akamai_backends
 from .troubles import describe
 
 PURGE_PERMISSION = "django_akamai.purge_cache"
+#: How much of a failed request's error the history's table shows.
+ANSWER_SHOWN = 90
 VIEW_HISTORY_PERMISSION = "django_akamai.view_purgerecord"
 NAMESPACE = "django_akamai_wagtail"
 
@@ -58,17 +62,20 @@ def wagtail_actor(request: HttpRequest) -> str:
 
 
 class _Guarded:
-    """Refuses users without the permission, as Wagtail's admin does (message, home page)."""
+    """Refuses users without the permission, as Wagtail's admin does (message, home page);
+    names the view after Home in the breadcrumbs."""
 
     allowed = staticmethod(can_watch)
+    breadcrumbs_items = [{"url": reverse_lazy("wagtailadmin_home"), "label": "Home"}]
+    page_title = ""
+
+    def get_breadcrumbs_items(self) -> list[dict[str, Any]]:
+        return [*self.breadcrumbs_items, {"url": "", "label": self.page_title}]
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not self.allowed(request.user):
             return permission_denied(request)
         return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
-
-
-_AKAMAI_CRUMBS = [{"url": reverse_lazy("wagtailadmin_home"), "label": "Home"}]
 
 
 # --- the purge history ----------------------------------------------------------------------
@@ -93,18 +100,29 @@ def _objects_shown(record: PurgeRecord) -> str:
 
 
 def _answer(record: PurgeRecord) -> str:
-    return repr(record.error) if record.error else ""  # Akamai's text, escaped
+    # The first words of the error (which quotes Akamai's title and detail), so the table
+    # fits a laptop's screen; the export has it whole.
+    return Truncator(record.error).chars(ANSWER_SHOWN) if record.error else ""
+
+
+class _RequestsPaginator(WagtailPaginator):
+    """Counts "3 purge requests", not the model's "3 purge history"."""
+
+    verbose_name = "purge request"
+    verbose_name_plural = "purge requests"
 
 
 class HistoryView(_Guarded, ReportView):
     """Every request sent to Akamai, newest first (``AKAMAI_HISTORY``)."""
 
     page_title = "Akamai purge history"
+    verbose_name = "purge request"
+    verbose_name_plural = "purge requests"
+    paginator_class = _RequestsPaginator
     header_icon = "history"
     index_url_name = f"{NAMESPACE}:history"
     index_results_url_name = f"{NAMESPACE}:history_results"
     filterset_class = HistoryFilterSet
-    breadcrumbs_items = _AKAMAI_CRUMBS
     columns = [
         DateColumn("created_at", label="Sent at"),
         Column("status", label="Status"),
@@ -114,9 +132,7 @@ class HistoryView(_Guarded, ReportView):
         Column("objects_shown", label="Objects sent", accessor=_objects_shown),
         Column("purge_id", label="purgeId"),
         Column("actor", label="Requested by"),
-        Column(
-            "error", label="Akamai's answer", accessor=lambda r: repr(r.error) if r.error else ""
-        ),
+        Column("error", label="Akamai's answer", accessor=_answer),
     ]
     list_export = [
         "created_at",
@@ -157,12 +173,13 @@ class IntentsView(_Guarded, ReportView):
     """What waits to be purged, and what Akamai refused (to retry or discard)."""
 
     page_title = "Akamai purge intents"
+    verbose_name = "purge intent"
+    verbose_name_plural = "purge intents"
     header_icon = "warning"
     index_url_name = f"{NAMESPACE}:intents"
     index_results_url_name = f"{NAMESPACE}:intents_results"
     results_template_name = "django_akamai_wagtail/intents_results.html"
     filterset_class = IntentFilterSet
-    breadcrumbs_items = _AKAMAI_CRUMBS
     allowed = staticmethod(can_purge)
 
     def get_queryset(self) -> Any:
