@@ -88,6 +88,16 @@ def test_purge_cache_opens_everything(site_tree, client):
         assert client.get(url(name)).status_code == 200
 
 
+def test_wagtail_group_editor_offers_the_permissions(admin_client):
+    from django.contrib.auth.models import Permission
+
+    page = html.unescape(admin_client.get("/admin/groups/new/").content.decode())
+    assert "<h3>Purge record</h3>" in page and "Can purge Akamai's cache" in page
+    for codename in ("purge_cache", "view_purgerecord"):
+        pk = Permission.objects.get(content_type__app_label="django_akamai", codename=codename).pk
+        assert f'name="permissions" value="{pk}"' in page
+
+
 def test_history_lists_what_akamai_accepted(site_tree, admin_client, emulator_purges):
     with transaction.atomic():
         site_tree.about.save_revision().publish()

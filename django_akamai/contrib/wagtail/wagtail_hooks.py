@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from django.contrib.auth.models import Permission
 from django.http import HttpRequest
 from django.urls import include, path, reverse
 from django.utils.http import urlencode
@@ -83,6 +84,15 @@ class _AkamaiMenuItem(MenuItem):
 
     def is_shown(self, request: HttpRequest) -> bool:
         return self.allowed(request.user)
+
+
+@hooks.register("register_permissions")
+def register_permissions() -> Any:
+    """Offered in Wagtail's group editor (Settings > Groups), so Wagtail teams grant them."""
+    return Permission.objects.filter(
+        content_type__app_label="django_akamai",
+        codename__in=["purge_cache", "view_purgerecord"],
+    )
 
 
 @hooks.register("register_admin_menu_item")
