@@ -188,3 +188,24 @@ def test_a_rename_runs_the_dependents_hook_as_a_move(site_tree, deliver_once):
     assert seen == [(site_tree.about.pk, "moved"), (site_tree.about.pk, "published")]
     [purge] = deliver_once()
     assert f"{WWW}/sitemap.xml" in purge["objects"]
+
+
+def test_a_renamed_page_is_fresh_at_the_emulated_edge(site_tree, akamai_edge, akamai_emulator):
+    """The edge served /about/ from its cache; after the rename it asks the site again."""
+    import requests
+
+    akamai_emulator.configure(time_scale=50)  # Akamai's 5 s take 0.1 s
+    debug = {"Pragma": "akamai-x-cache-on", "Host": "www.example.com"}
+    for expected in ("TCP_MISS", "TCP_HIT"):
+        response = requests.get(f"{akamai_edge.base_url}/about/", headers=debug, timeout=10)
+        assert response.headers["X-Cache"].startswith(expected)
+        assert "<h1>About</h1>" in response.text
+    with transaction.atomic():
+        rename(site_tree.about, "about-us")
+    gone = akamai_edge.wait_until_fresh(f"{WWW}/about/", lambda body: b"<h1>About</h1>" not in body)
+    assert gone.x_cache.startswith("TCP_REFRESH_MISS")  # invalidated, asked again: a 404 now
+    # The rename's request, then the redirects app's (its old URL without the slash, after
+    # the commit): two here, where each commit is delivered at once (in-memory SQLite).
+    assert akamai_edge.counters["purges_applied"] == 2
+    fresh = requests.get(f"{akamai_edge.base_url}/about-us/", headers=debug, timeout=10)
+    assert fresh.status_code == 200 and "<h1>About</h1>" in fresh.text
