@@ -169,18 +169,29 @@ def test_purge_from_cdn_purges_a_page_or_its_subtree(site_tree, admin_client, em
         f"{WWW}/blog/post/",
     ]
     assert set(PurgeRecord.objects.values_list("actor", flat=True)) == {"wagtail:admin"}
+    # Back where the editor came from, never to another site.
+    elsewhere = admin_client.post(
+        url("purge_page", site_tree.about.pk), {"scope": "page", "next": "https://evil.example/"}
+    )
+    assert elsewhere["Location"] == f"/admin/pages/{site_tree.home.pk}/"
 
 
 def test_purge_from_cdn_is_offered_to_those_who_may(site_tree, admin_client):
     from django.contrib.auth.models import User
 
-    from django_akamai.contrib.wagtail.wagtail_hooks import page_header_buttons
+    from django_akamai.contrib.wagtail.wagtail_hooks import (
+        page_header_buttons,
+        page_listing_buttons,
+    )
 
     about = site_tree.about
     admin = User.objects.get(username="admin")
     [button] = page_header_buttons(about, admin, "edit")
     assert button.label == "Purge from CDN" and button.url == url("purge_page", about.pk)
+    [listed] = page_listing_buttons(about, admin, next_url="/admin/pages/")
+    assert listed.url == url("purge_page", about.pk) + "?next=%2Fadmin%2Fpages%2F"
     assert list(page_header_buttons(about, user_with(), "edit")) == []
+    assert list(page_header_buttons(site_tree.root, admin, "edit")) == []  # the tree's root
     edit = admin_client.get(f"/admin/pages/{about.pk}/edit/").content.decode()
     assert url("purge_page", about.pk) in edit
 
