@@ -1,6 +1,7 @@
 # The two commands that do everything on a fresh machine:
 #   make test   creates .venv, installs the package with its extras, runs the whole suite
-#   make demo   creates .venv, runs the example project against the built-in emulator
+#   make demo   creates .venv with only what the demo needs, runs the example project
+#               against the built-in emulator
 # and for contributors: make lint (ruff, mypy), make docs (Sphinx, warnings are errors),
 # make format, make bench.
 PYTHON ?= python3
@@ -50,7 +51,13 @@ browser:
 	    { apt-get $(APT_WAIT) update && apt-get $(APT_WAIT) install -y $(BROWSER_PACKAGES); }'; \
 	else echo "no chromium/chromedriver and no apt-get: browser tests will be skipped" >&2; fi
 
-demo: $(STAMP)
+# make demo installs only what the demo needs (requirements-demo.txt: the package and Celery).
+DEMO_STAMP := $(VENV)/.demo-installed
+$(DEMO_STAMP): $(BIN)/python setup.py requirements-demo.txt
+	$(BIN)/python -m pip install --quiet -r requirements-demo.txt
+	touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
 	cd example && ../$(BIN)/python manage.py demo
 
 bench: $(STAMP)

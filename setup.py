@@ -67,7 +67,10 @@ setup(
     packages=find_packages(include=["django_akamai", "django_akamai.*"]),
     # Templates (and static files, should there be any) are data of the django_akamai package,
     # not packages of their own.
-    package_data={"django_akamai": ["templates/**/*", "static/**/*"]},
+    package_data={
+        "django_akamai": ["templates/**/*", "static/**/*"],
+        "django_akamai.contrib.wagtail": ["templates/**/*"],
+    },
     python_requires=">=3.10",
     install_requires=[
         "Django>=5.2",
@@ -80,6 +83,8 @@ setup(
         # Django 6.0+ has django.tasks built in; on Django 5.2 this is its backport.
         "tasks": ["django-tasks>=0.9"],
         "wagtail": ["wagtail>=7.0"],
+        # make demo (requirements-demo.txt): the example project's Celery app.
+        "demo": ["celery>=5.3"],
         "test": TEST_REQUIRES + INTEGRATION_TEST_REQUIRES,
         "dev": DEV_REQUIRES,
         "docs": DOCS_REQUIRES,

@@ -63,6 +63,19 @@ def test_e001_edgerc_missing(settings, tmp_path):
     assert ids() == ["django_akamai.E001"]
 
 
+def test_e001_is_a_warning_while_purging_is_off(settings, tmp_path):
+    """The docs advise AKAMAI_PURGE_ENABLED = False where there are no credentials: a
+    missing edgerc must not stop migrate and check there."""
+    settings.AKAMAI_EDGERC_FILENAME = str(tmp_path / "missing.edgerc")
+    settings.AKAMAI_PURGE_ENABLED = False
+    (message,) = akamai_messages()
+    assert (message.id, message.level) == ("django_akamai.E001", checks.WARNING)
+    assert "missing.edgerc" in message.msg and "AKAMAI_PURGE_ENABLED = False" in message.msg
+    call_command("check")  # a warning: does not raise SystemCheckError
+    settings.AKAMAI_PURGE_ENABLED = True
+    assert akamai_messages()[0].level == checks.ERROR
+
+
 def test_e001_edgerc_not_parsable(settings, tmp_path):
     settings.AKAMAI_EDGERC_FILENAME = write_edgerc(tmp_path / "rc", "host = x\n")
     (message,) = akamai_messages()

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import pytest
 
+# Headless Chromium for test_wagtail_admin_browser.py, as the main suite's browser tests drive it.
+from tests.test_browser import browser, browser_session  # noqa: F401
+
 
 def pytest_ignore_collect(collection_path, config):
     from django.conf import settings

@@ -6,6 +6,13 @@ from tests.settings import INSTALLED_APPS, MIDDLEWARE
 INSTALLED_APPS = [
     *INSTALLED_APPS,
     "wagtail.contrib.frontend_cache",
+    "wagtail.contrib.redirects",
+    # The Wagtail admin, for django-akamai's admin views (tests/integrations/test_wagtail_admin.py).
+    "wagtail.admin",
+    "wagtail.users",
+    "wagtail.sites",
+    "wagtail.documents",
+    "wagtail.images",
     "wagtail",
     "modelcluster",
     "taggit",

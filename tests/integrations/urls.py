@@ -1,4 +1,5 @@
 from django.urls import include, path
 from wagtail import urls as wagtail_urls
+from wagtail.admin import urls as wagtailadmin_urls
 
-urlpatterns = [path("", include(wagtail_urls))]
+urlpatterns = [path("admin/", include(wagtailadmin_urls)), path("", include(wagtail_urls))]

@@ -96,29 +96,31 @@ class AkamaiBackend(BaseBackend):
 
     # --- for the app's signal handlers and the dependents hook ----------------------------
 
-    def purge_urls(self, urls: Iterable[str]) -> None:
+    def purge_urls(self, urls: Iterable[str], *, actor: str | None = None) -> None:
         """Purge ``urls`` as URLs (never mapped to tags), keeping those of our ``HOSTNAMES``."""
         self._record(
-            [url for url in urls if self.invalidates_hostname(urlsplit(url).netloc)], "url"
+            [url for url in urls if self.invalidates_hostname(urlsplit(url).netloc)],
+            "url",
+            actor,
         )
 
-    def purge_tags(self, tags: Iterable[str]) -> None:
+    def purge_tags(self, tags: Iterable[str], *, actor: str | None = None) -> None:
         """Purge cache tags (unprefixed: ``AKAMAI_CACHE_TAG_PREFIX`` is added once, later)."""
-        self._record(list(tags), "tag")
+        self._record(list(tags), "tag", actor)
 
-    def purge_pages(self, pages: Iterable[Any]) -> None:
+    def purge_pages(self, pages: Iterable[Any], *, actor: str | None = None) -> None:
         """Purge pages: by their own tag with ``CACHE_TAGS``, else by their URLs."""
         from .pages import page_tag, page_urls
 
         pages = list(pages)
         if self.cache_tags:
-            self.purge_tags(page_tag(page) for page in pages)
+            self.purge_tags((page_tag(page) for page in pages), actor=actor)
         else:
-            self.purge_urls(page_urls(pages))
+            self.purge_urls(page_urls(pages), actor=actor)
 
     # --- the one door into django-akamai ---------------------------------------------------
 
-    def _record(self, objects: list[Any], object_type: str) -> None:
+    def _record(self, objects: list[Any], object_type: str, actor: str | None = None) -> None:
         if not objects:
             return
         from django.db import router
@@ -132,7 +134,7 @@ class AkamaiBackend(BaseBackend):
         funnel.record(
             funnel.plan(objects, {**self.options, "type": object_type}),
             using=router.db_for_write(page_model()),
-            actor=ACTOR,
+            actor=actor or ACTOR,
         )
 
     def __repr__(self) -> str:

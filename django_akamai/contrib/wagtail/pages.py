@@ -15,7 +15,9 @@ The site root (depth 1) serves nothing and gets no tags.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.db.models import Model
 
@@ -67,6 +69,108 @@ def live_subtree(page: Any) -> list[Any]:
     return list(page.get_descendants(inclusive=True).live().specific(defer=True))
 
 
+class _RootPaths:
+    """Hands Wagtail's URL methods the site root paths to use (their ``cache_object``)."""
+
+    def __init__(self, root_paths: list[Any]) -> None:
+        self._wagtail_cached_site_root_paths = root_paths
+
+
+def site_root_paths() -> list[Any]:
+    """Wagtail's ``SiteRootPath`` tuples, one per Site (and per translation of its root)."""
+    from wagtail.models import Site
+
+    return list(Site.get_site_root_paths())
+
+
+def urls_on_every_site(pages: Iterable[Any], root_paths: list[Any]) -> set[str]:
+    """Every URL of ``pages`` on every Site whose root contains them, cached paths included.
+
+    Wagtail's own ``full_url`` names one Site only (the first match), but a page below the
+    roots of two Sites is served, and cached, under both.
+    """
+    urls: set[str] = set()
+    for page in pages:
+        cached_paths = None
+        for root in root_paths:
+            if not page.url_path.startswith(root.root_path):
+                continue
+            # One root at a time, so Wagtail's get_url_parts() (and any override of it) names
+            # the page's URL on that Site rather than on the first Site that matches.
+            page_url = page.get_full_url(_RootPaths([root]))
+            if page_url is None:  # not routable there
+                continue
+            if cached_paths is None:
+                cached_paths = page.specific_deferred.get_cached_paths()
+            urls.update(page_url + path.lstrip("/") for path in cached_paths)
+    return urls
+
+
+def without_trailing_slash(urls: Iterable[str]) -> set[str]:
+    """Each URL whose path ends in ``/`` (other than a Site's root), without that slash:
+    where Django's ``APPEND_SLASH`` and Wagtail's redirects app answer for the page."""
+    return {url[:-1] for url in urls if url.endswith("/") and urlsplit(url).path != "/"}
+
+
+def renamed_root_paths(root_paths: list[Any], old_path: str, new_path: str) -> list[Any]:
+    """``root_paths`` as they will be once the pages below ``old_path`` are below
+    ``new_path`` (a renamed or moved Site root takes its Site along)."""
+    return [
+        root._replace(root_path=new_path + root.root_path[len(old_path) :])
+        if root.root_path.startswith(old_path)
+        else root
+        for root in root_paths
+    ]
+
+
+@dataclass(frozen=True)
+class UrlChange:
+    """What a move or a rename does to the URLs of a page's live subtree, on every Site."""
+
+    #: The URLs served before (each page's URL and cached paths).
+    old: frozenset[str]
+    #: Each URL no longer served, without its trailing slash: no page serves it, but the
+    #: edge may hold a redirect to the old URL there (Django's ``APPEND_SLASH``), which
+    #: carries no page tag.
+    old_variants: frozenset[str]
+    #: The URLs served after (a 404 may be cached there).
+    new: frozenset[str]
+
+    def urls(self) -> list[str]:
+        """What a purge by URL clears: every URL that changed, never one that did not (a
+        renamed Site root keeps its Site's URLs)."""
+        return sorted((self.old ^ self.new) | self.old_variants)
+
+    def urls_beside_tags(self) -> list[str]:
+        """What a purge by tag leaves to URLs: the old pages' responses carry the subtree
+        tag, the new URLs and the redirects at the variants do not."""
+        return sorted((self.new - self.old) | self.old_variants)
+
+
+def url_change(page: Any, old_path: str, new_path: str) -> UrlChange:
+    """How the URLs of ``page``'s live subtree change when its ``url_path`` goes from
+    ``old_path`` to ``new_path``; called before the database changes.
+
+    The old URLs come from the rows as they are; the new ones from the same rows with their
+    ``url_path`` rewritten in memory (as Wagtail's redirects app does), except that a
+    ``page`` already carrying ``new_path`` (a rename: the instance being saved) stands for
+    its own row, with its new fields and whether it goes live.
+    """
+    roots = site_root_paths()
+    subtree = live_subtree(page)
+    old = urls_on_every_site(subtree, roots)
+    after = []
+    for row in subtree:
+        row.url_path = new_path + row.url_path[len(old_path) :]
+        if row.pk != page.pk or page.url_path != new_path:
+            after.append(row)
+    if page.url_path == new_path and page.live:
+        after.append(page)
+    new = urls_on_every_site(after, renamed_root_paths(roots, old_path, new_path))
+    variants = without_trailing_slash(old - new) - new - old
+    return UrlChange(frozenset(old), frozenset(variants), frozenset(new))
+
+
 def split_page_urls(urls: Iterable[str]) -> tuple[dict[str, int], list[str]]:
     """``({url: page id}, other urls)``: which URLs are exactly a page's own URL.
 
@@ -75,8 +179,6 @@ def split_page_urls(urls: Iterable[str]) -> tuple[dict[str, int], list[str]]:
     already deleted or moved away, a URL outside every site) is returned as "other", to be
     purged as a URL: a guess never drops a purge.
     """
-    from urllib.parse import urlsplit
-
     from wagtail.models import Site
 
     roots = [(root.root_url.rstrip("/"), root.root_path) for root in Site.get_site_root_paths()]

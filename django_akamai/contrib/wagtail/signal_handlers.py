@@ -5,10 +5,12 @@ unpublishes it first), but not when it moves, and it cannot know which other pag
 page (its parent's listing, a feed, a menu). So, for every ``AkamaiBackend`` configured in
 ``WAGTAILFRONTENDCACHE``:
 
-* a move purges the old URLs of the page and its live descendants (collected before the move,
-  purged after it) or, with ``CACHE_TAGS``, the page's subtree tag, and their new URLs too
-  (a 404 may be cached there);
-* publish, unpublish and move run the ``akamai_page_dependents`` hook, whose functions add
+* a move purges the old URLs of the page and its live descendants on every Site (collected
+  before the move, purged after it, each also without its trailing slash) or, with
+  ``CACHE_TAGS``, the page's subtree tag, and their new URLs too (a 404 may be cached there);
+* a rename (a save that changes the slug, usually a publish) purges the same, recorded in the
+  save's own transaction, so the intents commit with the new slug;
+* publish, unpublish, move and rename run the ``akamai_page_dependents`` hook, whose functions add
   the URLs, tags or pages that show the changed page.
 
 Connected by the app's ``ready()``; everything goes through the backends, so it is as
@@ -22,9 +24,20 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
+from django.apps import apps
 from django.db import router, transaction
+from django.db.models.signals import pre_save
 
 from .backend import AkamaiBackend
+from .pages import (
+    UrlChange,
+    live_subtree,
+    page_model,
+    site_root_paths,
+    tree_tag,
+    url_change,
+    urls_on_every_site,
+)
 
 logger = logging.getLogger("django_akamai")
 
@@ -44,7 +57,8 @@ def akamai_backends() -> list[AkamaiBackend]:
 class Dependents:
     """What else to purge when ``page`` changes; the hook's functions fill it.
 
-    ``event`` is ``"published"``, ``"unpublished"`` or ``"moved"``. URLs are full URLs
+    ``event`` is ``"published"``, ``"unpublished"`` or ``"moved"`` (a rename is a move: the
+    page's URL changed). URLs are full URLs
     (``https://host/path``); tags are unprefixed; pages are purged as the backend purges
     pages (by tag with ``CACHE_TAGS``, else by their URLs).
     """
@@ -109,11 +123,27 @@ def page_unpublished(sender: Any, instance: Any, **kwargs: Any) -> None:
         _purge_dependents(instance, "unpublished", backends)
 
 
-def _stash() -> dict[Any, list[str]]:
-    stash = getattr(_before_move, "urls", None)
+def _stash() -> dict[Any, UrlChange]:
+    stash = getattr(_before_move, "changes", None)
     if stash is None:
-        stash = _before_move.urls = {}
+        stash = _before_move.changes = {}
     return stash
+
+
+def _purge_url_change(
+    page: Any, change: UrlChange | None, new_urls: list[str], backends: list[AkamaiBackend]
+) -> None:
+    """Purge what a move or a rename changed, through each backend, then the dependents."""
+    for backend in backends:
+        if change is None:
+            backend.purge_urls(new_urls)
+        elif backend.cache_tags:
+            if change.old - change.new:  # the old responses carry the subtree tag
+                backend.purge_tags([tree_tag(page)])
+            backend.purge_urls(change.urls_beside_tags())
+        else:
+            backend.purge_urls(change.urls())
+    _purge_dependents(page, "moved", backends)
 
 
 def pre_page_move(
@@ -121,43 +151,72 @@ def pre_page_move(
 ) -> None:
     if url_path_before == url_path_after:  # a reorder among siblings: no URL changes
         return
-    backends = akamai_backends()
-    if any(not backend.cache_tags for backend in backends):
-        from .pages import live_subtree, page_urls
-
-        _stash()[instance.pk] = page_urls(live_subtree(instance))
+    if akamai_backends():
+        _stash()[instance.pk] = url_change(instance, url_path_before, url_path_after)
 
 
 def post_page_move(
     sender: Any, instance: Any, url_path_before: str, url_path_after: str, **kwargs: Any
 ) -> None:
-    old_urls = _stash().pop(instance.pk, None)
+    change = _stash().pop(instance.pk, None)
     if url_path_before == url_path_after:
         return
     backends = akamai_backends()
     if not backends:
         return
-    from .pages import live_subtree, page_urls, tree_tag
-
-    new_urls = page_urls(live_subtree(instance))
-    # One atomic block, so the old URLs, the new ones and the dependents leave together.
+    new_urls: list[str] = []
+    if change is None:
+        logger.warning(
+            "Page %s moved from %s without pre_page_move: its old URLs are not known and "
+            "were not purged",
+            instance.pk,
+            url_path_before,
+        )
+        new_urls = sorted(urls_on_every_site(live_subtree(instance), site_root_paths()))
+    # One atomic block, so the old URLs, the new ones and the dependents leave together
+    # (Wagtail sends post_page_move after the move's own transaction).
     with transaction.atomic(using=router.db_for_write(type(instance))):
-        for backend in backends:
-            if backend.cache_tags:
-                backend.purge_tags([tree_tag(instance)])
-                backend.purge_urls(new_urls)
-            elif old_urls is None:
-                logger.warning(
-                    "Page %s moved from %s without pre_page_move: its old URLs are not "
-                    "known and were not purged",
-                    instance.pk,
-                    url_path_before,
-                )
-                backend.purge_urls(new_urls)
-            else:
-                # New URLs too: a 404 may be cached where the pages now are.
-                backend.purge_urls([*old_urls, *new_urls])
-        _purge_dependents(instance, "moved", backends)
+        _purge_url_change(instance, change, new_urls, backends)
+
+
+def pre_page_save(
+    sender: Any,
+    instance: Any,
+    raw: bool = False,
+    using: str | None = None,
+    update_fields: Any = None,
+    **kwargs: Any,
+) -> None:
+    """A slug change (a rename) is a move to the editor: purge the old URLs of the page and
+    of its live descendants, and their new ones, like a move.
+
+    Wagtail's ``page_slug_changed`` comes after the commit, outside the transaction; here,
+    inside ``Page.save()``'s own atomic block and before the row changes, the old URLs are
+    still in the database and the intents commit (or roll back) with the rename.
+    """
+    if raw or instance.pk is None or instance._state.adding:
+        return
+    if update_fields is not None and "slug" not in update_fields:
+        return  # as Wagtail decides: only a save that writes the slug renames
+    backends = akamai_backends()
+    if not backends:
+        return
+    before = (
+        page_model()
+        ._base_manager.using(using or router.db_for_write(type(instance)))
+        .filter(pk=instance.pk)
+        .values_list("slug", "url_path")
+        .first()
+    )
+    # A move saves the page with its new url_path and the same slug: post_page_move's job.
+    if before is None or before[0] == instance.slug or before[1] == instance.url_path:
+        return
+    _purge_url_change(instance, url_change(instance, before[1], instance.url_path), [], backends)
+
+
+def _page_models() -> list[type[Any]]:
+    base = page_model()
+    return [model for model in apps.get_models() if issubclass(model, base)]
 
 
 def connect() -> None:
@@ -169,3 +228,7 @@ def connect() -> None:
     signals.page_unpublished.connect(page_unpublished, dispatch_uid=f"{uid}.unpublished")
     signals.pre_page_move.connect(pre_page_move, dispatch_uid=f"{uid}.pre_move")
     signals.post_page_move.connect(post_page_move, dispatch_uid=f"{uid}.post_move")
+    # Every page model, as Wagtail's frontend cache connects its handlers: pre_save is sent
+    # with the concrete class as sender.
+    for model in _page_models():
+        pre_save.connect(pre_page_save, sender=model, dispatch_uid=f"{uid}.rename")
