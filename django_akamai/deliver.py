@@ -141,7 +141,7 @@ def account_name(credentials: Any) -> str:
 
 
 def request_deadline() -> float:
-    return min(float(conf.get_setting("AKAMAI_RETRY_DEADLINE")), REQUEST_DEADLINE)
+    return min(conf.setting("AKAMAI_RETRY_DEADLINE"), REQUEST_DEADLINE)
 
 
 def lease_seconds() -> float:
@@ -149,7 +149,7 @@ def lease_seconds() -> float:
     attempt may take a connect and a read timeout; doubled for slack. The holder renews
     before every request, so this is also how long a dead holder blocks its account.
     ``AKAMAI_DELIVERY_LEASE_SECONDS`` overrides it."""
-    configured = conf.get_setting("AKAMAI_DELIVERY_LEASE_SECONDS")
+    configured = conf.setting("AKAMAI_DELIVERY_LEASE_SECONDS")
     if configured is not None:
         return float(configured)
     connect, read = conf.timeouts()
@@ -168,8 +168,8 @@ def _chunks(ids: list[int]) -> Iterator[list[int]]:
 
 
 def _backoff(attempts: int) -> timedelta:
-    base = float(conf.get_setting("AKAMAI_DELIVERY_RETRY_BACKOFF"))
-    ceiling = float(conf.get_setting("AKAMAI_DELIVERY_RETRY_BACKOFF_MAX"))
+    base = conf.setting("AKAMAI_DELIVERY_RETRY_BACKOFF")
+    ceiling = conf.setting("AKAMAI_DELIVERY_RETRY_BACKOFF_MAX")
     seconds = min(ceiling, base * 2 ** max(0, attempts - 1)) * random.uniform(0.75, 1.0)
     return timedelta(seconds=seconds)
 
@@ -528,7 +528,7 @@ def _deliver(
     except AkamaiConfigurationError as exc:
         total.config_error = str(exc)
         return total
-    window = float(conf.get_setting("AKAMAI_DELIVERY_DELAY"))
+    window = conf.setting("AKAMAI_DELIVERY_DELAY")
     stop = stop or threading.Event()
     while True:
         started = time.monotonic()

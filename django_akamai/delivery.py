@@ -69,7 +69,7 @@ FAILURE_RETRY_MAX_SECONDS = 60.0
 
 def mode() -> str:
     """The configured ``AKAMAI_DELIVERY``, validated."""
-    value = conf.get_setting("AKAMAI_DELIVERY")
+    value = conf.setting("AKAMAI_DELIVERY")
     if value not in MODES:
         raise AkamaiConfigurationError(
             f"AKAMAI_DELIVERY is {value!r}; use one of {', '.join(map(repr, MODES))}."
@@ -93,7 +93,7 @@ def kick(alias: str) -> None:
             return
         target = MODES[chosen]
         handover = import_string(target)(alias) if target else None
-        _background().kick(alias, handover, float(conf.get_setting("AKAMAI_DELIVERY_DELAY")))
+        _background().kick(alias, handover, conf.setting("AKAMAI_DELIVERY_DELAY"))
     except Exception:  # the change is committed; delivery is someone else's job now
         logger.exception("Could not start delivering the purge intents of %r", alias)
 
@@ -267,7 +267,7 @@ def _at_exit() -> None:
     if instance is None or instance.pid != os.getpid():
         return
     try:
-        wait = float(conf.get_setting("AKAMAI_DELIVERY_EXIT_WAIT"))
+        wait = conf.setting("AKAMAI_DELIVERY_EXIT_WAIT")
     except Exception:
         wait = 10.0
     if not instance.wait_idle(wait):

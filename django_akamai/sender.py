@@ -65,10 +65,10 @@ def refuses_objects(error: PurgeRequestFailed) -> bool:
 def default_retry(deadline: float | None = None) -> RetryPolicy:
     """The retry policy of the ``AKAMAI_MAX_RETRIES`` / ``AKAMAI_RETRY_*`` settings."""
     return RetryPolicy(
-        max_retries=conf.number_setting("AKAMAI_MAX_RETRIES"),
-        backoff=conf.number_setting("AKAMAI_RETRY_BACKOFF"),
-        backoff_max=conf.number_setting("AKAMAI_RETRY_BACKOFF_MAX"),
-        deadline=(conf.number_setting("AKAMAI_RETRY_DEADLINE") if deadline is None else deadline),
+        max_retries=conf.setting("AKAMAI_MAX_RETRIES"),
+        backoff=conf.setting("AKAMAI_RETRY_BACKOFF"),
+        backoff_max=conf.setting("AKAMAI_RETRY_BACKOFF_MAX"),
+        deadline=(conf.setting("AKAMAI_RETRY_DEADLINE") if deadline is None else deadline),
     )
 
 
@@ -90,7 +90,7 @@ class Sender:
         #: Who the events name as ``request`` (the ``PurgeRequest``, or this sender).
         self.owner = owner if owner is not None else self
         self.max_body_bytes = transport_options.setdefault(
-            "max_body_bytes", conf.number_setting("AKAMAI_MAX_BODY_BYTES")
+            "max_body_bytes", conf.setting("AKAMAI_MAX_BODY_BYTES")
         )
         transport_options.setdefault("timeouts", conf.timeouts())
         if "retry" not in transport_options:

@@ -69,8 +69,8 @@ class PurgeTask(Task):
 
 def _retry_policy() -> tuple[float, int]:
     return (
-        float(conf.get_setting("AKAMAI_CELERY_RETRY_DELAY")),
-        int(conf.get_setting("AKAMAI_CELERY_MAX_RETRIES")),
+        float(conf.setting("AKAMAI_CELERY_RETRY_DELAY")),
+        conf.setting("AKAMAI_CELERY_MAX_RETRIES"),
     )
 
 
@@ -169,8 +169,8 @@ class PurgeResults(ResultSet):
 
 
 def _apply_options(overrides: dict[str, Any]) -> dict[str, Any]:
-    options = dict(conf.get_setting("AKAMAI_CELERY_TASK_OPTIONS") or {})
-    queue = conf.get_setting("AKAMAI_CELERY_QUEUE")
+    options = dict(conf.setting("AKAMAI_CELERY_TASK_OPTIONS") or {})
+    queue = conf.setting("AKAMAI_CELERY_QUEUE")
     if queue:
         options["queue"] = queue
     options.update(overrides)
