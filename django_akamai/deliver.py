@@ -46,6 +46,7 @@ from .exceptions import (
     InvalidPurgeObject,
     PurgeRequestFailed,
     PurgeRetriesExhausted,
+    shown,
 )
 from .leases import Lease, new_holder_id
 from .options import PurgeOptions
@@ -85,8 +86,8 @@ class Refusal:
     support_id: str
 
     def __str__(self) -> str:
-        reason = "; ".join(p for p in (self.title, self.detail) if p) or "refused"
-        support = f" (supportId {self.support_id})" if self.support_id else ""
+        reason = "; ".join(shown(p) for p in (self.title, self.detail) if p) or "refused"
+        support = f" (supportId {shown(self.support_id)})" if self.support_id else ""
         status = f"HTTP {self.status}" if self.status else "not sent"
         return f"{self.object} refused, {status}: {reason}{support}"
 

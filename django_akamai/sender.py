@@ -23,7 +23,7 @@ from typing import Any
 from django.dispatch import Signal
 
 from . import conf
-from .exceptions import PurgeIncomplete, PurgeRequestFailed, PurgeRetriesExhausted
+from .exceptions import PurgeIncomplete, PurgeRequestFailed, PurgeRetriesExhausted, shown
 from .options import PurgeOptions
 from .packing import check_fits, count_fitting
 from .transport import HttpTransport, RequestLimits, RetryPolicy, transport_for
@@ -163,9 +163,9 @@ class Sender:
             options.action,
             options.type,
             options.network,
-            result.get("purgeId"),
-            result.get("supportId"),
-            result.get("estimatedSeconds"),
+            shown(result.get("purgeId")),
+            shown(result.get("supportId")),
+            shown(result.get("estimatedSeconds")),
         )
         return result
 
