@@ -1,16 +1,22 @@
-"""``manage.py akamai_prune_history``: delete purge records older than the retention period."""
+"""``manage.py akamai_prune_history``: delete purge records older than the retention period.
+
+Exit status: 0 when done (or nothing to do), 2 on a bad ``--days`` or configuration (a
+system check error, a malformed ``AKAMAI_HISTORY_RETENTION_DAYS``): nothing deleted.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS
 
 from ... import conf, history
+from ..base import EXIT_BAD_CONFIGURATION, AkamaiCommand
 
 
-class Command(BaseCommand):
+class Command(AkamaiCommand):
     help = (
         "Delete purge history records older than AKAMAI_HISTORY_RETENTION_DAYS "
         "(default 90), or --days. Run it daily, e.g. from cron."
@@ -35,15 +41,18 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         days = options["days"]
         if days is None:
-            days = conf.get_setting("AKAMAI_HISTORY_RETENTION_DAYS")
+            days = conf.setting("AKAMAI_HISTORY_RETENTION_DAYS")
             if days is None:
                 self.stdout.write(
                     "AKAMAI_HISTORY_RETENTION_DAYS is None: the history is kept "
                     "forever; pass --days to prune anyway. Nothing deleted."
                 )
                 return
-        if isinstance(days, bool) or not isinstance(days, (int, float)) or days < 0:
-            raise CommandError(f"The retention must be a number of days >= 0, not {days!r}.")
+        if not math.isfinite(days) or days < 0:
+            raise CommandError(
+                f"--days must be a number of days >= 0, not {days!r}.",
+                returncode=EXIT_BAD_CONFIGURATION,
+            )
         count = history.prune(days, using=options["database"], dry_run=options["dry_run"])
         verb = "would be deleted (dry run)" if options["dry_run"] else "deleted"
         if options["verbosity"] >= 1:
