@@ -25,7 +25,7 @@ Tasks one: a function taking the alias, called in the committing thread right af
 (so it can bind what is thread-local there, such as Celery's current app), that returns the
 callable the background thread then runs to hand the work over.
 
-Public functions: ``kick``, ``mode``, ``wait_idle``, ``stop_background``.
+Public functions: ``kick``, ``mode``, ``wait_idle``, ``stop_background``, ``log_report``.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from .exceptions import AkamaiConfigurationError
 
 logger = logging.getLogger("django_akamai")
 
-__all__ = ["MODES", "kick", "mode", "stop_background", "wait_idle"]
+__all__ = ["MODES", "kick", "log_report", "mode", "stop_background", "wait_idle"]
 
 #: Delivery modes: "background" and "worker" are built in; others name a kick function (see
 #: the module docstring); what it returns runs in the background thread, so a slow broker
@@ -99,7 +99,17 @@ def kick(alias: str) -> None:
 
 
 def _deliver_inline(alias: str) -> None:
-    deliver.deliver_pending(alias)
+    """Deliver in the committing thread (an in-memory SQLite database is not seen from
+    another connection); what it could not do is logged as the background thread logs it."""
+    log_report(deliver.deliver_pending(alias))
+
+
+def log_report(report: deliver.DeliveryReport) -> None:
+    """Log what a delivery could not do and nobody else reports: the one way every deliverer
+    of a process (inline, the background thread, the Celery task) says it. Refusals and
+    unreachable rounds are logged by the deliverer as they happen."""
+    if report.config_error:
+        logger.error("Purge intents stay pending: %s", report.config_error)
 
 
 class _Background:
@@ -195,8 +205,8 @@ class _Background:
             self._look_again(alias, time.monotonic() + wait, handover)
             return
         self.failures.pop(alias, None)
+        log_report(report)
         if report.config_error:
-            logger.error("Purge intents stay pending: %s", report.config_error)
             return
         if report.busy:
             self._look_again(alias, time.monotonic() + BUSY_RETRY_SECONDS)

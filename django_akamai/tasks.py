@@ -35,6 +35,7 @@ from celery.result import ResultSet
 
 from . import conf, funnel, switches
 from .deliver import deliver_pending
+from .delivery import log_report
 from .exceptions import PurgeIncomplete, PurgeRetriesExhausted
 from .options import option_arguments, options_dict
 from .sender import Sender
@@ -141,8 +142,7 @@ def deliver_intents(self: Task, using: str | None = None) -> dict[str, Any]:
     the others return at once (the holder looks again before it lets go).
     """
     report = deliver_pending(using)
-    if report.config_error:
-        logger.error("Purge intents stay pending: %s", report.config_error)
+    log_report(report)
     return report.task_result()
 
 
