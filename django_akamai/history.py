@@ -48,7 +48,7 @@ def history_enabled() -> bool:
     """
     try:
         conf.setting("AKAMAI_HISTORY_MAX_OBJECTS")
-        return bool(conf.setting("AKAMAI_HISTORY"))
+        return conf.setting("AKAMAI_HISTORY")
     except AkamaiConfigurationError as exc:
         logger.error("Purge history not recorded: %s", exc)
         return False

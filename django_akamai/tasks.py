@@ -70,7 +70,7 @@ class PurgeTask(Task):
 
 def _retry_policy() -> tuple[float, int]:
     return (
-        float(conf.setting("AKAMAI_CELERY_RETRY_DELAY")),
+        conf.setting("AKAMAI_CELERY_RETRY_DELAY"),
         conf.setting("AKAMAI_CELERY_MAX_RETRIES"),
     )
 
