@@ -25,6 +25,7 @@ from django.urls import path
 from django.utils.html import format_html
 
 from . import delivery
+from .exceptions import shown
 from .models import PurgeIntent, PurgePage, PurgeRecord, StatusPage
 from .views import (
     has_purge_permission,
@@ -116,14 +117,15 @@ class PurgeRecordAdmin(admin.ModelAdmin):
         "object_type",
         "object_count",
         "purge_id",
-        "support_id",
+        "shown_support_id",
         "estimated_seconds",
         "rate_limited",
         "retries",
-        "error",
+        "shown_error",
         "objects_text",
         "objects_truncated",
     )
+    readonly_fields = fields
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, record: PurgeRecord) -> str:
@@ -132,6 +134,15 @@ class PurgeRecordAdmin(admin.ModelAdmin):
         return format_html(
             "<strong>failed</strong>{}", f" ({record.http_status})" if record.http_status else ""
         )
+
+    # Akamai's text escaped (exceptions.shown): control characters cannot disguise it.
+    @admin.display(description="supportId")
+    def shown_support_id(self, record: PurgeRecord) -> str:
+        return shown(record.support_id)
+
+    @admin.display(description="error")
+    def shown_error(self, record: PurgeRecord) -> str:
+        return shown(record.error)
 
     @admin.display(description="first object")
     def first_object(self, record: PurgeRecord) -> str:
@@ -226,7 +237,7 @@ class PurgeIntentAdmin(admin.ModelAdmin):
         "attempts",
         "next_attempt_at",
         "http_status",
-        "error_title",
+        "shown_error_title",
         "actor",
     )
     list_filter = ("status", "object_type", "action", "network", "http_status")
@@ -246,11 +257,24 @@ class PurgeIntentAdmin(admin.ModelAdmin):
         "next_attempt_at",
         "claimed_by",
         "http_status",
-        "error_title",
-        "error_detail",
-        "support_id",
+        "shown_error_title",
+        "shown_error_detail",
+        "shown_support_id",
     )
     readonly_fields = fields
+
+    # Akamai's text escaped (exceptions.shown): control characters cannot disguise it.
+    @admin.display(description="title", ordering="error_title")
+    def shown_error_title(self, intent: PurgeIntent) -> str:
+        return shown(intent.error_title)
+
+    @admin.display(description="detail")
+    def shown_error_detail(self, intent: PurgeIntent) -> str:
+        return shown(intent.error_detail)
+
+    @admin.display(description="supportId")
+    def shown_support_id(self, intent: PurgeIntent) -> str:
+        return shown(intent.support_id)
 
     @admin.display(description="object", ordering="value")
     def short_value(self, intent: PurgeIntent) -> str:

@@ -6,7 +6,6 @@
         "blog.Article": {
             "urls": ["/blog/", "/blog/feed/"],              # or a callable(instance) -> URLs
             "tags": lambda article: [f"section-{article.section_id}"],  # or a list
-            "queue": True,                                  # default AKAMAI_PURGE_MODELS_QUEUE
             "options": {"action": "invalidate"},            # action and/or network
         },
         "blog.Comment": {"cache_tags": True},              # purge by tag, not by URL
@@ -25,9 +24,9 @@ computed for the old and the new state.
 Every purge is planned here (``plan``) and recorded as purge intents in the saving transaction
 (``intents``), in autocommit mode too: a save costs about one INSERT, never waits on Akamai or a
 broker, and its purge survives whatever happens after the commit. Delivery follows
-``AKAMAI_DELIVERY``; the ``queue`` key and ``AKAMAI_PURGE_MODELS_QUEUE`` are accepted for
-compatibility and no longer change anything (``AKAMAI_DELIVERY = "celery"`` delivers through
-Celery).
+``AKAMAI_DELIVERY`` (``"celery"`` delivers through Celery). The ``queue`` key and
+``AKAMAI_PURGE_MODELS_QUEUE`` of earlier versions are accepted and ignored; the system check
+``django_akamai.W007`` says so.
 
 A purge never fails a save: a ``get_absolute_url()`` that raises, a bad URL or tag, a relative
 URL without ``AKAMAI_BASE_URL`` is logged with the object and the reason and kept visible as a
@@ -63,7 +62,9 @@ logger = logging.getLogger("django_akamai")
 __all__ = ["ModelPurge", "active_models", "connect", "disconnect", "load"]
 
 ACTOR = "autopurge"
-_KEYS = ("urls", "tags", "queue", "options", "cache_tags")
+_KEYS = ("urls", "tags", "options", "cache_tags")
+# Accepted from earlier versions and ignored (W007 says so): an upgrade must not break start-up.
+_IGNORED_KEYS = ("queue",)
 _OPTION_KEYS = ("action", "network", "domain")
 # Where the receivers keep what an instance looked like before the save or delete.
 _BEFORE_SAVE = "_akamai_purge_before_save"
@@ -86,7 +87,6 @@ class ModelPurge:
     label: str
     urls: Spec = ()
     tags: Spec = ()
-    queue: bool = False
     options: dict[str, Any] = field(default_factory=dict)
     own_url: bool = True  # whether the model has get_absolute_url()
     cache_tags: bool = False  # purge the object's tag and its model's list tag, not its URL
@@ -173,7 +173,7 @@ def _spec(label: str, name: str, value: Any) -> Spec:
     )
 
 
-def load(setting: Any, default_queue: bool = False) -> dict[type[Model], ModelPurge]:
+def load(setting: Any) -> dict[type[Model], ModelPurge]:
     """Validate ``AKAMAI_PURGE_MODELS`` and map each declared model to its ``ModelPurge``."""
     if not setting:
         return {}
@@ -189,7 +189,7 @@ def load(setting: Any, default_queue: bool = False) -> dict[type[Model], ModelPu
         declared = {} if declared is None else declared
         if not isinstance(declared, dict):
             raise _invalid(label, f"expected a dict with keys {', '.join(_KEYS)}.")
-        unknown = sorted(set(declared) - set(_KEYS))
+        unknown = sorted(set(declared) - set(_KEYS) - set(_IGNORED_KEYS))
         if unknown:
             raise _invalid(
                 label, f"unknown key(s) {', '.join(unknown)}; known: {', '.join(_KEYS)}."
@@ -211,7 +211,6 @@ def load(setting: Any, default_queue: bool = False) -> dict[type[Model], ModelPu
             label=model._meta.label,
             urls=_spec(label, "urls", declared.get("urls")),
             tags=_spec(label, "tags", declared.get("tags")),
-            queue=bool(declared.get("queue", default_queue)),
             options=options,
             own_url=callable(getattr(model, "get_absolute_url", None)),
             cache_tags=bool(declared.get("cache_tags", False)),
@@ -403,9 +402,8 @@ def connect() -> None:
     Receivers are connected per model, never to every model: a pre_delete receiver turns off
     Django's fast deletes for the models it listens to.
     """
-    registry = load(
-        conf.get_setting("AKAMAI_PURGE_MODELS"), bool(conf.get_setting("AKAMAI_PURGE_MODELS_QUEUE"))
-    )
+    # load() validates the whole setting (its SPECS entry names it), with a message per entry.
+    registry = load(conf.get_setting("AKAMAI_PURGE_MODELS"))
     disconnect()
     for model in apps.get_models():
         # The nearest declared ancestor wins, so a subclass may be declared differently.

@@ -1,6 +1,8 @@
 """System checks (``manage.py check``) for django-akamai's settings.
 
-Every problem that would otherwise surface as an exception on the first purge is reported
+Every setting has an entry in ``conf.SPECS`` (its type, minimum or form): ``check_settings``
+reports a value that does not fit, as ``conf.setting()`` would refuse it at run time. Every
+problem that would otherwise surface as an exception on the first purge is reported
 here, at start-up, with an id and a hint. Nothing here touches the network or the database.
 
 ==========================  ==============================================================
@@ -17,14 +19,19 @@ here, at start-up, with an id and a hint. Nothing here touches the network or th
 ``django_akamai.E007``      AKAMAI_BASE_URL malformed
 ``django_akamai.W003``      URLs from get_absolute_url() likely relative, no AKAMAI_BASE_URL
 ``django_akamai.E008``      Celery task settings configured but Celery not installed
-``django_akamai.E009``      purge history settings malformed
+``django_akamai.E009``      purge history settings malformed (AKAMAI_HISTORY not a bool, the
+                            bound or retention not a number >= 0 or None)
 ``django_akamai.W004``      an ``AKAMAI_*`` setting django-akamai does not know (misspelt?)
 ``django_akamai.E010``      AKAMAI_DELIVERY unknown, "celery" without Celery, "tasks" without
                             a Tasks framework (Django 5.2 without django-tasks)
 ``django_akamai.W005``      (--deploy) purge intents pending for longer than 10 minutes
 ``django_akamai.W006``      (--deploy) purge intents Akamai refused, kept as failed
-``django_akamai.E011``      a numeric setting (timeouts, retries, body size...) not a number
+``django_akamai.E011``      a numeric setting (timeouts, retries, body size, the delivery's
+                            delay, lease and backoffs...) not a number in range
 ``django_akamai.E012``      AKAMAI_CPCODES or AKAMAI_COLLAPSE_THRESHOLD malformed
+``django_akamai.E013``      another setting of the wrong type (AKAMAI_PURGE_ENABLED a string,
+                            AKAMAI_CELERY_TASK_OPTIONS not a dict...)
+``django_akamai.W007``      AKAMAI_PURGE_MODELS_QUEUE or a model's "queue": they change nothing
 ==========================  ==============================================================
 """
 
@@ -368,25 +375,6 @@ def check_celery(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
 
 
 @register(TAG)
-def check_history(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """E009: the purge history's bound and retention must be non-negative numbers or None."""
-    messages: list[CheckMessage] = []
-    for name in ("AKAMAI_HISTORY_MAX_OBJECTS", "AKAMAI_HISTORY_RETENTION_DAYS"):
-        value = conf.get_setting(name)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            messages.append(
-                Error(
-                    f"{name} is {value!r}; expected a number >= 0 or None.",
-                    hint=f"Remove {name} to use the default ({conf.DEFAULTS[name]!r}).",
-                    id="django_akamai.E009",
-                )
-            )
-    return messages
-
-
-@register(TAG)
 def check_setting_names(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """W004: an ``AKAMAI_*`` setting that is not one of ``conf.DEFAULTS``, with the nearest
     known name: a misspelt setting is otherwise silently ignored."""
@@ -412,22 +400,53 @@ def check_setting_names(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
 
 
 @register(TAG)
-def check_numbers(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """E011: timeouts, retries, backoffs and the body limit must be numbers in range."""
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """E009, E011, E012, E013: every setting against its ``conf.SPECS`` entry (type, minimum),
+    as ``conf.setting()`` reads it; those whose value another check validates whole (the
+    credentials, URL, options, models, CP codes and delivery mode) are left to it."""
     messages: list[CheckMessage] = []
-    for name, (kind, minimum) in conf.NUMBER_SETTINGS.items():
-        if name not in conf.DEFAULTS:
+    for name, spec in conf.SPECS.items():
+        if spec.more:
             continue
-        problem = conf.number_problem(conf.get_setting(name), kind, minimum)
+        problem = conf.setting_problem(name, conf.get_setting(name))
         if problem:
             messages.append(
                 Error(
                     f"{name} {problem}.",
                     hint=f"Remove {name} to use the default ({conf.DEFAULTS[name]!r}).",
-                    id="django_akamai.E011",
+                    id=spec.check,
                 )
             )
     return messages
+
+
+@register(TAG)
+def check_deprecated(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """W007: ``AKAMAI_PURGE_MODELS_QUEUE`` and a model's ``"queue"`` change nothing."""
+    from django.conf import settings
+
+    declared = conf.get_setting("AKAMAI_PURGE_MODELS")
+    queued = (
+        sorted(
+            str(label)
+            for label, spec in declared.items()
+            if isinstance(spec, dict) and "queue" in spec
+        )
+        if isinstance(declared, dict)
+        else []
+    )
+    where = ["AKAMAI_PURGE_MODELS_QUEUE"] if hasattr(settings, "AKAMAI_PURGE_MODELS_QUEUE") else []
+    where += [f"AKAMAI_PURGE_MODELS[{label!r}]['queue']" for label in queued]
+    if not where:
+        return []
+    return [
+        Warning(
+            f"{', '.join(where)} changes nothing: automatic purging records purge intents, "
+            "delivered as AKAMAI_DELIVERY says.",
+            hint="Remove it; set AKAMAI_DELIVERY = 'celery' to deliver through Celery.",
+            id="django_akamai.W007",
+        )
+    ]
 
 
 @register(TAG)
@@ -435,7 +454,7 @@ def check_delivery(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     """E010: AKAMAI_DELIVERY must name a delivery mode whose requirements are installed."""
 
     value = conf.get_setting("AKAMAI_DELIVERY")
-    if value not in MODES:
+    if not isinstance(value, str) or value not in MODES:
         return [
             Error(
                 f"AKAMAI_DELIVERY is {value!r}; purge intents would never be delivered.",
@@ -472,7 +491,7 @@ def tasks_framework_missing() -> bool:
 
 @register(TAG)
 def check_site_switches(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """E012: the site's CP codes and the threshold above which suspend_purges() uses them."""
+    """E012: the site's CP codes (the threshold is checked with every setting)."""
 
     messages: list[CheckMessage] = []
     try:
@@ -482,18 +501,6 @@ def check_site_switches(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
             Error(
                 str(exc),
                 hint="AKAMAI_CPCODES = [12345, 67890]: the site's CP codes, positive integers.",
-                id="django_akamai.E012",
-            )
-        )
-    threshold = conf.get_setting("AKAMAI_COLLAPSE_THRESHOLD")
-    if threshold is not None and (
-        isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0
-    ):
-        messages.append(
-            Error(
-                f"AKAMAI_COLLAPSE_THRESHOLD is {threshold!r}; suspend_purges() cannot compare it.",
-                hint="A number of objects (default 10000), or None to never purge the CP codes "
-                "instead.",
                 id="django_akamai.E012",
             )
         )

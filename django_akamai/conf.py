@@ -95,23 +95,96 @@ DEFAULTS: dict[str, Any] = {
     "AKAMAI_COLLAPSE_THRESHOLD": 10_000,
 }
 
+
+@dataclass(frozen=True)
+class Spec:
+    """What one ``AKAMAI_*`` setting may hold: the one validated entry per setting.
+
+    ``kind`` is ``"number"`` (``number`` is int or float, at least ``minimum``), ``"bool"``,
+    ``"text"``, ``"mapping"`` (a dict) or ``"list"`` (a list or tuple); ``optional`` allows
+    ``None``. ``secret`` settings are never quoted. ``check`` is the system check id that
+    reports a bad value; ``more`` names the function that validates the value further (the
+    credentials, URL and option settings, whose rules live with the code that uses them):
+    that function's own check reports it, so the type is checked here only.
+    """
+
+    kind: str
+    number: type = float
+    minimum: float = 0
+    optional: bool = False
+    secret: bool = False
+    check: str = "django_akamai.E013"
+    more: str = ""
+
+
+def _number(kind: type, minimum: float, *, optional: bool = False, check: str = "") -> Spec:
+    return Spec("number", kind, minimum, optional, check=check or "django_akamai.E011")
+
+
+_CREDENTIAL = Spec("text", optional=True, check="django_akamai.E004", more="resolve_credentials")
+_SECRET = dataclasses.replace(_CREDENTIAL, secret=True)
+
+#: Every ``AKAMAI_*`` setting of ``DEFAULTS`` and what it may hold (a test keeps both in step).
+SPECS: dict[str, Spec] = {
+    "AKAMAI_CCUAPI_USERNAME": _CREDENTIAL,
+    "AKAMAI_CCUAPI_PASSWORD": _SECRET,
+    "AKAMAI_CCUAPI_BASE_URL": dataclasses.replace(_CREDENTIAL, optional=False),
+    "AKAMAI_CCU_HOST": _CREDENTIAL,
+    "AKAMAI_CCU_CLIENT_TOKEN": _CREDENTIAL,
+    "AKAMAI_CCU_CLIENT_SECRET": _SECRET,
+    "AKAMAI_CCU_ACCESS_TOKEN": _SECRET,
+    # Read when no AKAMAI_CCU_* setting is set; the edgerc checks name what is wrong with them.
+    "AKAMAI_EDGERC_FILENAME": Spec(
+        "path", optional=True, check="django_akamai.E001", more="load_edgerc"
+    ),
+    "AKAMAI_EDGERC_CCU_SECTION": Spec("text", check="django_akamai.E002", more="load_edgerc"),
+    "AKAMAI_CCU_API": Spec("text", optional=True, check="django_akamai.E004", more="forced_api"),
+    "AKAMAI_BASE_URL": Spec(
+        "text_or_list", optional=True, check="django_akamai.E007", more="base_urls"
+    ),
+    "AKAMAI_PURGE_OPTIONS": Spec(
+        "mapping", optional=True, check="django_akamai.E005", more="options.parse_options"
+    ),
+    "AKAMAI_CONNECT_TIMEOUT": _number(float, 0.001),
+    "AKAMAI_READ_TIMEOUT": _number(float, 0.001),
+    "AKAMAI_MAX_RETRIES": _number(int, 0),
+    "AKAMAI_RETRY_BACKOFF": _number(float, 0),
+    "AKAMAI_RETRY_BACKOFF_MAX": _number(float, 0),
+    "AKAMAI_RETRY_DEADLINE": _number(float, 0.001),
+    # A request body must hold at least one short object.
+    "AKAMAI_MAX_BODY_BYTES": _number(int, 100),
+    "AKAMAI_CACHE_TAG_PREFIX": Spec("text", optional=True),
+    "AKAMAI_HISTORY": Spec("bool", check="django_akamai.E009"),
+    "AKAMAI_HISTORY_MAX_OBJECTS": _number(int, 0, optional=True, check="django_akamai.E009"),
+    "AKAMAI_HISTORY_RETENTION_DAYS": _number(float, 0, optional=True, check="django_akamai.E009"),
+    "AKAMAI_CELERY_QUEUE": Spec("text", optional=True),
+    "AKAMAI_CELERY_RETRY_DELAY": _number(float, 0),
+    "AKAMAI_CELERY_MAX_RETRIES": _number(int, 0),
+    "AKAMAI_CELERY_TASK_OPTIONS": Spec("mapping", optional=True),
+    "AKAMAI_TASKS_OPTIONS": Spec("mapping", optional=True),
+    "AKAMAI_PURGE_MODELS": Spec("mapping_or_list", optional=True, more="autopurge.load"),
+    # Deprecated: changes nothing (W007 says so).
+    "AKAMAI_PURGE_MODELS_QUEUE": Spec("bool"),
+    # Its names are delivery.MODES, which other modules may extend: delivery.mode() checks it.
+    "AKAMAI_DELIVERY": Spec("text", check="django_akamai.E010", more="delivery.mode"),
+    "AKAMAI_DELIVERY_DELAY": _number(float, 0),
+    "AKAMAI_DELIVERY_EXIT_WAIT": _number(float, 0),
+    # Shorter than a second, every deliverer would take every other's lease mid-request.
+    "AKAMAI_DELIVERY_LEASE_SECONDS": _number(float, 1, optional=True),
+    "AKAMAI_DELIVERY_RETRY_BACKOFF": _number(float, 0),
+    "AKAMAI_DELIVERY_RETRY_BACKOFF_MAX": _number(float, 0),
+    "AKAMAI_DELIVERY_SWEEP_SECONDS": _number(float, 0.1),
+    "AKAMAI_FAILED_INTENT_RETENTION_DAYS": _number(float, 0, optional=True),
+    "AKAMAI_PURGE_ENABLED": Spec("bool"),
+    "AKAMAI_CPCODES": Spec(
+        "list", optional=True, check="django_akamai.E012", more="funnel.site_cpcodes"
+    ),
+    "AKAMAI_COLLAPSE_THRESHOLD": _number(int, 0, optional=True, check="django_akamai.E012"),
+}
+
 #: The numeric settings: int or float, and the smallest value that works.
 NUMBER_SETTINGS: dict[str, tuple[type, float]] = {
-    "AKAMAI_CONNECT_TIMEOUT": (float, 0.001),
-    "AKAMAI_READ_TIMEOUT": (float, 0.001),
-    "AKAMAI_MAX_RETRIES": (int, 0),
-    "AKAMAI_RETRY_BACKOFF": (float, 0),
-    "AKAMAI_RETRY_BACKOFF_MAX": (float, 0),
-    "AKAMAI_RETRY_DEADLINE": (float, 0.001),
-    # A request body must hold at least one short object.
-    "AKAMAI_MAX_BODY_BYTES": (int, 100),
-    "AKAMAI_CELERY_RETRY_DELAY": (float, 0),
-    "AKAMAI_CELERY_MAX_RETRIES": (int, 0),
-    "AKAMAI_DELIVERY_EXIT_WAIT": (float, 0),
-    "AKAMAI_DELIVERY_RETRY_BACKOFF": (float, 0),
-    "AKAMAI_DELIVERY_RETRY_BACKOFF_MAX": (float, 0),
-    "AKAMAI_DELIVERY_SWEEP_SECONDS": (float, 0.1),
-    "AKAMAI_FAILED_INTENT_RETENTION_DAYS": (float, 0),
+    name: (spec.number, spec.minimum) for name, spec in SPECS.items() if spec.kind == "number"
 }
 
 V2_DEFAULT_BASE_URL = DEFAULTS["AKAMAI_CCUAPI_BASE_URL"]
@@ -119,7 +192,9 @@ APIS = ("v2", "v3")
 
 
 def get_setting(name: str) -> Any:
-    """The value of an ``AKAMAI_*`` setting, or its default; works without Django settings."""
+    """The value of an ``AKAMAI_*`` setting as configured, or its default, unvalidated (for
+    the checks and the credentials, which say themselves what is wrong); works without
+    Django settings. Everything else reads ``setting()``."""
     from django.conf import settings
 
     default = DEFAULTS[name]
@@ -128,16 +203,76 @@ def get_setting(name: str) -> Any:
     return getattr(settings, name, default)
 
 
-def number_setting(name: str) -> Any:
-    """A numeric ``AKAMAI_*`` setting as its int or float, or ``AkamaiConfigurationError``
-    naming it (where ``int("eight")`` would raise a bare ``ValueError`` on the first purge).
-    A string of digits (read from the environment, say) is taken as its number."""
-    kind, minimum = NUMBER_SETTINGS[name]
+def setting(name: str) -> Any:
+    """An ``AKAMAI_*`` setting, validated against its ``SPECS`` entry: a number as its int or
+    float (a string of digits, read from the environment, say, as its number), a bool as a
+    bool; or ``AkamaiConfigurationError`` naming the setting (where ``int("eight")`` would
+    raise a bare ``ValueError`` on the first purge)."""
     value = get_setting(name)
-    problem = number_problem(value, kind, minimum)
+    problem = setting_problem(name, value)
     if problem:
         raise AkamaiConfigurationError(f"{name} {problem}.")
-    return _as_number(value, kind)
+    spec = SPECS[name]
+    if value is None:
+        return None
+    if spec.kind == "number":
+        return _as_number(value, spec.number)
+    if spec.kind == "bool":
+        return bool(value)
+    return value
+
+
+#: The name the numeric settings were read with before every setting had an entry.
+number_setting = setting
+
+
+_KIND_WORDS = {
+    "bool": "True or False",
+    "text": "a string",
+    "path": "a file path",
+    "mapping": "a dict",
+    "list": "a list",
+    "text_or_list": "a string or a list of strings",
+    "mapping_or_list": "a dict or a list",
+}
+
+
+def setting_problem(name: str, value: Any) -> str | None:
+    """What is wrong with ``value`` for setting ``name`` (its type, range or form), or
+    ``None``. A secret setting's value is never quoted."""
+    spec = SPECS[name]
+    if value is None:
+        return None if spec.optional else f"is None; expected {_expected(spec)}"
+    if spec.kind == "number":
+        return number_problem(value, spec.number, spec.minimum)
+    if _fits(spec.kind, value):
+        return None
+    shown = f"a {type(value).__name__}" if spec.secret else repr(value)
+    if len(shown) > 80:
+        shown = f"a {type(value).__name__}"
+    return f"is {shown}; expected {_expected(spec)}"
+
+
+def _expected(spec: Spec) -> str:
+    what = _KIND_WORDS.get(spec.kind, spec.kind)
+    return f"{what} or None" if spec.optional else what
+
+
+def _fits(kind: str, value: Any) -> bool:
+    if kind == "bool":
+        # 0 and 1 are how some settings loaders spell them; "false" is truthy: refused.
+        return isinstance(value, bool) or (type(value) is int and value in (0, 1))
+    if kind == "text":
+        return isinstance(value, str)
+    if kind == "path":
+        return isinstance(value, (str, os.PathLike))
+    if kind == "mapping":
+        return isinstance(value, dict)
+    if kind == "list":
+        return isinstance(value, (list, tuple))
+    if kind == "text_or_list":
+        return isinstance(value, str) or isinstance(value, (list, tuple))
+    return isinstance(value, (dict, list, tuple))  # mapping_or_list
 
 
 def _as_number(value: Any, kind: type) -> int | float | None:
@@ -163,6 +298,12 @@ def number_problem(value: Any, kind: type, minimum: float) -> str | None:
     if number is None or number < minimum:
         what = "a whole number" if kind is int else "a number"
         shown = repr(value) if not isinstance(value, int) or number is not None else "too large"
+        if len(shown) > 80:
+            shown = (
+                f"a {type(value).__name__} of {len(value)} characters"
+                if isinstance(value, str)
+                else f"a {type(value).__name__}"
+            )
         return f"is {shown}; expected {what} >= {minimum:g}"
     return None
 
@@ -642,4 +783,4 @@ def base_urls() -> list[str]:
 
 
 def timeouts() -> tuple[float, float]:
-    return number_setting("AKAMAI_CONNECT_TIMEOUT"), number_setting("AKAMAI_READ_TIMEOUT")
+    return setting("AKAMAI_CONNECT_TIMEOUT"), setting("AKAMAI_READ_TIMEOUT")

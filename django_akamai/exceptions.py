@@ -140,6 +140,18 @@ class ObjectTooLarge(InvalidPurgeObject):
 # --- refusals and failures from Akamai -----------------------------------------------------
 
 
+def shown(text: Any) -> str:
+    """Text from Akamai (a title, a detail, a supportId, a reason phrase) as it may be shown
+    in a log line, a command's output, an exception or the admin: every control, format or
+    separator character (CR, LF, ESC, U+2028, a bidi override...) and the backslash escaped as
+    ``repr`` escapes them, ordinary text as it is. The one place this is decided: a refusal
+    whose detail holds ``"\\r\\nCRITICAL ..."`` must not print a forged log line."""
+    text = str(text)
+    if text.isprintable() and "\\" not in text:
+        return text
+    return "".join(c if c.isprintable() and c != "\\" else repr(c)[1:-1] for c in text)
+
+
 def _preview(objects: Sequence[Any], limit: int = 5) -> str:
     shown = ", ".join(repr(o) for o in list(objects)[:limit])
     more = len(objects) - limit
@@ -181,11 +193,11 @@ class PurgeRequestFailed(AkamaiError):
         if self.status is not None:
             parts[0] += f" with HTTP {self.status}"
         if self.title:
-            parts.append(f"title: {self.title}")
+            parts.append(f"title: {shown(self.title)}")
         if self.detail:
-            parts.append(f"detail: {self.detail}")
+            parts.append(f"detail: {shown(self.detail)}")
         if self.support_id:
-            parts.append(f"supportId: {self.support_id}")
+            parts.append(f"supportId: {shown(self.support_id)}")
         parts.append(f"{len(self.objects)} object(s) not purged: {_preview(self.objects)}")
         return "; ".join(parts)
 
@@ -213,7 +225,7 @@ class PurgeRetriesExhausted(PurgeRequestFailed):
 
     def _message(self) -> str:
         return (
-            f"gave up after transient failures ({self.reason}); "
+            f"gave up after transient failures ({shown(self.reason)}); "
             f"{len(self.objects)} object(s) not purged and kept for a later try: "
             f"{_preview(self.objects)}"
         )

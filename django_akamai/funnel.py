@@ -197,7 +197,7 @@ def alias_of(objects: Any) -> str:
 
 
 def _max_body_bytes() -> int:
-    return int(conf.number_setting("AKAMAI_MAX_BODY_BYTES"))
+    return conf.setting("AKAMAI_MAX_BODY_BYTES")
 
 
 def limits(options: PurgeOptions, api: str | None = None) -> RequestLimits:
@@ -369,8 +369,8 @@ def _finish(held: SuspendedPurges) -> None:
             if name:
                 actors.setdefault(alias, {})[name] = None
     total = held.count
-    threshold = conf.get_setting("AKAMAI_COLLAPSE_THRESHOLD")
-    if threshold is not None and total > int(threshold):
+    threshold = conf.setting("AKAMAI_COLLAPSE_THRESHOLD")
+    if threshold is not None and total > threshold:
         cpcodes = site_cpcodes()
         if cpcodes:
             logger.info(

@@ -27,6 +27,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from . import conf
+from .exceptions import AkamaiConfigurationError
 from .sender import request_accepted, request_failed
 
 logger = logging.getLogger("django_akamai.history")
@@ -39,8 +40,18 @@ _warned = False
 
 
 def history_enabled() -> bool:
-    """``AKAMAI_HISTORY`` (default True)."""
-    return bool(conf.get_setting("AKAMAI_HISTORY"))
+    """``AKAMAI_HISTORY`` (default True) and ``AKAMAI_HISTORY_MAX_OBJECTS`` valid.
+
+    A malformed one is logged (the checks report it at start-up, E009) and nothing is
+    recorded: the purge it would record has gone out already, and recording must never
+    fail it.
+    """
+    try:
+        conf.setting("AKAMAI_HISTORY_MAX_OBJECTS")
+        return conf.setting("AKAMAI_HISTORY")
+    except AkamaiConfigurationError as exc:
+        logger.error("Purge history not recorded: %s", exc)
+        return False
 
 
 def bounded_objects(objects: Sequence[Any], limit: int | None) -> tuple[str, bool]:
@@ -72,7 +83,7 @@ def _write(fields: dict[str, Any]) -> None:
 
 
 def _common(api: str, options: Any, objects: Sequence[Any], actor: str | None) -> dict[str, Any]:
-    text, truncated = bounded_objects(list(objects), conf.get_setting("AKAMAI_HISTORY_MAX_OBJECTS"))
+    text, truncated = bounded_objects(list(objects), conf.setting("AKAMAI_HISTORY_MAX_OBJECTS"))
     return {
         "created_at": timezone.now(),
         "actor": (actor or "")[:200],
@@ -163,7 +174,7 @@ def prune(days: float | None = None, *, using: str | None = None, dry_run: bool 
     from .models import PurgeRecord
 
     if days is None:
-        days = conf.get_setting("AKAMAI_HISTORY_RETENTION_DAYS")
+        days = conf.setting("AKAMAI_HISTORY_RETENTION_DAYS")
     if days is None:
         return 0
     cutoff = timezone.now() - timedelta(days=float(days))

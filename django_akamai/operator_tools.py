@@ -19,6 +19,7 @@ from .exceptions import (
     NoBaseURLConfigured,
     PurgeIncomplete,
     PurgeRequestFailed,
+    shown,
 )
 
 # Tags and CP codes cannot contain commas or spaces, so a line may hold several of them
@@ -183,11 +184,11 @@ def failure_lines(outcome: Outcome) -> list[str]:
     for failure in outcome.failures:
         head = f"HTTP {failure.status}" if failure.status else "not accepted"
         reason = (
-            "; ".join(p for p in (failure.title, failure.detail) if p)
-            or getattr(failure, "reason", "")
+            "; ".join(shown(p) for p in (failure.title, failure.detail) if p)
+            or shown(getattr(failure, "reason", ""))
             or str(failure)
         )
-        support = f" (supportId {failure.support_id})" if failure.support_id else ""
+        support = f" (supportId {shown(failure.support_id)})" if failure.support_id else ""
         lines.append(
             f"{len(failure.objects)} {outcome.noun()}(s) refused, {head}: {reason}{support}"
         )

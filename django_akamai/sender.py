@@ -23,7 +23,7 @@ from typing import Any
 from django.dispatch import Signal
 
 from . import conf
-from .exceptions import PurgeIncomplete, PurgeRequestFailed, PurgeRetriesExhausted
+from .exceptions import PurgeIncomplete, PurgeRequestFailed, PurgeRetriesExhausted, shown
 from .options import PurgeOptions
 from .packing import check_fits, count_fitting
 from .transport import HttpTransport, RequestLimits, RetryPolicy, transport_for
@@ -83,10 +83,10 @@ def refuses_objects(error: PurgeRequestFailed) -> bool:
 def default_retry(deadline: float | None = None) -> RetryPolicy:
     """The retry policy of the ``AKAMAI_MAX_RETRIES`` / ``AKAMAI_RETRY_*`` settings."""
     return RetryPolicy(
-        max_retries=conf.number_setting("AKAMAI_MAX_RETRIES"),
-        backoff=conf.number_setting("AKAMAI_RETRY_BACKOFF"),
-        backoff_max=conf.number_setting("AKAMAI_RETRY_BACKOFF_MAX"),
-        deadline=(conf.number_setting("AKAMAI_RETRY_DEADLINE") if deadline is None else deadline),
+        max_retries=conf.setting("AKAMAI_MAX_RETRIES"),
+        backoff=conf.setting("AKAMAI_RETRY_BACKOFF"),
+        backoff_max=conf.setting("AKAMAI_RETRY_BACKOFF_MAX"),
+        deadline=(conf.setting("AKAMAI_RETRY_DEADLINE") if deadline is None else deadline),
     )
 
 
@@ -108,7 +108,7 @@ class Sender:
         #: Who the events name as ``request`` (the ``PurgeRequest``, or this sender).
         self.owner = owner if owner is not None else self
         self.max_body_bytes = transport_options.setdefault(
-            "max_body_bytes", conf.number_setting("AKAMAI_MAX_BODY_BYTES")
+            "max_body_bytes", conf.setting("AKAMAI_MAX_BODY_BYTES")
         )
         transport_options.setdefault("timeouts", conf.timeouts())
         if "retry" not in transport_options:
@@ -181,9 +181,9 @@ class Sender:
             options.action,
             options.type,
             options.network,
-            result.get("purgeId"),
-            result.get("supportId"),
-            result.get("estimatedSeconds"),
+            shown(result.get("purgeId")),
+            shown(result.get("supportId")),
+            shown(result.get("estimatedSeconds")),
         )
         return result
 

@@ -52,10 +52,6 @@ class PipelineStatus:
     hours: list[Hour] = field(default_factory=list)
     now: datetime = field(default_factory=timezone.now)
 
-    @property
-    def oldest_pending_age(self) -> timedelta | None:
-        return None if self.oldest_pending is None else self.now - self.oldest_pending
-
     def total(self, name: str) -> int:
         return sum(getattr(hour, name) for hour in self.hours)
 

@@ -74,7 +74,7 @@ _collecting: contextvars.ContextVar[SuspendedPurges | None] = contextvars.Contex
 
 def purging_enabled() -> bool:
     """``AKAMAI_PURGE_ENABLED`` (default True)."""
-    return bool(conf.get_setting("AKAMAI_PURGE_ENABLED"))
+    return conf.setting("AKAMAI_PURGE_ENABLED")
 
 
 def _describe(plans: list[Plan]) -> str:

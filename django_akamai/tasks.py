@@ -34,6 +34,7 @@ from celery import Task, shared_task, uuid
 from celery.result import ResultSet
 
 from . import conf, funnel, switches
+from .delivery import log_report
 from .delivery.worker import deliver_pending
 from .exceptions import PurgeIncomplete, PurgeRetriesExhausted
 from .options import option_arguments, options_dict
@@ -69,8 +70,8 @@ class PurgeTask(Task):
 
 def _retry_policy() -> tuple[float, int]:
     return (
-        float(conf.get_setting("AKAMAI_CELERY_RETRY_DELAY")),
-        int(conf.get_setting("AKAMAI_CELERY_MAX_RETRIES")),
+        conf.setting("AKAMAI_CELERY_RETRY_DELAY"),
+        conf.setting("AKAMAI_CELERY_MAX_RETRIES"),
     )
 
 
@@ -141,8 +142,7 @@ def deliver_intents(self: Task, using: str | None = None) -> dict[str, Any]:
     the others return at once (the holder looks again before it lets go).
     """
     report = deliver_pending(using)
-    if report.config_error:
-        logger.error("Purge intents stay pending: %s", report.config_error)
+    log_report(report)
     return report.task_result()
 
 
@@ -169,8 +169,8 @@ class PurgeResults(ResultSet):
 
 
 def _apply_options(overrides: dict[str, Any]) -> dict[str, Any]:
-    options = dict(conf.get_setting("AKAMAI_CELERY_TASK_OPTIONS") or {})
-    queue = conf.get_setting("AKAMAI_CELERY_QUEUE")
+    options = dict(conf.setting("AKAMAI_CELERY_TASK_OPTIONS") or {})
+    queue = conf.setting("AKAMAI_CELERY_QUEUE")
     if queue:
         options["queue"] = queue
     options.update(overrides)

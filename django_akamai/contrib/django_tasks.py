@@ -45,7 +45,7 @@ __all__ = ["deliver_intents", "kick_delivery"]
 
 
 def _task_options() -> dict[str, Any]:
-    return dict(conf.get_setting("AKAMAI_TASKS_OPTIONS") or {})
+    return dict(conf.setting("AKAMAI_TASKS_OPTIONS") or {})
 
 
 @task()

@@ -11,7 +11,7 @@ The names below are the package's public surface (``django_akamai.delivery.wait_
 the others keep working from here).
 """
 
-from .modes import MODES, kick, mode, start_sweeping, stop_background, wait_idle
+from .modes import MODES, kick, log_report, mode, start_sweeping, stop_background, wait_idle
 from .worker import (
     DeliveryReport,
     Refusal,
@@ -32,6 +32,7 @@ __all__ = [
     "discard_failed",
     "intent_databases",
     "kick",
+    "log_report",
     "mode",
     "pending_summary",
     "retry_failed",

@@ -25,7 +25,7 @@ Tasks one: a function taking the alias, called in the committing thread right af
 (so it can bind what is thread-local there, such as Celery's current app), that returns the
 callable the background thread then runs to hand the work over.
 
-Public functions: ``kick``, ``mode``, ``wait_idle``, ``stop_background``.
+Public functions: ``kick``, ``mode``, ``wait_idle``, ``stop_background``, ``log_report``.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ from typing import Any
 
 from django.core.signals import request_started
 from django.db import connections
-from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from .. import conf
@@ -52,6 +51,7 @@ logger = logging.getLogger("django_akamai")
 __all__ = [
     "MODES",
     "kick",
+    "log_report",
     "mode",
     "start_sweeping",
     "stop_background",
@@ -85,7 +85,7 @@ SETUP_RETRY_MAX_SECONDS = 60.0
 
 def mode() -> str:
     """The configured ``AKAMAI_DELIVERY``, validated."""
-    value = conf.get_setting("AKAMAI_DELIVERY")
+    value = conf.setting("AKAMAI_DELIVERY")
     if value not in MODES:
         raise AkamaiConfigurationError(
             f"AKAMAI_DELIVERY is {value!r}; use one of {', '.join(map(repr, MODES))}."
@@ -94,7 +94,7 @@ def mode() -> str:
 
 
 def _sweep_seconds() -> float:
-    return float(conf.get_setting("AKAMAI_DELIVERY_SWEEP_SECONDS"))
+    return float(conf.setting("AKAMAI_DELIVERY_SWEEP_SECONDS"))
 
 
 def _in_memory(alias: str) -> bool:
@@ -120,7 +120,7 @@ def kick(alias: str) -> None:
             return
         handover = _handover(chosen, alias)
         thread = _background()
-        thread.kick(alias, handover, float(conf.get_setting("AKAMAI_DELIVERY_DELAY")))
+        thread.kick(alias, handover, conf.setting("AKAMAI_DELIVERY_DELAY"))
         thread.sweep(alias, handover)
     except Exception:  # the change is committed; delivery is someone else's job now
         logger.exception("Could not start delivering the purge intents of %r", alias)
@@ -154,7 +154,17 @@ def sweep_from_first_request() -> None:
 
 
 def _deliver_inline(alias: str) -> None:
-    worker.deliver_pending(alias)
+    """Deliver in the committing thread (an in-memory SQLite database is not seen from
+    another connection); what it could not do is logged as the background thread logs it."""
+    log_report(worker.deliver_pending(alias))
+
+
+def log_report(report: worker.DeliveryReport) -> None:
+    """Log what a delivery could not do and nobody else reports: the one way every deliverer
+    of a process (inline, the background thread, the Celery task) says it. Refusals and
+    unreachable rounds are logged by the deliverer as they happen."""
+    if report.config_error:
+        logger.error("Purge intents stay pending: %s", report.config_error)
 
 
 class _Background:
@@ -268,20 +278,18 @@ class _Background:
             self._look_again(alias, time.monotonic() + wait, handover)
             return
         self.failures.pop(alias, None)
+        log_report(report)
         if report.config_error:
             refusals = self.setup_refusals[alias] = self.setup_refusals.get(alias, 0) + 1
             wait = min(SETUP_RETRY_MAX_SECONDS, SETUP_RETRY_SECONDS * 2 ** (refusals - 1))
-            logger.error(
-                "Purge intents stay pending: %s (next try in %.0fs)", report.config_error, wait
-            )
             self._look_again(alias, time.monotonic() + wait)
             return
         self.setup_refusals.pop(alias, None)
         if report.busy:
             self._look_again(alias, time.monotonic() + BUSY_RETRY_SECONDS)
-        elif report.next_attempt_at is not None:
-            wait = (report.next_attempt_at - timezone.now()).total_seconds()
-            self._look_again(alias, time.monotonic() + max(0.0, wait))
+        elif report.seconds_until_due is not None:
+            # By the database's clock: this host's may be minutes off.
+            self._look_again(alias, time.monotonic() + report.seconds_until_due)
 
     def _look_again(
         self, alias: str, when: float, handover: Callable[[], None] | None = None
@@ -346,7 +354,7 @@ def _at_exit() -> None:
     if instance is None or instance.pid != os.getpid():
         return
     try:
-        wait = float(conf.get_setting("AKAMAI_DELIVERY_EXIT_WAIT"))
+        wait = conf.setting("AKAMAI_DELIVERY_EXIT_WAIT")
     except Exception:
         wait = 10.0
     if not instance.wait_idle(wait):

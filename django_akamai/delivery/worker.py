@@ -44,6 +44,7 @@ from ..exceptions import (
     InvalidPurgeObject,
     PurgeRequestFailed,
     PurgeRetriesExhausted,
+    shown,
 )
 from ..options import PurgeOptions
 from ..sender import Sender, default_retry, refuses_objects
@@ -99,8 +100,8 @@ class Refusal:
     support_id: str
 
     def __str__(self) -> str:
-        reason = "; ".join(p for p in (self.title, self.detail) if p) or "refused"
-        support = f" (supportId {self.support_id})" if self.support_id else ""
+        reason = "; ".join(shown(p) for p in (self.title, self.detail) if p) or "refused"
+        support = f" (supportId {shown(self.support_id)})" if self.support_id else ""
         status = f"HTTP {self.status}" if self.status else "not sent"
         return f"{self.object} refused, {status}: {reason}{support}"
 
@@ -116,6 +117,9 @@ class DeliveryReport:
     deferred: int = 0  # intents backed off after a transient failure
     config_error: str | None = None
     next_attempt_at: datetime | None = None  # the earliest pending intent not yet due
+    #: Seconds until then by the database's clock (None: nothing pending), for a process
+    #: whose own clock may be off.
+    seconds_until_due: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -139,6 +143,7 @@ class DeliveryReport:
         self.deferred += other.deferred
         self.config_error = self.config_error or other.config_error
         self.next_attempt_at = other.next_attempt_at
+        self.seconds_until_due = other.seconds_until_due
 
 
 class _Stop(Exception):
@@ -149,7 +154,7 @@ UNREACHABLE = "Akamai unreachable"
 
 
 def request_deadline() -> float:
-    return min(float(conf.get_setting("AKAMAI_RETRY_DEADLINE")), REQUEST_DEADLINE)
+    return min(conf.setting("AKAMAI_RETRY_DEADLINE"), REQUEST_DEADLINE)
 
 
 def lease_seconds() -> float:
@@ -157,7 +162,7 @@ def lease_seconds() -> float:
     attempt may take a connect and a read timeout; doubled for slack. The holder renews
     before every request, so this is also how long a dead holder blocks its account.
     ``AKAMAI_DELIVERY_LEASE_SECONDS`` overrides it."""
-    configured = conf.get_setting("AKAMAI_DELIVERY_LEASE_SECONDS")
+    configured = conf.setting("AKAMAI_DELIVERY_LEASE_SECONDS")
     if configured is not None:
         return float(configured)
     connect, read = conf.timeouts()
@@ -169,8 +174,8 @@ def _intents(using: str) -> Any:
 
 
 def _backoff_seconds(attempts: int) -> float:
-    base = float(conf.get_setting("AKAMAI_DELIVERY_RETRY_BACKOFF"))
-    ceiling = float(conf.get_setting("AKAMAI_DELIVERY_RETRY_BACKOFF_MAX"))
+    base = conf.setting("AKAMAI_DELIVERY_RETRY_BACKOFF")
+    ceiling = conf.setting("AKAMAI_DELIVERY_RETRY_BACKOFF_MAX")
     return min(ceiling, base * 2 ** max(0, attempts - 1)) * random.uniform(0.75, 1.0)
 
 
@@ -391,6 +396,7 @@ def _round(
             sender.close()
         lease.release()
     report.next_attempt_at = _next_due(using, account)
+    report.seconds_until_due = _account_intents(using, account).seconds_until_due()
     return report
 
 
@@ -432,7 +438,7 @@ def _deliver(
     except AkamaiConfigurationError as exc:
         total.config_error = str(exc)
         return total
-    window = float(conf.get_setting("AKAMAI_DELIVERY_DELAY"))
+    window = conf.setting("AKAMAI_DELIVERY_DELAY")
     stop = stop or threading.Event()
     while True:
         started = time.monotonic()

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from ..conf import get_setting
+from ..conf import setting
 from ..exceptions import InvalidTag, NotATag
 from ..exceptions import describe as _describe
 from .leaves import is_model, is_model_class, is_queryset, iter_leaves
@@ -64,7 +64,7 @@ def validate_tag(value: Any) -> str:
 
 def prefixed(tag: str) -> str:
     """``tag`` with ``AKAMAI_CACHE_TAG_PREFIX``, validated against Akamai's rules."""
-    return validate_tag(f"{get_setting('AKAMAI_CACHE_TAG_PREFIX') or ''}{tag}")
+    return validate_tag(f"{setting('AKAMAI_CACHE_TAG_PREFIX') or ''}{tag}")
 
 
 def model_tag(model: Any) -> str:

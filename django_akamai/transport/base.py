@@ -19,7 +19,7 @@ import requests
 from django.views.decorators.debug import sensitive_variables
 
 from .. import __version__
-from ..exceptions import PurgeRequestFailed, PurgeRetriesExhausted
+from ..exceptions import PurgeRequestFailed, PurgeRetriesExhausted, shown
 from ..packing import MAX_BODY_BYTES, encode_body, envelope_size
 from .pacing import DEFAULT_BUCKET_SIZES, RateLimitPacer
 
@@ -129,7 +129,7 @@ def body_problem(response: requests.Response) -> str | None:
     except ValueError:
         kind = response.headers.get("Content-Type", "no Content-Type")
         size = len(response.content)
-        return f"a body that is not JSON ({kind}, {size} bytes: {_excerpt(response)!r})"
+        return f"a body that is not JSON ({shown(kind)}, {size} bytes: {_excerpt(response)!r})"
     if not isinstance(body, dict):
         return f"a JSON {type(body).__name__} instead of an object"
     return None
@@ -430,7 +430,7 @@ class HttpTransport:
                     raise PurgeRequestFailed(
                         status, objects, api=self.api, **problem_fields(response)
                     )
-                reason = f"HTTP {status} {problem_fields(response)['title']}".strip()
+                reason = f"HTTP {status} {shown(problem_fields(response)['title'])}".strip()
             if unusable:
                 # Raised here, outside the except block: no __context__ to requests' exception.
                 logger.error("Akamai %s request not sent: %s", self.api, unusable)

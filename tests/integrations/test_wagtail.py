@@ -96,7 +96,7 @@ def test_delete_purges_the_page_and_its_live_descendants(site_tree, emulator_pur
 
 
 def test_move_purges_old_and_new_urls_of_the_subtree(site_tree, emulator_purges, settings):
-    from django_akamai.deliver import deliver_pending
+    from django_akamai.delivery.worker import deliver_pending
 
     # One delivery after the move, as a deliverer's window gives: Wagtail's redirects app
     # purges the old URLs without their slash again, after the move's commit; the identical

@@ -23,7 +23,7 @@ NEST = "https://journal.example.net"
 def deliver_once(settings, emulator_purges):
     """Record only; then deliver everything pending in one go and return the requests that
     arrived since the previous call (none arrive while only recording)."""
-    from django_akamai.deliver import deliver_pending
+    from django_akamai.delivery.worker import deliver_pending
 
     settings.AKAMAI_DELIVERY = "worker"
     seen = [0]

@@ -5,7 +5,7 @@ Wagtail's own views and templates (report listings with filters and pagination, 
 header, breadcrumbs and messages), so a Wagtail team never needs the Django admin. Every
 view needs the ``django_akamai.purge_cache`` permission (the one of the Django admin's
 purge tools), except the history and the status, which ``view_purgerecord`` may also read.
-Retrying and discarding go through ``django_akamai.deliver``, purging through the
+Retrying and discarding go through ``django_akamai.delivery``, purging through the
 ``AkamaiBackend`` s of ``WAGTAILFRONTENDCACHE``, like every other Wagtail purge.
 """
 
@@ -31,7 +31,7 @@ from wagtail.admin.ui.tables import Column, DateColumn, NumberColumn
 from wagtail.admin.views.generic import WagtailAdminTemplateMixin
 from wagtail.admin.views.reports import ReportView
 
-from ... import deliver, delivery, gate, status
+from ... import delivery, status, switches
 from ...models import PurgeIntent, PurgeRecord
 from .pages import live_subtree, page_model, tree_tag
 from .signal_handlers import akamai_backends
@@ -219,12 +219,12 @@ class IntentsActionView(_Guarded, View):
         if action in ("retry", "discard") and not ids:
             messages.warning(request, "No failed purge selected.")
         elif action == "retry":
-            done = deliver.retry_failed(ids, using=using)
+            done = delivery.retry_failed(ids, using=using)
             if done:
                 delivery.kick(using)
             messages.success(request, f"{done} failed purge(s) will be delivered again.")
         elif action == "discard":
-            done = deliver.discard_failed(ids, using=using)
+            done = delivery.discard_failed(ids, using=using)
             messages.success(request, f"{done} failed purge(s) discarded.")
         else:
             messages.error(request, f"Unknown action {action!r}: retry or discard.")
@@ -252,7 +252,7 @@ class StatusView(_Guarded, WagtailAdminTemplateMixin, TemplateView):
             "objects": current.total("objects"),
             "rate_limited": current.total("rate_limited"),
             "retries": current.total("retries"),
-            "purging_enabled": gate.purging_enabled(),
+            "purging_enabled": switches.purging_enabled(),
             "backends": len(akamai_backends()),
             "time_zone": timezone.get_current_timezone_name(),
             "can_purge": can_purge(self.request.user),

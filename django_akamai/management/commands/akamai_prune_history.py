@@ -1,20 +1,25 @@
 """``manage.py akamai_prune_history``: delete purge records older than the retention period,
-and failed purge intents older than theirs (``AKAMAI_FAILED_INTENT_RETENTION_DAYS``)."""
+and failed purge intents older than theirs (``AKAMAI_FAILED_INTENT_RETENTION_DAYS``).
+
+Exit status: 0 when done (or nothing to do), 2 on a bad ``--days`` or configuration (a
+system check error, a malformed retention setting): nothing deleted.
+"""
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, router
 
 from ... import conf, history
-from ...exceptions import AkamaiConfigurationError
 from ...models import PurgeIntent
+from ..base import EXIT_BAD_CONFIGURATION, AkamaiCommand
 
 
-class Command(BaseCommand):
+class Command(AkamaiCommand):
     help = (
         "Delete purge history records older than AKAMAI_HISTORY_RETENTION_DAYS "
         "(default 90), or --days, and failed purge intents older than "
@@ -42,10 +47,9 @@ class Command(BaseCommand):
         self._prune_failed_intents(options)
 
     def _prune_failed_intents(self, options: dict[str, Any]) -> None:
-        try:
-            days = conf.number_setting("AKAMAI_FAILED_INTENT_RETENTION_DAYS")
-        except AkamaiConfigurationError as exc:
-            raise CommandError(str(exc), returncode=2) from None
+        days = conf.setting("AKAMAI_FAILED_INTENT_RETENTION_DAYS")  # exit 2 when malformed
+        if days is None:
+            return  # kept until an operator retries or discards them
         using = options["database"] or router.db_for_write(PurgeIntent)
         if not router.allow_migrate_model(using, PurgeIntent):
             return  # the intent table is not on this database
@@ -66,15 +70,18 @@ class Command(BaseCommand):
     def _prune_history(self, options: dict[str, Any]) -> None:
         days = options["days"]
         if days is None:
-            days = conf.get_setting("AKAMAI_HISTORY_RETENTION_DAYS")
+            days = conf.setting("AKAMAI_HISTORY_RETENTION_DAYS")
             if days is None:
                 self.stdout.write(
                     "AKAMAI_HISTORY_RETENTION_DAYS is None: the history is kept "
                     "forever; pass --days to prune anyway. Nothing deleted."
                 )
                 return
-        if isinstance(days, bool) or not isinstance(days, (int, float)) or days < 0:
-            raise CommandError(f"The retention must be a number of days >= 0, not {days!r}.")
+        if not math.isfinite(days) or days < 0:
+            raise CommandError(
+                f"--days must be a number of days >= 0, not {days!r}.",
+                returncode=EXIT_BAD_CONFIGURATION,
+            )
         count = history.prune(days, using=options["database"], dry_run=options["dry_run"])
         verb = "would be deleted (dry run)" if options["dry_run"] else "deleted"
         if options["verbosity"] >= 1:

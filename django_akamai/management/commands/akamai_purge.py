@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from ... import funnel, operator_tools
 from ...exceptions import (
@@ -23,6 +23,7 @@ from ...exceptions import (
 )
 from ...options import options_dict
 from ...purge import PurgeRequest
+from ..base import AkamaiCommand
 
 EXIT_NOT_PURGED = 1
 EXIT_BAD_INPUT = 2
@@ -59,7 +60,7 @@ class _BarStream:
         return self._wrapper.fileno()
 
 
-class Command(BaseCommand):
+class Command(AkamaiCommand):
     help = (
         "Purge URLs, cache tags or CP codes from Akamai. URLs come as arguments, or one "
         "per line from --file PATH or '-' (stdin); relative paths are joined to "

@@ -20,7 +20,7 @@ import signal
 import threading
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import DatabaseError, connections
 from django.utils import timezone
 
@@ -28,12 +28,12 @@ from ... import conf
 from ...delivery.lease import new_holder_id
 from ...delivery.worker import DeliveryReport, deliver_pending, intent_databases, pending_summary
 from ...exceptions import AkamaiConfigurationError
+from ..base import EXIT_BAD_CONFIGURATION, AkamaiCommand
 
 EXIT_NOT_DELIVERED = 1
-EXIT_BAD_CONFIGURATION = 2
 
 
-class Command(BaseCommand):
+class Command(AkamaiCommand):
     help = (
         "Deliver recorded purge intents to Akamai until stopped (SIGTERM finishes the "
         "request in flight). --burst delivers what is pending now and exits."
