@@ -233,6 +233,24 @@ class Pipeline:
         self.workers.append(process)
         return process
 
+    def serve(self, **env: str) -> subprocess.Popen:
+        """A web process of the site (background delivery) that served one request and idles;
+        returns once it says so."""
+        log_path = self.log_dir / f"serve-{len(self.workers)}.log"
+        log = log_path.open("w")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tests.pipeline_site", "serve"],
+            cwd=ROOT,
+            env=self.env(AKAMAI_TEST_DELIVERY="background", **env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        log.close()
+        self.workers.append(process)
+        wait_for(lambda: "serving" in log_path.read_text(), what="the web process to start")
+        return process
+
     def burst(self, **env: str) -> subprocess.CompletedProcess:
         return subprocess.run(
             manage("akamai_worker", "--burst"),

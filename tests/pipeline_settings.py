@@ -31,6 +31,7 @@ for _name, _setting in (
     ("AKAMAI_TEST_LEASE_SECONDS", "AKAMAI_DELIVERY_LEASE_SECONDS"),
     ("AKAMAI_TEST_DELIVERY_DELAY", "AKAMAI_DELIVERY_DELAY"),
     ("AKAMAI_TEST_EXIT_WAIT", "AKAMAI_DELIVERY_EXIT_WAIT"),
+    ("AKAMAI_TEST_SWEEP_SECONDS", "AKAMAI_DELIVERY_SWEEP_SECONDS"),
 ):
     if _name in _env:
         globals()[_setting] = float(_env[_name])

@@ -3,12 +3,16 @@
     python -m tests.pipeline_site saves N [--start K] [--raising-hook]
     python -m tests.pipeline_site urls URL...
     python -m tests.pipeline_site bulk N
+    python -m tests.pipeline_site serve
 
 ``saves`` creates N ``Article`` rows, each in its own transaction (automatic purging records
 one intent per save); ``--raising-hook`` registers, in each transaction and before the save,
 another app's on-commit hook that raises. ``urls`` records the URLs in one transaction with
 ``purge_request``; ``bulk`` does the same with N generated URLs. Each prints the purged URLs
-as JSON on its last line.
+as JSON on its last line; with ``--then-wait``, ``saves`` stays alive after printing (the
+test kills it in its delivery window). ``serve`` is a web process that has served one request
+and then idles (it records nothing): its delivery thread's sweep is all that runs; it prints
+``serving`` and waits to be killed.
 """
 
 from __future__ import annotations
@@ -44,11 +48,23 @@ def main() -> None:
     saves.add_argument("count", type=int)
     saves.add_argument("--start", type=int, default=0)
     saves.add_argument("--raising-hook", action="store_true")
+    saves.add_argument("--then-wait", action="store_true")
     urls = sub.add_parser("urls")
     urls.add_argument("urls", nargs="+")
     bulk = sub.add_parser("bulk")
     bulk.add_argument("count", type=int)
+    sub.add_parser("serve")
     args = parser.parse_args()
+
+    if args.what == "serve":
+        import time
+
+        from django.core.signals import request_started
+
+        request_started.send(sender=None)  # what Django's handler sends for each request
+        print("serving", flush=True)
+        while True:
+            time.sleep(3600)
 
     purged = []
     if args.what in ("urls", "bulk"):
@@ -70,7 +86,12 @@ def main() -> None:
             purged.append("https://www.example.com" + article.get_absolute_url())
         if args.raising_hook:
             assert raised == args.count, raised
-    print(json.dumps(purged))
+    print(json.dumps(purged), flush=True)
+    if getattr(args, "then_wait", False):  # stays alive (its delivery window open) until killed
+        import time
+
+        while True:
+            time.sleep(3600)
 
 
 if __name__ == "__main__":

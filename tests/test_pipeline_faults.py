@@ -6,13 +6,18 @@ generously (``pipeline_processes.PATIENCE``) and time is driven by short deliver
 (``tests.pipeline_settings``) and the emulator's knobs.
 """
 
+import json
+import signal
 import socket
+import subprocess
+import sys
 
 import pytest
 
 from django_akamai.emulator import Emulator
 from tests import brokers
 from tests.pipeline_processes import (
+    ROOT,
     Pipeline,
     SharedDatabase,
     migrate,
@@ -172,3 +177,54 @@ def test_one_refused_url_among_100(pipeline, emulator):
     [(value, status, title, detail)] = pipeline.failed()
     assert (value, status) == (refused, 403)
     assert title and refused in detail
+
+
+# --- a bound on delivery: no further save anywhere ------------------------------------------
+# A web process in background mode that served a request sweeps every
+# AKAMAI_DELIVERY_SWEEP_SECONDS (0.2 here): what nobody kicked is still delivered.
+
+SWEEP = {"AKAMAI_TEST_SWEEP_SECONDS": "0.2"}
+
+
+def test_a_skipped_kick_is_delivered_by_a_sibling_web_process(pipeline, emulator):
+    # Another app's on-commit hook raised first: Django skipped ours, so nothing was kicked.
+    urls = pipeline.site("saves", "20", "--raising-hook", AKAMAI_TEST_DELIVERY="background")
+    assert pipeline.intents() == {"pending": 20}
+    pipeline.serve(**SWEEP)
+    wait_for(lambda: pipeline.intents() == {}, what="the sweep to deliver")
+    assert sorted(emulator.accepted_objects()) == sorted(urls)
+
+
+def test_a_web_process_killed_in_its_gathering_window_is_covered_by_a_sibling(pipeline, emulator):
+    # The committing process gathers for 60 s before it delivers, and is killed meanwhile.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.pipeline_site", "saves", "50", "--then-wait"],
+        cwd=ROOT,
+        env=pipeline.env(AKAMAI_TEST_DELIVERY="background", AKAMAI_TEST_DELIVERY_DELAY="60"),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    urls = json.loads(process.stdout.readline())
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert pipeline.intents() == {"pending": 50}
+    assert emulator.counters["requests"] == 0
+    pipeline.serve(**SWEEP)
+    wait_for(lambda: pipeline.intents() == {}, what="the sweep to deliver")
+    assert sorted(emulator.accepted_objects()) == sorted(urls)
+
+
+def test_fixed_credentials_and_a_restart_deliver_at_once(pipeline, emulator):
+    urls = pipeline.site("saves", "10", AKAMAI_TEST_DELIVERY="worker")
+    wrong = pipeline.serve(AKAMAI_TEST_CCU_CLIENT_TOKEN="akab-wrong-client-token", **SWEEP)
+    # The gateway refuses the client token (400 "Invalid client token"): a setup problem,
+    # so the intents stay pending, unblamed, not backed off.
+    wait_for(lambda: emulator.counters["requests"] >= 1, what="the refused attempt")
+    assert emulator.accepted_objects() == []
+    pipeline.stop(wrong)
+    rows = pipeline.db.query("SELECT status, attempts, claimed_by FROM django_akamai_purgeintent")
+    assert sorted(set(rows)) == [("pending", 0, "")]
+    # The site is restarted with the right credentials: delivered, with no save anywhere.
+    pipeline.serve(**SWEEP)
+    wait_for(lambda: pipeline.intents() == {}, what="delivery after the restart")
+    assert sorted(emulator.accepted_objects()) == sorted(urls)

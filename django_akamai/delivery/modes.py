@@ -142,15 +142,18 @@ def start_sweeping() -> None:
         logger.exception("Could not start looking for pending purge intents")
 
 
+SWEEP_RECEIVER = "django_akamai.delivery.sweep"
+
+
 def _sweep_on_first_request(sender: Any, **kwargs: Any) -> None:
-    request_started.disconnect(_sweep_on_first_request)
+    request_started.disconnect(dispatch_uid=SWEEP_RECEIVER)
     start_sweeping()
 
 
 def sweep_from_first_request() -> None:
     """Connected in ``AppConfig.ready()``: a web process starts sweeping with its first request
     (not at start-up, so that ``migrate`` and other commands start no thread)."""
-    request_started.connect(_sweep_on_first_request, dispatch_uid="django_akamai.sweep")
+    request_started.connect(_sweep_on_first_request, dispatch_uid=SWEEP_RECEIVER)
 
 
 def _deliver_inline(alias: str) -> None:
@@ -298,6 +301,7 @@ class _Background:
             earlier = self.due.get(alias)
             if earlier is None or when < earlier[0]:
                 self.due[alias] = (when, handover)
+                self.lock.notify_all()  # the thread may be asleep until a later time
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until every kick so far has been handled (not for backed-off retries)."""
