@@ -286,14 +286,14 @@ class IntentQuerySet(models.QuerySet):
         rows = self.filter(status=PurgeIntent.CLAIMED, claimed_by=holder)
         return list(rows.values_list("id", flat=True))
 
-    def return_orphans(self, holder: str) -> int:
-        """Intents of this account claimed by another holder go back to pending: called by
-        the holder of the account's lease, so whoever claimed them lost it (it died)."""
-        ids = list(
-            self.filter(status=PurgeIntent.CLAIMED)
-            .exclude(claimed_by=holder)
-            .values_list("id", flat=True)
-        )
+    def return_orphans(self, holder: str | None = None) -> int:
+        """Intents of this account claimed by another holder (every claimed one, with
+        ``holder=None``) go back to pending: called by the holder of the account's lease, so
+        whoever claimed them lost it (it died, or its round broke)."""
+        claimed = self.filter(status=PurgeIntent.CLAIMED)
+        if holder is not None:
+            claimed = claimed.exclude(claimed_by=holder)
+        ids = list(claimed.values_list("id", flat=True))
         if ids:
             self.back_to_pending(ids)
         return len(ids)

@@ -18,7 +18,8 @@ elif _env.get("AKAMAI_TEST_MARIADB_NAME"):
     DATABASES = shared_database(_env["AKAMAI_TEST_MARIADB_NAME"], vendor="mariadb")
 else:
     DATABASES = shared_database(_env["AKAMAI_TEST_DB"], vendor="sqlite")
-AKAMAI_HISTORY = True  # the tables exist: record as a site would
+# The tables exist: record as a site would (a test may turn it off).
+AKAMAI_HISTORY = _env.get("AKAMAI_TEST_HISTORY", "1") == "1"
 AKAMAI_DELIVERY = _env.get("AKAMAI_TEST_DELIVERY", "background")
 AKAMAI_PURGE_MODELS = ["testapp.Article"]
 AKAMAI_RETRY_DEADLINE = float(_env.get("AKAMAI_TEST_RETRY_DEADLINE", "5"))

@@ -13,7 +13,7 @@ import logging
 import pytest
 from django.db import transaction
 
-from django_akamai import delivery
+from django_akamai.delivery import modes as delivery
 from django_akamai.models import PurgeIntent
 from django_akamai.signals import purge_request
 

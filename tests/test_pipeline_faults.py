@@ -20,6 +20,7 @@ from tests.pipeline_processes import (
     ROOT,
     Pipeline,
     SharedDatabase,
+    _pg_admin,
     migrate,
     require_database,
     selected_vendor,
@@ -228,3 +229,35 @@ def test_fixed_credentials_and_a_restart_deliver_at_once(pipeline, emulator):
     pipeline.serve(**SWEEP)
     wait_for(lambda: pipeline.intents() == {}, what="delivery after the restart")
     assert sorted(emulator.accepted_objects()) == sorted(urls)
+
+
+def test_the_delivery_thread_goes_on_after_a_database_outage_mid_round(pipeline, emulator):
+    if pipeline.db.vendor != "postgresql":
+        pytest.skip(
+            "the outage is PostgreSQL's ALTER DATABASE ... ALLOW_CONNECTIONS; make test runs "
+            "this file on PostgreSQL too"
+        )
+    name = pipeline.db.name
+    urls = pipeline.site("saves", "200", AKAMAI_TEST_DELIVERY="worker")
+    emulator.configure(latency_ms=1500)  # the round's first request is in flight a while
+    serving = pipeline.serve(**SWEEP)
+    wait_for(lambda: emulator.counters["requests"] >= 1, what="the round's first request")
+    # The database goes away under the round: its connections are cut and no new one is
+    # accepted, so the round can neither settle, nor return its claims, nor release its lease.
+    _pg_admin(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+    try:
+        _pg_admin(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+        )
+        log = pipeline.log_dir / "serve-0.log"
+        wait_for(lambda: "they stay pending" in log.read_text(), what="the round to fail")
+    finally:
+        _pg_admin(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
+    emulator.configure(latency_ms=0)
+    # The same process (one holder for its life) takes its own lease again and returns the
+    # broken round's claims; what is saved afterwards goes out too, with no lease to expire.
+    urls += pipeline.site("saves", "20", "--start", "200", AKAMAI_TEST_DELIVERY="worker")
+    wait_for(lambda: pipeline.intents() == {}, what="delivery after the outage")
+    assert set(emulator.accepted_objects()) == set(urls)
+    assert serving.poll() is None  # the web process lived through it

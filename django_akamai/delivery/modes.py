@@ -94,7 +94,7 @@ def mode() -> str:
 
 
 def _sweep_seconds() -> float:
-    return float(conf.setting("AKAMAI_DELIVERY_SWEEP_SECONDS"))
+    return conf.setting("AKAMAI_DELIVERY_SWEEP_SECONDS")
 
 
 def _in_memory(alias: str) -> bool:

@@ -203,11 +203,14 @@ def _back_to_pending(
     _intents(using).back_to_pending(ids, from_status, **changes)
 
 
-def _return_orphans(using: str, holder: str, account: str) -> int:
-    """Intents of ``account`` claimed by a holder that lost the lease (it died) go back."""
-    count = _account_intents(using, account).return_orphans(holder)
+def _return_orphans(using: str, account: str) -> int:
+    """Every claimed intent of ``account`` goes back to pending: this deliverer holds the
+    account's lease and a process runs one round at a time, so whatever is claimed now was
+    left by a holder that died or by a round that broke (this process's own too: a database
+    outage in the middle of its round)."""
+    count = _account_intents(using, account).return_orphans()
     if count:
-        logger.warning("Returned %d purge intent(s) of a lost deliverer to pending", count)
+        logger.warning("Returned %d purge intent(s) of a lost delivery round to pending", count)
     return count
 
 
@@ -350,7 +353,7 @@ def _round(
     sender: Sender | None = None
     wait_until = None  # when Akamai was unreachable: the claimed rest waits as well
     try:
-        _return_orphans(using, holder, account)
+        _return_orphans(using, account)
         sender = _new_sender(credentials, lease.bucket_state())
         while not (stop is not None and stop.is_set()):
             claimed = _claim(using, holder, burst, account)
