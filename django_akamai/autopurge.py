@@ -53,7 +53,7 @@ from django.db.models import Model
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 
 from . import conf, funnel, intents
-from .exceptions import AkamaiConfigurationError
+from .exceptions import AkamaiConfigurationError, describe
 from .normalise.tags import model_tag, object_tags
 from .options import parse_options
 
@@ -134,7 +134,7 @@ class ModelPurge:
             # value is kept visible as a failed intent and must not take the others with it.
             the_plan, errors = funnel.plan_each(values, {**self.options, "type": kind})
             for value, exc in errors:
-                _unplannable(instance, f"{kind} {value!r}", exc, alias, kind)
+                _unplannable(instance, f"{kind} {describe(value)}", exc, alias, kind)
             if the_plan:
                 plans.append(the_plan)
         if plans:

@@ -136,3 +136,25 @@ def test_only_a_refusal_of_the_objects_is_theirs(status, detail, body, theirs):
 
     error = PurgeRequestFailed(status, ["https://www.example.com/a"], "t", detail, "", "v3", body)
     assert refuses_objects(error) is theirs
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "other"])
+def test_an_oversized_url_from_automatic_purging_fails_alone_and_the_rest_is_delivered(
+    worker_mode, settings
+):
+    from django.core.management import call_command
+
+    from tests.testapp.models import Article
+
+    settings.AKAMAI_PURGE_MODELS = ["testapp.Article"]
+    # Automatic purging plans each URL as add() does: the size check refuses this one when
+    # it is recorded (a failed intent naming why), instead of wedging every later round.
+    Article.objects.create(slug="x" * 49_985)
+    for i in range(40):
+        Article.objects.create(slug=f"good-{i}")
+    assert statuses() == {"failed": 1, "pending": 40}
+    [failed] = PurgeIntent.objects.filter(status="failed")
+    assert "ObjectTooLarge" in failed.error_detail
+    call_command("akamai_worker", "--burst")  # exits 0: everything it could send was accepted
+    assert len(worker_mode.accepted_objects()) == 40
+    assert statuses() == {"failed": 1}
