@@ -152,7 +152,8 @@ def shown(text: Any) -> str:
     return "".join(c if c.isprintable() and c != "\\" else repr(c)[1:-1] for c in text)
 
 
-def _preview(objects: Sequence[Any], limit: int = 5) -> str:
+def preview(objects: Sequence[Any], limit: int = 5) -> str:
+    """The first ``limit`` objects, each as ``repr`` shows it (escaped), and how many more."""
     shown = ", ".join(repr(o) for o in list(objects)[:limit])
     more = len(objects) - limit
     return f"[{shown}{f', ... {more} more' if more > 0 else ''}]"
@@ -198,7 +199,7 @@ class PurgeRequestFailed(AkamaiError):
             parts.append(f"detail: {shown(self.detail)}")
         if self.support_id:
             parts.append(f"supportId: {shown(self.support_id)}")
-        parts.append(f"{len(self.objects)} object(s) not purged: {_preview(self.objects)}")
+        parts.append(f"{len(self.objects)} object(s) not purged: {preview(self.objects)}")
         return "; ".join(parts)
 
 
@@ -227,7 +228,7 @@ class PurgeRetriesExhausted(PurgeRequestFailed):
         return (
             f"gave up after transient failures ({shown(self.reason)}); "
             f"{len(self.objects)} object(s) not purged and kept for a later try: "
-            f"{_preview(self.objects)}"
+            f"{preview(self.objects)}"
         )
 
 
@@ -266,7 +267,7 @@ class PurgeIncomplete(AkamaiError):
     def __str__(self) -> str:
         reasons = "".join(f"\n  - {failure}" for failure in self.failures)
         unsent = (
-            f"\n  - {len(self.unsent)} object(s) not sent: {_preview(self.unsent)}"
+            f"\n  - {len(self.unsent)} object(s) not sent: {preview(self.unsent)}"
             if self.unsent
             else ""
         )

@@ -23,7 +23,13 @@ from typing import Any
 from django.dispatch import Signal
 
 from . import conf
-from .exceptions import PurgeIncomplete, PurgeRequestFailed, PurgeRetriesExhausted, shown
+from .exceptions import (
+    PurgeIncomplete,
+    PurgeRequestFailed,
+    PurgeRetriesExhausted,
+    preview,
+    shown,
+)
 from .options import PurgeOptions
 from .packing import check_fits, count_fitting
 from .transport import HttpTransport, RequestLimits, RetryPolicy, transport_for
@@ -174,10 +180,11 @@ class Sender:
             raise
         self._report(request_accepted, True, batch, options, result, limited, retried)
         logger.info(
-            "Akamai %s accepted %d object(s): action=%s type=%s network=%s purgeId=%s "
+            "Akamai %s accepted %d object(s) %s: action=%s type=%s network=%s purgeId=%s "
             "supportId=%s estimatedSeconds=%s",
             self.api,
             len(batch),
+            preview(batch),
             options.action,
             options.type,
             options.network,

@@ -158,3 +158,14 @@ def test_an_oversized_url_from_automatic_purging_fails_alone_and_the_rest_is_del
     call_command("akamai_worker", "--burst")  # exits 0: everything it could send was accepted
     assert len(worker_mode.accepted_objects()) == 40
     assert statuses() == {"failed": 1}
+
+
+def test_the_info_line_of_an_accepted_request_names_its_objects(akamai_emulator, caplog):
+    from django_akamai.purge import PurgeRequest
+
+    caplog.set_level("INFO", logger="django_akamai")
+    with PurgeRequest() as request:
+        request.add([f"/named/{i}" for i in range(7)])
+        request.purge_all()
+    [line] = [r.getMessage() for r in caplog.records if "accepted 7 object(s)" in r.getMessage()]
+    assert f"'{BASE}/named/0'" in line and f"'{BASE}/named/4'" in line and "2 more" in line
