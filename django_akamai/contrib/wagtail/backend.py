@@ -32,10 +32,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.apps import apps
+from django.db import router
 from wagtail.contrib.frontend_cache.backends.base import BaseBackend
 
+from ... import funnel
 from ...exceptions import AkamaiConfigurationError
 from ...options import parse_options
+from .pages import PAGE_TAG, page_model, page_tag, page_urls, split_page_urls
 
 __all__ = ["AkamaiBackend"]
 
@@ -88,8 +91,6 @@ class AkamaiBackend(BaseBackend):
         if not self.cache_tags:
             self.purge_urls(urls)
             return
-        from .pages import PAGE_TAG, split_page_urls
-
         pages, others = split_page_urls(urls)
         self.purge_tags(PAGE_TAG.format(id=pk) for pk in dict.fromkeys(pages.values()))
         self.purge_urls(others)
@@ -110,8 +111,6 @@ class AkamaiBackend(BaseBackend):
 
     def purge_pages(self, pages: Iterable[Any], *, actor: str | None = None) -> None:
         """Purge pages: by their own tag with ``CACHE_TAGS``, else by their URLs."""
-        from .pages import page_tag, page_urls
-
         pages = list(pages)
         if self.cache_tags:
             self.purge_tags((page_tag(page) for page in pages), actor=actor)
@@ -123,11 +122,6 @@ class AkamaiBackend(BaseBackend):
     def _record(self, objects: list[Any], object_type: str, actor: str | None = None) -> None:
         if not objects:
             return
-        from django.db import router
-
-        from ... import funnel
-        from .pages import page_model
-
         # Recorded as purge intents, in the transaction that changed the pages when there is
         # one (Page's database): a rollback drops them, a commit keeps them; delivery happens
         # after the commit, elsewhere, so a publish never waits on Akamai.
