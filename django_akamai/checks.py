@@ -24,6 +24,8 @@ here, at start-up, with an id and a hint. Nothing here touches the network or th
 ``django_akamai.W006``      (--deploy) purge intents Akamai refused, kept as failed
 ``django_akamai.E011``      a numeric setting (timeouts, retries, body size...) not a number
 ``django_akamai.E012``      AKAMAI_CPCODES or AKAMAI_COLLAPSE_THRESHOLD malformed
+``django_akamai.E013``      AKAMAI_VERIFY or AKAMAI_SECOND_PURGE_SECONDS malformed
+``django_akamai.W007``      AKAMAI_VERIFY on without an 'EDGE' to connect to
 ==========================  ==============================================================
 """
 
@@ -51,6 +53,8 @@ from .exceptions import (
 from .funnel import site_cpcodes
 from .hosts import plain_http_host
 from .options import parse_options
+from .second_purge import seconds as second_purge_seconds
+from .verification.options import verify_options
 
 TAG = "django_akamai"
 
@@ -533,4 +537,33 @@ def check_intents(
                     id="django_akamai.W006",
                 )
             )
+    return messages
+
+
+@register(TAG)
+def check_verification(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """E013: ``AKAMAI_VERIFY`` or ``AKAMAI_SECOND_PURGE_SECONDS`` malformed. W007: verification
+    on without an ``EDGE``: each URL's own host is resolved, which inside a site's network is
+    often the origin itself, so every page would look fresh."""
+    messages: list[CheckMessage] = []
+    try:
+        second_purge_seconds()
+    except AkamaiConfigurationError as exc:
+        messages.append(Error(str(exc), hint="Remove it to turn it off.", id="django_akamai.E013"))
+    try:
+        options = verify_options()
+    except AkamaiConfigurationError as exc:
+        hint = "See docs/verification.rst for AKAMAI_VERIFY's keys."
+        messages.append(Error(str(exc), hint=hint, id="django_akamai.E013"))
+        return messages
+    if options is not None and options.edge is None:
+        messages.append(
+            Warning(
+                "AKAMAI_VERIFY is on but names no edge ('EDGE'): each URL's own host is "
+                "resolved, which from inside your network may be the origin, not Akamai.",
+                hint="Set AKAMAI_VERIFY['EDGE'] to the property's edge hostname (e.g. "
+                "'https://www.example.com.edgekey.net') or a staging edge.",
+                id="django_akamai.W007",
+            )
+        )
     return messages

@@ -88,6 +88,10 @@ DEFAULTS: dict[str, Any] = {
     "AKAMAI_PURGE_ENABLED": True,
     "AKAMAI_CPCODES": None,
     "AKAMAI_COLLAPSE_THRESHOLD": 10_000,
+    # Verification at the edge (django_akamai.verification): a dict of options, None: off.
+    # The second purge against races: seconds after the first (None: off).
+    "AKAMAI_VERIFY": None,
+    "AKAMAI_SECOND_PURGE_SECONDS": None,
 }
 
 #: The numeric settings: int or float, and the smallest value that works.

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from django.db import connections, router, transaction
@@ -78,15 +79,20 @@ def _rows(plans: Iterable[Plan], actor: str | None) -> list[Any]:
     return rows
 
 
-def record(plans: Plan | Iterable[Plan], *, using: str, actor: str | None = None) -> int:
+def record(
+    plans: Plan | Iterable[Plan], *, using: str, actor: str | None = None, delay: float = 0.0
+) -> int:
     """Record planned objects as pending intents in the transaction on ``using``.
 
     Returns how many rows were offered (identical pending ones are stored once). Delivery is
-    kicked once the rows are committed. The funnel (``django_akamai.funnel.record``) asks the
-    purge switches first; call that, not this.
+    kicked once the rows are committed. ``delay`` makes them due that many seconds later (the
+    second purge against races). The funnel (``django_akamai.funnel.record``) asks the purge
+    switches first; call that, not this.
     """
     plans = [plans] if isinstance(plans, Plan) else list(plans)
     rows = _rows(plans, actor)
+    if delay > 0:
+        _postpone(rows, delay)
     if not rows:
         return 0
     alias = intents_alias(using)
@@ -97,6 +103,17 @@ def record(plans: Plan | Iterable[Plan], *, using: str, actor: str | None = None
         return len(rows)
     _insert(rows, alias)
     return len(rows)
+
+
+def _postpone(rows: list[Any], delay: float) -> None:
+    """Due ``delay`` seconds later, under a key of their own: a delayed intent must neither
+    swallow nor be swallowed by the same object's immediate one. Delayed ones due in the same
+    second share a key, so a burst of saves of one page makes one second purge."""
+    later = timedelta(seconds=delay)
+    for row in rows:
+        row.next_attempt_at += later
+        due = int(row.next_attempt_at.timestamp())
+        row.key = hashlib.sha256(f"{row.key}\x1fnot before\x1f{due}".encode()).hexdigest()
 
 
 def _insert(rows: list[Any], alias: str) -> None:
