@@ -102,18 +102,30 @@ def record(
         transaction.on_commit(lambda: _insert(rows, alias), using=using)
         return len(rows)
     _insert(rows, alias)
+    if delay > 0:
+        _push_later(rows, alias)
     return len(rows)
 
 
 def _postpone(rows: list[Any], delay: float) -> None:
     """Due ``delay`` seconds later, under a key of their own: a delayed intent must neither
-    swallow nor be swallowed by the same object's immediate one. Delayed ones due in the same
-    second share a key, so a burst of saves of one page makes one second purge."""
+    swallow nor be swallowed by the same object's immediate one."""
     later = timedelta(seconds=delay)
     for row in rows:
         row.next_attempt_at += later
-        due = int(row.next_attempt_at.timestamp())
-        row.key = hashlib.sha256(f"{row.key}\x1fnot before\x1f{due}".encode()).hexdigest()
+        row.key = hashlib.sha256(f"{row.key}\x1fdelayed".encode()).hexdigest()
+
+
+def _push_later(rows: list[Any], alias: str) -> None:
+    """An object saved again while its delayed intent waits: that one intent is now due
+    ``delay`` after the latest save (one second purge per object, after the last change)."""
+    from .models import PurgeIntent
+
+    due = rows[0].next_attempt_at  # one ``now`` for every row of a call
+    pending = PurgeIntent.objects.using(alias).filter(status=PurgeIntent.PENDING)
+    for start in range(0, len(rows), 900):  # SQLite's historical parameter limit
+        keys = [row.key for row in rows[start : start + 900]]
+        pending.filter(key__in=keys, next_attempt_at__lt=due).update(next_attempt_at=due)
 
 
 def _insert(rows: list[Any], alias: str) -> None:

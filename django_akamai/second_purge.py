@@ -5,7 +5,9 @@ after the purge (a read replica that lags, a slow request, a cache in front of t
 With this setting, every purge recorded as intents (saves, Wagtail, signals inside a
 transaction, the end of ``suspend_purges()``) is recorded a second time, due that many
 seconds later. The delayed intents are ordinary pending intents: delivered by the same
-deliverer, coalesced with whatever else is due then, counted against the same buckets.
+deliverer, coalesced with whatever else is due then, counted against the same buckets. An
+object has at most one delayed intent waiting; saved again meanwhile, it is due that many
+seconds after the latest save.
 
 What it costs: twice the objects sent (the second ones usually share requests with other
 purges, so the extra requests are fewer than the extra objects) and one more revalidation at

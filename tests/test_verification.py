@@ -359,3 +359,59 @@ class socket_closed:
 
     def __exit__(self, *exc) -> None:
         return None
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "other"])
+def test_the_outcome_is_visible_in_status_the_worker_and_the_admin(
+    edge, origin, clock, verifier, akamai_emulator, admin_client
+):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from django_akamai.status import pipeline_status
+
+    cached_then_changed(edge, origin, clock)
+    origin.page("/b", "b")
+    funnel.request_purge([f"https://{HOST}/b"])  # fresh at once
+    akamai_emulator.edge_faults(drop_next=2)
+    funnel.request_purge([URL])  # stale twice: reported
+    advance(clock, verifier, DUE)
+    advance(clock, verifier, DUE)
+
+    summary = pipeline_status().verification
+    assert (summary.purges, summary.fresh, summary.stale, summary.unverifiable) == (2, 1, 1, 0)
+    assert summary.repurged == 1
+    assert summary.share_fresh == 0.5
+    assert len(summary.latencies) == 1  # the stale purge never became fresh
+
+    out = StringIO()
+    call_command("akamai_worker", "--status", stdout=out)
+    line = [row for row in out.getvalue().splitlines() if row.startswith("verified:")]
+    assert line == [
+        line[0]  # the latency figures depend on the clock: the counts are what is asserted
+    ]
+    assert line[0].startswith("verified: fresh 1, stale 1, unverifiable 0 (50.0% fresh, 2 purge")
+    assert "median" in line[0] and "p99" in line[0]
+
+    page = admin_client.get("/admin/django_akamai/statuspage/")
+    assert page.status_code == 200
+    assert b'id="akamai-verified-stale"' in page.content
+    listing = admin_client.get("/admin/django_akamai/purgerecord/")
+    assert b"0 fresh, 1 stale, 0 unverifiable" in listing.content
+    stale = record(PurgeRecord.objects.filter(verified_stale=1).get().purge_id)
+    detail = admin_client.get(f"/admin/django_akamai/purgerecord/{stale.pk}/change/")
+    assert URL.encode() in detail.content
+    assert b"older than the purge" in detail.content
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "other"])
+def test_worker_status_says_when_verification_is_off(settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.AKAMAI_VERIFY = None
+    out = StringIO()
+    call_command("akamai_worker", "--status", stdout=out)
+    assert "verified: off (AKAMAI_VERIFY is not set)" in out.getvalue().splitlines()
