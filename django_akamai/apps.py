@@ -11,7 +11,7 @@ class DjangoAkamaiConfig(AppConfig):
         # does I/O or imports Celery.
         from . import checks  # noqa: F401
         from . import history as _history  # noqa: F401  (purge history receivers)
-        from .verification import receivers as _verify  # noqa: F401  (after the history's)
         from .autopurge import connect as connect_autopurge
+        from .verification import receivers as _verify  # noqa: F401  (after the history's)
 
         connect_autopurge()  # receivers for the models in AKAMAI_PURGE_MODELS

@@ -45,7 +45,11 @@ class PurgeRecord(models.Model):
     )
     # Verification at the edge (django_akamai.verification, AKAMAI_VERIFY): the outcome of
     # this request's sample of URLs.
-    VERIFY_STATES = [("", "not verified"), ("pending", "purged again, checking"), ("done", "verified")]
+    VERIFY_STATES = [
+        ("", "not verified"),
+        ("pending", "purged again, checking"),
+        ("done", "verified"),
+    ]
     verify_state = models.CharField(
         "verification", max_length=16, choices=VERIFY_STATES, blank=True, default=""
     )

@@ -34,8 +34,7 @@ def seconds() -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise AkamaiConfigurationError(
-            f"{SETTING} must be a number of seconds greater than 0 (or None: off), not "
-            f"{value!r}."
+            f"{SETTING} must be a number of seconds greater than 0 (or None: off), not {value!r}."
         )
     return float(value)
 

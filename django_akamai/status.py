@@ -4,9 +4,9 @@
 are backing off after a transient failure) and the purge history of the last 24 hours,
 counted per hour in the database (requests accepted and failed, objects, 429s and retries
 answered by Akamai), and what verification at the edge found over those hours (URLs fresh,
-stale, unverifiable; commit → fresh latency). ``hourly_chart()`` turns the hours into the geometry of an SVG bar chart,
-so the page renders it on the server: no script, nothing loaded from elsewhere. Nothing here
-writes.
+stale, unverifiable; commit → fresh latency). ``hourly_chart()`` turns the hours into the
+geometry of an SVG bar chart, so the page renders it on the server: no script, nothing loaded
+from elsewhere. Nothing here writes.
 """
 
 from __future__ import annotations

@@ -230,9 +230,7 @@ def test_a_recache_race_is_detected_by_the_origin_s_etag(
 
 
 def test_a_recache_race_is_detected_by_last_modified(edge, origin, clock, verifier):
-    cached_then_changed(
-        edge, origin, clock, Last_Modified="Mon, 01 Jan 2024 00:00:00 GMT"
-    )
+    cached_then_changed(edge, origin, clock, Last_Modified="Mon, 01 Jan 2024 00:00:00 GMT")
     edge.faults.add(recache_next=1)
 
     funnel.request_purge([URL])

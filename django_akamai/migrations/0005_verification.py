@@ -4,55 +4,77 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('django_akamai', '0003_site_switches'),
+        ("django_akamai", "0003_site_switches"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='purgerecord',
-            name='verified_at',
+            model_name="purgerecord",
+            name="verified_at",
             field=models.DateTimeField(blank=True, db_index=True, null=True),
         ),
         migrations.AddField(
-            model_name='purgerecord',
-            name='verified_fresh',
-            field=models.PositiveIntegerField(blank=True, null=True, verbose_name='fresh'),
+            model_name="purgerecord",
+            name="verified_fresh",
+            field=models.PositiveIntegerField(blank=True, null=True, verbose_name="fresh"),
         ),
         migrations.AddField(
-            model_name='purgerecord',
-            name='verified_stale',
-            field=models.PositiveIntegerField(blank=True, null=True, verbose_name='stale'),
+            model_name="purgerecord",
+            name="verified_stale",
+            field=models.PositiveIntegerField(blank=True, null=True, verbose_name="stale"),
         ),
         migrations.AddField(
-            model_name='purgerecord',
-            name='verified_unverifiable',
-            field=models.PositiveIntegerField(blank=True, null=True, verbose_name='unverifiable'),
+            model_name="purgerecord",
+            name="verified_unverifiable",
+            field=models.PositiveIntegerField(blank=True, null=True, verbose_name="unverifiable"),
         ),
         migrations.AddField(
-            model_name='purgerecord',
-            name='verify_details',
-            field=models.TextField(blank=True, verbose_name='verdicts'),
+            model_name="purgerecord",
+            name="verify_details",
+            field=models.TextField(blank=True, verbose_name="verdicts"),
         ),
         migrations.AddField(
-            model_name='purgerecord',
-            name='verify_latency',
-            field=models.FloatField(blank=True, help_text="From the change's commit to the last URL of the sample verified fresh.", null=True, verbose_name='commit to fresh (s)'),
+            model_name="purgerecord",
+            name="verify_latency",
+            field=models.FloatField(
+                blank=True,
+                help_text="From the change's commit to the last URL of the sample verified fresh.",
+                null=True,
+                verbose_name="commit to fresh (s)",
+            ),
         ),
         migrations.AddField(
-            model_name='purgerecord',
-            name='verify_repurged',
-            field=models.PositiveIntegerField(default=0, help_text='Stale URLs purged once more and checked again.', verbose_name='purged again'),
+            model_name="purgerecord",
+            name="verify_repurged",
+            field=models.PositiveIntegerField(
+                default=0,
+                help_text="Stale URLs purged once more and checked again.",
+                verbose_name="purged again",
+            ),
         ),
         migrations.AddField(
-            model_name='purgerecord',
-            name='verify_stale_urls',
-            field=models.TextField(blank=True, help_text='Still stale after a second purge and check.', verbose_name='stale URLs'),
+            model_name="purgerecord",
+            name="verify_stale_urls",
+            field=models.TextField(
+                blank=True,
+                help_text="Still stale after a second purge and check.",
+                verbose_name="stale URLs",
+            ),
         ),
         migrations.AddField(
-            model_name='purgerecord',
-            name='verify_state',
-            field=models.CharField(blank=True, choices=[('', 'not verified'), ('pending', 'purged again, checking'), ('done', 'verified')], default='', max_length=16, verbose_name='verification'),
+            model_name="purgerecord",
+            name="verify_state",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("", "not verified"),
+                    ("pending", "purged again, checking"),
+                    ("done", "verified"),
+                ],
+                default="",
+                max_length=16,
+                verbose_name="verification",
+            ),
         ),
     ]

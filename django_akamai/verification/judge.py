@@ -32,7 +32,9 @@ __all__ = ["FRESH", "STALE", "UNVERIFIABLE", "Verdict", "copy_served", "judge"]
 FRESH, STALE, UNVERIFIABLE = "fresh", "stale", "unverifiable"
 
 #: Answered by the origin for this request (a 304 to the edge's revalidation included).
-_FROM_ORIGIN = frozenset({"TCP_MISS", "TCP_REFRESH_MISS", "TCP_REFRESH_HIT", "TCP_CLIENT_REFRESH_MISS"})
+_FROM_ORIGIN = frozenset(
+    {"TCP_MISS", "TCP_REFRESH_MISS", "TCP_REFRESH_HIT", "TCP_CLIENT_REFRESH_MISS"}
+)
 #: The origin failed and the edge served the copy it had (purged or not).
 _ORIGIN_FAILED = frozenset({"TCP_REFRESH_FAIL_HIT"})
 #: Slack for whole-second stamps (Last-Modified) against the change's time.
@@ -150,7 +152,10 @@ def judge(
                         "(old content re-cached after the purge)",
                     )
                 return verdict(FRESH, f"{status}: the copy's ETag is the origin's")
-            copy_time, origin_time = _timestamp(modified), _timestamp(origin.header("Last-Modified"))
+            copy_time, origin_time = (
+                _timestamp(modified),
+                _timestamp(origin.header("Last-Modified")),
+            )
             if copy_time is not None and origin_time is not None:
                 if copy_time < origin_time:
                     return verdict(

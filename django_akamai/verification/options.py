@@ -118,7 +118,9 @@ def parse(value: Any) -> VerifyOptions:
         raise _bad(f"must be a dict of options (or None: off), not {value!r}.")
     unknown = sorted(str(k) for k in value if k not in KEYS)
     if unknown:
-        raise _bad(f"unknown key(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(KEYS))}.")
+        raise _bad(
+            f"unknown key(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(KEYS))}."
+        )
     network = value.get("NETWORK", "production")
     if network not in NETWORKS:
         raise _bad(f"'NETWORK' must be one of {', '.join(NETWORKS)}, not {network!r}.")

@@ -90,8 +90,7 @@ def queue_verification(
     elif options.type == "tag":
         job.tags = [str(obj) for obj in objects]
         job.unverifiable = (
-            "a tag purge: which URLs carry the tag is unknown (AKAMAI_VERIFY['TAG_URLS'] "
-            "can tell)"
+            "a tag purge: which URLs carry the tag is unknown (AKAMAI_VERIFY['TAG_URLS'] can tell)"
         )
     else:
         job.urls = [str(obj) for obj in objects]

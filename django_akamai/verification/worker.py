@@ -179,7 +179,9 @@ class Verifier:
             except Exception as exc:
                 job.unverifiable = f"TAG_URLS raised {type(exc).__name__}: {exc}"
         if job.unverifiable:
-            verdicts = [Verdict(str(obj), UNVERIFIABLE, job.unverifiable) for obj in job.tags or job.urls]
+            verdicts = [
+                Verdict(str(obj), UNVERIFIABLE, job.unverifiable) for obj in job.tags or job.urls
+            ]
             outcomes.save(outcomes.Outcome(job.purge_id, verdicts))
             return
         verdicts = self._check(job, options)
