@@ -413,3 +413,33 @@ def test_worker_status_says_when_verification_is_off(settings):
     out = StringIO()
     call_command("akamai_worker", "--status", stdout=out)
     assert "verified: off (AKAMAI_VERIFY is not set)" in out.getvalue().splitlines()
+
+
+def test_a_dropped_request_is_purged_again_whole_when_its_sample_is_stale(
+    edge, origin, clock, verifier, akamai_emulator, settings
+):
+    settings.AKAMAI_VERIFY = {**settings.AKAMAI_VERIFY, "SAMPLE": 2}
+    urls = [f"https://{HOST}/p{n}" for n in range(6)]
+    for n in range(6):
+        origin.page(f"/p{n}", "old")
+        through_edge(edge, f"/p{n}")
+    clock.advance(10)
+    for n in range(6):
+        origin.page(f"/p{n}", "new")
+    akamai_emulator.edge_faults(drop_next=1)
+
+    funnel.request_purge(urls)
+    advance(clock, verifier, DUE)
+    first = record()
+    assert (first.verified_stale, first.verify_repurged) == (2, 6)
+    assert [list(p.objects) for p in akamai_emulator.purges][1] == [
+        urls[0],
+        urls[3],
+        *urls[1:3],
+        *urls[4:],
+    ]
+
+    advance(clock, verifier, DUE)
+    final = record(first.purge_id)
+    assert (final.verify_state, final.verified_fresh, final.verified_stale) == ("done", 2, 0)
+    assert [through_edge(edge, f"/p{n}").content for n in range(6)] == [b"new"] * 6

@@ -27,9 +27,21 @@ from email.utils import parsedate_to_datetime
 
 from .probe import Answer
 
-__all__ = ["FRESH", "STALE", "UNVERIFIABLE", "Verdict", "copy_served", "judge"]
+__all__ = [
+    "FRESH",
+    "NOT_APPLIED",
+    "RECACHED",
+    "STALE",
+    "UNVERIFIABLE",
+    "Verdict",
+    "copy_served",
+    "judge",
+]
 
 FRESH, STALE, UNVERIFIABLE = "fresh", "stale", "unverifiable"
+#: Why a URL is stale: its copy is older than the purge (the purge did not take there), or a
+#: new-looking copy holds old content (a race re-cached it after the purge).
+NOT_APPLIED, RECACHED = "not applied", "re-cached"
 
 #: Answered by the origin for this request (a 304 to the edge's revalidation included).
 _FROM_ORIGIN = frozenset(
@@ -48,6 +60,7 @@ class Verdict:
     reason: str
     x_cache: str = ""
     request_id: str = ""  # X-Akamai-Request-ID, to quote to Akamai's support
+    cause: str = ""  # for STALE: NOT_APPLIED or RECACHED
 
     def line(self) -> str:
         """One line for the history: the URL (escaped) and why."""
@@ -106,8 +119,8 @@ def judge(
     x_cache = answer.header("X-Cache") or ""
     request_id = answer.header("X-Akamai-Request-ID") or ""
 
-    def verdict(state: str, reason: str) -> Verdict:
-        return Verdict(url, state, reason, x_cache, request_id)
+    def verdict(state: str, reason: str, cause: str = "") -> Verdict:
+        return Verdict(url, state, reason, x_cache, request_id, cause)
 
     if answer.status is None:
         return verdict(UNVERIFIABLE, f"not reachable ({answer.error})")
@@ -136,7 +149,9 @@ def judge(
         return verdict(UNVERIFIABLE, f"{status} without Age or Date: the copy's age is unknown")
     if age > since_purge:
         return verdict(
-            STALE, f"{status}: a copy {age:.0f}s old, older than the purge ({since_purge:.1f}s ago)"
+            STALE,
+            f"{status}: a copy {age:.0f}s old, older than the purge ({since_purge:.1f}s ago)",
+            NOT_APPLIED,
         )
     etag, modified = answer.header("ETag"), answer.header("Last-Modified")
     if origin is not None and origin.status is not None:
@@ -150,6 +165,7 @@ def judge(
                         STALE,
                         f"{status}: the copy's ETag {etag!r} is not the origin's {origin_etag!r} "
                         "(old content re-cached after the purge)",
+                        RECACHED,
                     )
                 return verdict(FRESH, f"{status}: the copy's ETag is the origin's")
             copy_time, origin_time = (
@@ -162,6 +178,7 @@ def judge(
                         STALE,
                         f"{status}: the copy's Last-Modified {modified!r} is older than the "
                         "origin's (old content re-cached after the purge)",
+                        RECACHED,
                     )
                 return verdict(FRESH, f"{status}: the copy's Last-Modified is the origin's")
     if last_modified and changed_at is not None:
@@ -171,5 +188,6 @@ def judge(
                 STALE,
                 f"{status}: the copy's Last-Modified {modified!r} predates the purged change "
                 "(old content re-cached after the purge)",
+                RECACHED,
             )
     return verdict(FRESH, f"{status}: a copy {age:.0f}s old, newer than the purge")

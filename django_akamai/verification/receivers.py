@@ -83,7 +83,10 @@ def queue_verification(
         due=now + estimated + settings.margin,
     )
     if options.type == "url":
-        job.urls = worker.sample([str(obj) for obj in objects], settings.sample)
+        urls = [str(obj) for obj in objects]
+        job.urls = worker.sample(urls, settings.sample)
+        if len(job.urls) < len(urls):
+            job.objects = urls  # purged again whole if the sample shows it did not take
         committed = _commit_time(job.urls)
         job.changed_at = committed if committed is not None else wall
         job.changed_after = max(0.0, wall - job.changed_at)

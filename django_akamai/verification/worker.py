@@ -7,7 +7,9 @@ most ``RATE`` requests a second (edge and origin together), judges each, and the
 
 * a stale URL is purged once more through the funnel (``funnel.request_purge``, so the purge
   switches, the history and the pacing from the account's buckets apply as to any purge) and
-  checked again after that purge's ``estimatedSeconds`` plus the margin;
+  checked again after that purge's ``estimatedSeconds`` plus the margin. When every verifiable
+  URL of the sample holds a copy older than the purge, the request's purge did not take at
+  all: every URL of the request is purged again, not only the sampled ones;
 * a URL stale a second time is reported: kept on the history record with the reason (a
   warning is logged), never purged a third time.
 
@@ -34,7 +36,7 @@ from django.db import connections
 from .. import funnel
 from ..options import PurgeOptions
 from . import outcome as outcomes
-from .judge import FRESH, STALE, UNVERIFIABLE, Verdict, copy_served, judge
+from .judge import FRESH, NOT_APPLIED, STALE, UNVERIFIABLE, Verdict, copy_served, judge
 from .options import VerifyOptions, verify_options
 from .probe import DEBUG_PRAGMA, Answer, fetch
 
@@ -53,11 +55,14 @@ class Job:
 
     purge_id: str
     options: PurgeOptions
-    urls: list[str]
+    urls: list[str]  # the sample checked
     accepted: float  # verifier clock
     due: float  # verifier clock
     changed_after: float = 0.0  # seconds from the change's commit to the purge's acceptance
     changed_at: float | None = None  # epoch seconds of the commit
+    #: Every URL of the request when the sample is smaller: purged again when the sample
+    #: shows the request's purge did not take at all.
+    objects: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)  # a tag purge: the site may know its URLs
     unverifiable: str = ""  # why nothing of it can be checked (tags, CP codes)
     round: int = 1
@@ -190,14 +195,15 @@ class Verifier:
         latency = job.changed_after + (now - job.accepted) if fresh_now else None
         if job.round == 1:
             stale = [v.url for v in verdicts if v.state == STALE]
-            estimated = self._purge_again(job, stale) if stale and options.repurge else None
+            targets = _purge_targets(job, verdicts)
+            estimated = self._purge_again(job, targets) if stale and options.repurge else None
             if estimated is not None:
                 kept = [v for v in verdicts if v.state != STALE]
                 interim = outcomes.Outcome(
-                    job.purge_id, verdicts, repurged=len(stale), latency=latency, final=False
+                    job.purge_id, verdicts, repurged=len(targets), latency=latency, final=False
                 )
                 outcomes.save(interim)
-                self._follow(job, stale, kept, latency, estimated + options.margin)
+                self._follow(job, stale, kept, latency, estimated + options.margin, len(targets))
                 return
             outcomes.save(outcomes.Outcome(job.purge_id, verdicts, latency=latency))
             return
@@ -263,7 +269,13 @@ class Verifier:
         return max(estimated_seconds(result) for result in results)
 
     def _follow(
-        self, job: Job, urls: list[str], kept: list[Verdict], latency: float | None, wait: float
+        self,
+        job: Job,
+        urls: list[str],
+        kept: list[Verdict],
+        latency: float | None,
+        wait: float,
+        repurged: int,
     ) -> None:
         now = self.clock()
         self.submit(
@@ -277,10 +289,23 @@ class Verifier:
                 changed_at=job.changed_at,
                 round=2,
                 earlier=kept,
-                repurged=len(urls),
+                repurged=repurged,
                 latency=latency,
             )
         )
+
+
+def _purge_targets(job: Job, verdicts: list[Verdict]) -> list[str]:
+    """What to purge again: the stale URLs; and every URL of the request when each verifiable
+    URL of the sample holds a copy older than the purge (the sample stands for the request:
+    its purge did not take). A re-cached URL is a race of its own: only it is purged."""
+    stale = [v for v in verdicts if v.state == STALE]
+    verifiable = [v for v in verdicts if v.state != UNVERIFIABLE]
+    urls = [v.url for v in stale]
+    if job.objects and stale and len(stale) == len(verifiable):
+        if all(v.cause == NOT_APPLIED for v in stale):
+            return list(dict.fromkeys([*urls, *job.objects]))
+    return urls
 
 
 def estimated_seconds(result: Any) -> float:
