@@ -141,6 +141,8 @@ def test_a_purge_that_takes_is_verified_fresh(edge, origin, clock, verifier, aka
     cached_then_changed(edge, origin, clock)
 
     funnel.request_purge([URL])
+    # The purge returned with its verification queued, nothing asked of the edge yet.
+    assert (verifier.pending(), verifier.counts["edge"]) == (1, 0)
     advance(clock, verifier, DUE - 1)
     assert record().verify_state == ""  # not due yet: estimatedSeconds plus the margin
     advance(clock, verifier, 1)
