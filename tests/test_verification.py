@@ -445,3 +445,63 @@ def test_a_dropped_request_is_purged_again_whole_when_its_sample_is_stale(
     final = record(first.purge_id)
     assert (final.verify_state, final.verified_fresh, final.verified_stale) == ("done", 2, 0)
     assert [through_edge(edge, f"/p{n}").content for n in range(6)] == [b"new"] * 6
+
+
+class CountingEdge:
+    """An 'edge' that answers every GET with a miss after a short hold, and counts how many
+    requests it held at once."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.in_flight = self.peak = self.requests = 0
+        counter = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):  # noqa: N802
+                with counter.lock:
+                    counter.requests += 1
+                    counter.in_flight += 1
+                    counter.peak = max(counter.peak, counter.in_flight)
+                threading.Event().wait(0.05)  # long enough for the others to arrive, if allowed
+                with counter.lock:
+                    counter.in_flight -= 1
+                self.send_response(200)
+                self.send_header("X-Cache", "TCP_MISS from a1")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_concurrency_is_bounded(akamai_emulator, clock, verifier, settings):
+    counting = CountingEdge()
+    settings.AKAMAI_VERIFY = {
+        "EDGE": counting.url,
+        "MARGIN": MARGIN,
+        "SAMPLE": 8,
+        "CONCURRENCY": 2,
+        "RATE": 1000,
+    }
+    funnel.request_purge([f"https://{HOST}/c{n}" for n in range(8)])
+    advance(clock, verifier, DUE)
+    counting.server.shutdown()
+
+    assert counting.requests == 8
+    assert counting.peak <= 2
+    assert record().verified_fresh == 8
+
+
+def test_purges_of_another_network_are_not_verified(edge, origin, clock, verifier):
+    origin.page("/a", "page")
+    funnel.request_purge([URL], options={"network": "staging"})
+    assert verifier.pending() == 0
+    advance(clock, verifier, DUE)
+    assert record().verify_state == ""
