@@ -406,6 +406,12 @@ def _edge(data: dict[str, Any]) -> list[str]:
     return bench_edge.render(data)
 
 
+def _verification(data: dict[str, Any]) -> list[str]:
+    import bench_verify
+
+    return bench_verify.render(data)
+
+
 def _peers(data: dict[str, Any]) -> list[str]:
     import bench_peers
 
@@ -462,6 +468,7 @@ def render(results: dict[str, Any], charts: list[str] = ()) -> str:
         ("7. Purge intents: deliverers and a busy site", "delivery", django_side),
         ("8. Peers, fairly: python-fastpurge with and without replay refusal", "peers", _peers),
         ("9. The emulator's capacity, and commit -> fresh at the edge", "edge", _edge),
+        ("10. Verification at the edge", "verification", _verification),
     ]
     for title, key, render_section in sections:
         lines += [f"## {title}", ""]

@@ -43,6 +43,7 @@ SCENARIOS = (
     "delivery",
     "peers",  # benchmarks/bench_peers.py
     "edge",  # benchmarks/bench_edge.py
+    "verification",  # benchmarks/bench_verify.py
 )
 
 
@@ -118,6 +119,7 @@ def run(selected: list[str], quick: bool, runs: int) -> dict:
     sys.path.insert(0, str(HERE))
     import bench_edge
     import bench_peers
+    import bench_verify
     import harness
     import inputs
     import scenarios
@@ -161,6 +163,7 @@ def run(selected: list[str], quick: bool, runs: int) -> dict:
         ),
         "peers": lambda: bench_peers.peers(urls[:small]),
         "edge": lambda: bench_edge.edge(seconds=5.0 if quick else 10.0),
+        "verification": lambda: bench_verify.run(seconds=5.0 if quick else 10.0),
     }
     for name in selected:
         print(f"[{time.perf_counter() - started:6.0f}s] {name}...", flush=True)

@@ -101,8 +101,17 @@ class PurgeRecordAdmin(admin.ModelAdmin):
         "first_object",
         "purge_id",
         "actor",
+        "verified",
     )
-    list_filter = ("status", "network", "action", "object_type", "api", "created_at")
+    list_filter = (
+        "status",
+        "verify_state",
+        "network",
+        "action",
+        "object_type",
+        "api",
+        "created_at",
+    )
     search_fields = ("objects_text", "purge_id", "support_id")
     date_hierarchy = "created_at"
     list_per_page = 50
@@ -124,6 +133,16 @@ class PurgeRecordAdmin(admin.ModelAdmin):
         "shown_error",
         "objects_text",
         "objects_truncated",
+        # Verification at the edge (AKAMAI_VERIFY).
+        "verify_state",
+        "verified_at",
+        "verified_fresh",
+        "verified_stale",
+        "verified_unverifiable",
+        "verify_repurged",
+        "verify_latency",
+        "verify_stale_urls",
+        "verify_details",
     )
     readonly_fields = fields
 
@@ -151,6 +170,18 @@ class PurgeRecordAdmin(admin.ModelAdmin):
         return f"{first[:100]}{' …' if len(first) > 100 else ''}" + (
             f" (+{more})" if more > 0 else ""
         )
+
+    @admin.display(description="verified at the edge", ordering="verify_state")
+    def verified(self, record: PurgeRecord) -> str:
+        if not record.verify_state:
+            return "–"
+        counts = f"{record.verified_fresh or 0} fresh, {record.verified_stale or 0} stale, "
+        counts += f"{record.verified_unverifiable or 0} unverifiable"
+        if record.verify_state == "pending":
+            return f"{counts}; checking again"
+        if record.verified_stale:
+            return format_html("<strong>{}</strong>", counts)
+        return counts
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         extra = {"can_purge": has_purge_permission(request.user), **(extra_context or {})}

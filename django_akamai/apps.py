@@ -13,6 +13,7 @@ class DjangoAkamaiConfig(AppConfig):
         from . import history as _history  # noqa: F401  (purge history receivers)
         from .autopurge import connect as connect_autopurge
         from .delivery.modes import sweep_from_first_request
+        from .verification import receivers as _verify  # noqa: F401  (after the history's)
 
         connect_autopurge()  # receivers for the models in AKAMAI_PURGE_MODELS
         sweep_from_first_request()  # a web process looks for pending intents from then on

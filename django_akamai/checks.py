@@ -32,6 +32,8 @@ here, at start-up, with an id and a hint. Nothing here touches the network or th
 ``django_akamai.E013``      another setting of the wrong type (AKAMAI_PURGE_ENABLED a string,
                             AKAMAI_CELERY_TASK_OPTIONS not a dict...)
 ``django_akamai.W007``      AKAMAI_PURGE_MODELS_QUEUE or a model's "queue": they change nothing
+``django_akamai.E015``      AKAMAI_VERIFY or AKAMAI_SECOND_PURGE_SECONDS malformed
+``django_akamai.W008``      AKAMAI_VERIFY on without an 'EDGE' to connect to
 ==========================  ==============================================================
 """
 
@@ -59,6 +61,7 @@ from .exceptions import (
 from .funnel import site_cpcodes
 from .hosts import plain_http_host
 from .options import parse_options
+from .verification.options import verify_options
 
 TAG = "django_akamai"
 
@@ -557,4 +560,30 @@ def check_intents(
                     id="django_akamai.W006",
                 )
             )
+    return messages
+
+
+@register(TAG)
+def check_verification(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """E015: ``AKAMAI_VERIFY`` malformed (``AKAMAI_SECOND_PURGE_SECONDS`` is checked with the
+    other settings, under the same id). W008: verification
+    on without an ``EDGE``: each URL's own host is resolved, which inside a site's network is
+    often the origin itself, so every page would look fresh."""
+    messages: list[CheckMessage] = []
+    try:
+        options = verify_options()
+    except AkamaiConfigurationError as exc:
+        hint = "See docs/verification.rst for AKAMAI_VERIFY's keys."
+        messages.append(Error(str(exc), hint=hint, id="django_akamai.E015"))
+        return messages
+    if options is not None and options.edge is None:
+        messages.append(
+            Warning(
+                "AKAMAI_VERIFY is on but names no edge ('EDGE'): each URL's own host is "
+                "resolved, which from inside your network may be the origin, not Akamai.",
+                hint="Set AKAMAI_VERIFY['EDGE'] to the property's edge hostname (e.g. "
+                "'https://www.example.com.edgekey.net') or a staging edge.",
+                id="django_akamai.W008",
+            )
+        )
     return messages

@@ -93,6 +93,10 @@ DEFAULTS: dict[str, Any] = {
     "AKAMAI_PURGE_ENABLED": True,
     "AKAMAI_CPCODES": None,
     "AKAMAI_COLLAPSE_THRESHOLD": 10_000,
+    # Verification at the edge (django_akamai.verification): a dict of options, None: off.
+    # The second purge against races: seconds after the first (None: off).
+    "AKAMAI_VERIFY": None,
+    "AKAMAI_SECOND_PURGE_SECONDS": None,
 }
 
 
@@ -162,6 +166,12 @@ SPECS: dict[str, Spec] = {
     "AKAMAI_CELERY_MAX_RETRIES": _number(int, 0),
     "AKAMAI_CELERY_TASK_OPTIONS": Spec("mapping", optional=True),
     "AKAMAI_TASKS_OPTIONS": Spec("mapping", optional=True),
+    # Its own rules (the options' keys, http only to loopback) live with verification.
+    "AKAMAI_VERIFY": Spec(
+        "mapping", optional=True, check="django_akamai.E015", more="verification.verify_options"
+    ),
+    # Seconds after the first purge; above 0.
+    "AKAMAI_SECOND_PURGE_SECONDS": _number(float, 0.001, optional=True, check="django_akamai.E015"),
     "AKAMAI_PURGE_MODELS": Spec("mapping_or_list", optional=True, more="autopurge.load"),
     # Deprecated: changes nothing (W007 says so).
     "AKAMAI_PURGE_MODELS_QUEUE": Spec("bool"),

@@ -30,7 +30,7 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, router
 
-from . import conf, intents, switches
+from . import conf, intents, second_purge, switches
 from .exceptions import (
     AkamaiConfigurationError,
     InvalidPurgeObject,
@@ -260,13 +260,21 @@ def plan_each(
 # --- record or send -------------------------------------------------------------------------
 
 
-def record(plans: Plan | Iterable[Plan], *, using: str, actor: str | None = None) -> int:
+def record(
+    plans: Plan | Iterable[Plan], *, using: str, actor: str | None = None, delay: float = 0.0
+) -> int:
     """Record planned objects as pending intents in the transaction on ``using``, unless the
-    switches hold them. Returns how many rows were offered."""
+    switches hold them. Returns how many rows were offered.
+
+    ``delay``: due that many seconds later. Without one, ``AKAMAI_SECOND_PURGE_SECONDS``
+    (when set) records the same objects again, due that much later (``second_purge``)."""
     plans = [plans] if isinstance(plans, Plan) else list(plans)
     if switches.hold(plans, using=using, actor=actor):
         return 0  # purging is off, or suspend_purges() records them at its end
-    return intents.record(plans, using=using, actor=actor)
+    count = intents.record(plans, using=using, actor=actor, delay=delay)
+    if not delay:
+        second_purge.record_later(plans, using=using, actor=actor)
+    return count
 
 
 def send_now(
@@ -408,4 +416,5 @@ def _finish(held: SuspendedPurges) -> None:
             continue
         actor = ",".join(actors.get(alias, {})) or "suspend_purges"
         intents.record(plans, using=alias, actor=actor)  # held already
+        second_purge.record_later(plans, using=alias, actor=actor)
         held.purged.extend(plans)

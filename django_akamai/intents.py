@@ -89,6 +89,7 @@ def record(
     using: str,
     actor: str | None = None,
     account: str | None = None,
+    delay: float = 0.0,
 ) -> int:
     """Record planned objects as pending intents in the transaction on ``using``.
 
@@ -96,13 +97,16 @@ def record(
     is to be sent with); by default the configured credentials' account, or "" where none are
     configured (their deliverer claims those too). Returns how many rows were offered
     (identical pending ones are stored once). Delivery is kicked once the rows are committed.
-    The funnel (``django_akamai.funnel.record``) asks the purge switches first; call that,
-    not this.
+    ``delay`` makes them due that many seconds later (the second purge against races). The
+    funnel (``django_akamai.funnel.record``) asks the purge switches first; call that, not
+    this.
     """
     plans = [plans] if isinstance(plans, Plan) else list(plans)
     if account is None:
         account = leases.default_account()
     rows = _rows(plans, actor, account)
+    if delay > 0:
+        _postpone(rows, delay)
     if not rows:
         return 0
     alias = intents_alias(using)
@@ -112,7 +116,32 @@ def record(
         transaction.on_commit(lambda: _insert(rows, alias), using=using)
         return len(rows)
     _insert(rows, alias)
+    if delay > 0:
+        _push_later(rows, alias)
     return len(rows)
+
+
+def _postpone(rows: list[Any], delay: float) -> None:
+    """Due ``delay`` seconds later, under a key of their own: a delayed intent must neither
+    swallow nor be swallowed by the same object's immediate one."""
+    from .models import database_now
+
+    later = database_now(delay)  # by the database's clock, as every "due"
+    for row in rows:
+        row.next_attempt_at = later
+        row.key = row.pending_key = hashlib.sha256(f"{row.key}\x1fdelayed".encode()).hexdigest()
+
+
+def _push_later(rows: list[Any], alias: str) -> None:
+    """An object saved again while its delayed intent waits: that one intent is now due
+    ``delay`` after the latest save (one second purge per object, after the last change)."""
+    from .models import PurgeIntent
+
+    due = rows[0].next_attempt_at  # one ``now`` for every row of a call
+    pending = PurgeIntent.objects.using(alias).filter(status=PurgeIntent.PENDING)
+    for start in range(0, len(rows), 900):  # SQLite's historical parameter limit
+        keys = [row.key for row in rows[start : start + 900]]
+        pending.filter(key__in=keys, next_attempt_at__lt=due).update(next_attempt_at=due)
 
 
 def _insert(rows: list[Any], alias: str) -> None:

@@ -49,6 +49,33 @@ class PurgeRecord(models.Model):
     retries = models.PositiveIntegerField(
         default=0, help_text="Transient failures (timeouts, 5xx) retried within this request."
     )
+    # Verification at the edge (django_akamai.verification, AKAMAI_VERIFY): the outcome of
+    # this request's sample of URLs.
+    VERIFY_STATES = [
+        ("", "not verified"),
+        ("pending", "purged again, checking"),
+        ("done", "verified"),
+    ]
+    verify_state = models.CharField(
+        "verification", max_length=16, choices=VERIFY_STATES, blank=True, default=""
+    )
+    verified_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    verified_fresh = models.PositiveIntegerField("fresh", null=True, blank=True)
+    verified_stale = models.PositiveIntegerField("stale", null=True, blank=True)
+    verified_unverifiable = models.PositiveIntegerField("unverifiable", null=True, blank=True)
+    verify_repurged = models.PositiveIntegerField(
+        "purged again", default=0, help_text="Stale URLs purged once more and checked again."
+    )
+    verify_latency = models.FloatField(
+        "commit to fresh (s)",
+        null=True,
+        blank=True,
+        help_text="From the change's commit to the last URL of the sample verified fresh.",
+    )
+    verify_stale_urls = models.TextField(
+        "stale URLs", blank=True, help_text="Still stale after a second purge and check."
+    )
+    verify_details = models.TextField("verdicts", blank=True)
 
     class Meta:
         verbose_name = "purge record"

@@ -3,9 +3,10 @@
 ``pipeline_status()`` reads the intent table (pending, failed, the oldest pending, how many
 are backing off after a transient failure) and the purge history of the last 24 hours,
 counted per hour in the database (requests accepted and failed, objects, 429s and retries
-answered by Akamai). ``hourly_chart()`` turns the hours into the geometry of an SVG bar chart,
-so the page renders it on the server: no script, nothing loaded from elsewhere. Nothing here
-writes.
+answered by Akamai), and what verification at the edge found over those hours (URLs fresh,
+stale, unverifiable; commit → fresh latency). ``hourly_chart()`` turns the hours into the
+geometry of an SVG bar chart, so the page renders it on the server: no script, nothing loaded
+from elsewhere. Nothing here writes.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from .delivery.worker import pending_summary
+from .verification.stats import VerificationSummary
+from .verification.stats import summary as verification_summary
 
 __all__ = ["Hour", "PipelineStatus", "hourly_chart", "pipeline_status"]
 
@@ -51,6 +54,8 @@ class PipelineStatus:
     oldest_pending: datetime | None = None
     hours: list[Hour] = field(default_factory=list)
     now: datetime = field(default_factory=timezone.now)
+    #: Verification at the edge over the last 24 hours (``AKAMAI_VERIFY``).
+    verification: VerificationSummary = field(default_factory=VerificationSummary)
 
     def total(self, name: str) -> int:
         return sum(getattr(hour, name) for hour in self.hours)
@@ -100,6 +105,7 @@ def pipeline_status(now: datetime | None = None) -> PipelineStatus:
         hour.rate_limited += row["rate_limited"] or 0
         hour.retries += row["retries"] or 0
     status.hours = list(hours.values())
+    status.verification = verification_summary(status.now)
     return status
 
 

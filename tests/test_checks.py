@@ -294,7 +294,7 @@ def test_w004_a_misspelt_setting_is_named_with_the_nearest_known_one(v3, name, n
 
 
 def test_w004_without_a_near_name_says_only_that_it_is_unknown(v3):
-    v3.AKAMAI_ZZZ = True
+    v3.AKAMAI_ZZZZZZZZZZ = True  # far from every name (AKAMAI_ZZZ is near AKAMAI_VERIFY)
     [message] = akamai_messages()
     assert message.id == "django_akamai.W004" and "Did you mean" not in message.msg
 

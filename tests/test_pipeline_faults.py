@@ -220,7 +220,16 @@ def test_fixed_credentials_and_a_restart_deliver_at_once(pipeline, emulator):
     wrong = pipeline.serve(AKAMAI_TEST_CCU_CLIENT_TOKEN="akab-wrong-client-token", **SWEEP)
     # The gateway refuses the client token (400 "Invalid client token"): a setup problem,
     # so the intents stay pending, unblamed, not backed off.
-    wait_for(lambda: emulator.counters["requests"] >= 1, what="the refused attempt")
+    wait_for(
+        lambda: (
+            pipeline.db.query(
+                "SELECT COUNT(*) FROM django_akamai_purgeintent "
+                "WHERE status = 'pending' AND http_status = 400"
+            )[0][0]
+            == 10
+        ),
+        what="the refused attempt to be settled",
+    )
     assert emulator.accepted_objects() == []
     pipeline.stop(wrong)
     rows = pipeline.db.query("SELECT status, attempts, claimed_by FROM django_akamai_purgeintent")

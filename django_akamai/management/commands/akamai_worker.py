@@ -11,7 +11,9 @@ alone; with the other modes it is a safety net.
 stderr with Akamai's reason), 2 on bad configuration.
 
 ``--status`` prints, per database, the intents pending, being delivered and failed, and how
-long the oldest has been waiting; it sends nothing and needs no credentials.
+long the oldest has been waiting, then a line starting ``verified:`` (verification at the
+edge over the last 24 hours: URLs fresh, stale and unverifiable, the share fresh, commit →
+fresh median and p99); it sends nothing and needs no credentials.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from ... import conf
 from ...delivery.lease import new_holder_id
 from ...delivery.worker import DeliveryReport, deliver_pending, intent_databases, pending_summary
 from ...exceptions import AkamaiConfigurationError
+from ...verification.stats import status_line
+from ...verification.stats import summary as verification_summary
 from ..base import EXIT_BAD_CONFIGURATION, AkamaiCommand
 
 EXIT_NOT_DELIVERED = 1
@@ -100,6 +104,8 @@ class Command(AkamaiCommand):
                 f"{alias}: pending {summary['pending']}, being delivered {summary['claimed']}, "
                 f"failed {summary['failed']}, oldest waiting {age}"
             )
+        # Verification at the edge, over the last 24 hours of the purge history.
+        self.stdout.write(status_line(verification_summary()))
 
     # --- --burst ---------------------------------------------------------------------------
 
