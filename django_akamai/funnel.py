@@ -18,7 +18,8 @@ plans, records or sends on its own.
    ``django_akamai.intents``):
    dropped on rollback, kept by the commit, delivered afterwards as ``AKAMAI_DELIVERY`` says.
    Outside a transaction it is sent now (:func:`send_now`, through each account's
-   ``django_akamai.sender``) or handed to the Celery task (the queueing doors pass ``send=tasks.enqueue``).
+   ``django_akamai.sender``) or handed to the Celery task (the queueing doors pass
+   ``send=tasks.enqueue``).
 
 :func:`requests` and :func:`cut` split a plan into request bodies with the limits the transport
 owns, so a dry run, a task split and a real send agree byte for byte.
@@ -299,7 +300,9 @@ def route(plans: Plan | Iterable[Plan]) -> list[Plan]:
         for obj in the_plan.objects:
             name = conf.account_for_url(obj) or conf.DEFAULT_ACCOUNT
             by_account.setdefault(name, []).append(obj)
-        routed.extend(Plan(the_plan.options, tuple(objs), name) for name, objs in by_account.items())
+        routed.extend(
+            Plan(the_plan.options, tuple(objs), name) for name, objs in by_account.items()
+        )
     return [p for p in routed if p]
 
 

@@ -203,7 +203,9 @@ def enqueue(
         if named is not None:
             kwargs["account"] = named
         for batch in funnel.cut(part.objects, funnel.limits(part.options)):
-            results.append(purge_objects.apply_async(args=(batch,), kwargs=kwargs, **celery_options))
+            results.append(
+                purge_objects.apply_async(args=(batch,), kwargs=kwargs, **celery_options)
+            )
     if len(results) > 1:
         logger.info("Queued %d object(s) as %d purge tasks", len(the_plan), len(results))
     return PurgeResults(results)
@@ -215,8 +217,8 @@ class PurgeRequestTask:
     ``obj`` is a URL, a list of URLs, a model instance or a QuerySet (or tags / CP codes with
     ``type=``). Keyword arguments: ``action``, ``type``, ``network`` (or ``domain``), or an
     ``options`` dict, ``actor`` and ``account`` (a name of ``AKAMAI_ACCOUNTS``; default: URLs
-    go to the account of their host, tags and CP codes to the default account). Returns :class:`PurgeResults`; ``.get()`` is the number of
-    objects purged.
+    go to the account of their host, tags and CP codes to the default account). Returns
+    :class:`PurgeResults`; ``.get()`` is the number of objects purged.
     """
 
     name = TASK_NAME

@@ -49,7 +49,11 @@ from ..exceptions import AkamaiConfigurationError
 __all__ = [
     "Lease",
     "account_identity",
-    "account_name", "default_account", "new_holder_id", "process_holder_id"]
+    "account_name",
+    "default_account",
+    "new_holder_id",
+    "process_holder_id",
+]
 
 
 def account_name(credentials: Any) -> str:
