@@ -24,7 +24,7 @@ from django_akamai.signals import purge_request
 from django_akamai.tasks import PurgeRequestTask, purge_objects
 from tests.testapp.models import Article
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "other"])
 
 A = "https://www.example.com"
 B = "https://www.brand-b.com"
@@ -364,3 +364,33 @@ def test_good_accounts_pass_the_checks(brand_b):
     from django_akamai.checks import check_accounts
 
     assert check_accounts() == []
+
+
+# --- akamai_worker ---------------------------------------------------------------------------
+
+
+def test_akamai_worker_burst_delivers_every_account(worker_mode, akamai_emulator):
+    with transaction.atomic():
+        purge_request.send([f"{A}/a", f"{B}/b", f"{B}/c"])
+    out = io.StringIO()
+    call_command("akamai_worker", "--burst", stdout=out)
+    assert "Delivered 3 purge intent(s) in 2 request(s)." in out.getvalue()
+    assert objects_of(akamai_emulator) == [f"{A}/a"]
+    assert objects_of(worker_mode) == [f"{B}/b", f"{B}/c"]
+
+
+def test_akamai_worker_status_counts_each_account(worker_mode, settings):
+    with transaction.atomic():
+        purge_request.send([f"{A}/a", f"{B}/b", f"{B}/c"])
+    removed = account_identity("brand-b")
+    # brand-b removed; brand-c's credentials are incomplete: neither names brand-b's rows.
+    settings.AKAMAI_ACCOUNTS = {"brand-c": {"HOST": "https://akab-c.purge.akamaiapis.net"}}
+    out = io.StringIO()
+    call_command("akamai_worker", "--status", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("default: pending 3,")
+    assert "  account default: pending 1, being delivered 0, failed 0" in lines
+    assert (
+        f"  account {removed} (no configured account): pending 2, being delivered 0, failed 0"
+        in lines
+    )

@@ -78,6 +78,7 @@ __all__ = [
     "discard_failed",
     "pending_summary",
     "retry_failed",
+    "summary_by_account",
 ]
 
 #: Intents claimed at a time: enough for several full requests, bounded memory.
@@ -549,3 +550,34 @@ def discard_failed(ids: Iterable[int], using: str | None = None) -> int:
 def pending_summary(using: str | None = None) -> dict[str, Any]:
     """Counts by status and the oldest pending intent's creation time."""
     return dict(_intents(using or router.db_for_write(_model())).summary())
+
+
+def summary_by_account(using: str | None = None) -> dict[str, dict[str, int]]:
+    """Counts by status for each account the table holds, by the name the settings give it
+    ("default", a name of ``AKAMAI_ACCOUNTS``) or, for an account no configured credentials
+    name (removed, or unreadable here), by its identity; "" is what was recorded where no
+    credentials were configured (the default account's deliverer sends it)."""
+    from django.db.models import Count
+
+    names: dict[str, str] = {"": "(no credentials where recorded: the default account)"}
+    try:
+        configured = conf.account_names()
+    except AkamaiConfigurationError:
+        configured = [None]
+    for name in configured:
+        try:
+            identity = account_name(conf.resolve_credentials(account=name))
+        except AkamaiConfigurationError:
+            continue
+        names.setdefault(identity, name or conf.DEFAULT_ACCOUNT)
+    rows = (
+        _intents(using or router.db_for_write(_model()))
+        .order_by()
+        .values_list("account", "status")
+        .annotate(n=Count("id"))
+    )
+    result: dict[str, dict[str, int]] = {}
+    for identity, status, count in rows:
+        label = names.get(identity, f"{identity} (no configured account)")
+        result.setdefault(label, {"pending": 0, "claimed": 0, "failed": 0})[status] = count
+    return result
