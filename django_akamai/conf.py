@@ -800,13 +800,15 @@ def checked_account(account: str | None) -> str | None:
     return account
 
 
-def account_for_url(url: str) -> str | None:
+def account_for_url(url: str, configured: dict[str, Account] | None = None) -> str | None:
     """The named account whose ``HOSTNAMES`` hold ``url``'s host, or ``None`` (the default).
 
     A host name given without a port matches the host on any port; one with a port (e.g.
-    ``127.0.0.1:8000``) only that port.
+    ``127.0.0.1:8000``) only that port. ``configured``: ``accounts()``, when the caller has
+    read it already (routing many URLs reads the setting once).
     """
-    configured = accounts()
+    if configured is None:
+        configured = accounts()
     if not configured or not isinstance(url, str):
         return None
     parts = urlsplit(url)

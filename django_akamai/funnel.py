@@ -293,12 +293,13 @@ def route(plans: Plan | Iterable[Plan]) -> list[Plan]:
             name = conf.checked_account(the_plan.account) or conf.DEFAULT_ACCOUNT
             routed.append(Plan(the_plan.options, the_plan.objects, name))
             continue
-        if the_plan.options.type != "url" or not conf.accounts():
+        configured = conf.accounts() if the_plan.options.type == "url" else {}
+        if not configured:
             routed.append(Plan(the_plan.options, the_plan.objects, conf.DEFAULT_ACCOUNT))
             continue
         by_account: dict[str, list[Any]] = {}
         for obj in the_plan.objects:
-            name = conf.account_for_url(obj) or conf.DEFAULT_ACCOUNT
+            name = conf.account_for_url(obj, configured) or conf.DEFAULT_ACCOUNT
             by_account.setdefault(name, []).append(obj)
         routed.extend(
             Plan(the_plan.options, tuple(objs), name) for name, objs in by_account.items()

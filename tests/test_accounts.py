@@ -394,3 +394,26 @@ def test_akamai_worker_status_counts_each_account(worker_mode, settings):
         f"  account {removed} (no configured account): pending 2, being delivered 0, failed 0"
         in lines
     )
+
+
+# --- the admin -------------------------------------------------------------------------------
+
+
+def test_the_admins_purge_page_sends_each_url_on_the_account_of_its_host(brand_b, akamai_emulator):
+    from django.test import Client
+
+    from tests.test_admin import PURGE_URL, staff
+
+    client = Client()
+    client.force_login(staff("purger", "purge_cache"))
+    response = client.post(
+        PURGE_URL,
+        {"urls": f"{A}/a\n{B}/b\n{B}/c", "action": "delete", "network": "production"},
+    )
+    assert response.status_code == 302
+    assert objects_of(akamai_emulator) == [f"{A}/a"]
+    assert objects_of(brand_b) == [f"{B}/b", f"{B}/c"]
+    assert sorted(PurgeRecord.objects.values_list("account", "actor")) == [
+        ("", "admin:purger"),
+        ("brand-b", "admin:purger"),
+    ]
