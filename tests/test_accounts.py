@@ -417,3 +417,12 @@ def test_the_admins_purge_page_sends_each_url_on_the_account_of_its_host(brand_b
         ("", "admin:purger"),
         ("brand-b", "admin:purger"),
     ]
+
+
+def test_an_accounts_secrets_are_hidden_on_the_debug_page(brand_b):
+    from django.views.debug import SafeExceptionReporterFilter
+
+    shown = SafeExceptionReporterFilter().get_safe_settings()["AKAMAI_ACCOUNTS"]["brand-b"]
+    secrets = (brand_b.credentials.client_secret, brand_b.credentials.access_token)
+    assert not any(secret in repr(shown) for secret in secrets)
+    assert shown["HOSTNAMES"] == ["www.brand-b.com"]
