@@ -426,3 +426,14 @@ def test_an_accounts_secrets_are_hidden_on_the_debug_page(brand_b):
     secrets = (brand_b.credentials.client_secret, brand_b.credentials.access_token)
     assert not any(secret in repr(shown) for secret in secrets)
     assert shown["HOSTNAMES"] == ["www.brand-b.com"]
+
+
+def test_the_celery_deliverer_delivers_every_account(memory_app, worker_mode, akamai_emulator):
+    from django_akamai.tasks import deliver_intents
+
+    with transaction.atomic():
+        purge_request.send([f"{A}/a", f"{B}/b"])
+    result = deliver_intents.apply().get()
+    assert result["accepted"] == 2 and result["requests"] == 2
+    assert objects_of(akamai_emulator) == [f"{A}/a"]
+    assert objects_of(worker_mode) == [f"{B}/b"]
