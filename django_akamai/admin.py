@@ -112,6 +112,7 @@ class PurgeRecordAdmin(admin.ModelAdmin):
         "api",
         "created_at",
     )
+    list_filter = ("status", "network", "action", "object_type", "api", "account", "created_at")
     search_fields = ("objects_text", "purge_id", "support_id")
     date_hierarchy = "created_at"
     list_per_page = 50
@@ -121,6 +122,7 @@ class PurgeRecordAdmin(admin.ModelAdmin):
         "status",
         "http_status",
         "api",
+        "account",
         "action",
         "network",
         "object_type",

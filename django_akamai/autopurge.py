@@ -9,6 +9,7 @@
             "options": {"action": "invalidate"},            # action and/or network
         },
         "blog.Comment": {"cache_tags": True},              # purge by tag, not by URL
+        "shop.Product": {"account": "brand-b"},            # on a named account
         "flatpages.FlatPage": {},                           # just get_absolute_url()
     }
 
@@ -19,7 +20,9 @@ tagged with ``Edge-Cache-Tag``. A declared model's proxies and subclasses
 are purged the same way. On save, the instance's URL before the save (read from the database:
 a changed slug purges the old address too) and after it; on delete, the URL taken before the
 row disappears; each time also the extra ``urls`` and the cache ``tags`` (Fast Purge only),
-computed for the old and the new state.
+computed for the old and the new state. ``"account"`` names the account of
+``AKAMAI_ACCOUNTS`` to purge on; without it URLs go to the account of their host, tags to the
+default account.
 
 Every purge is planned here (``plan``) and recorded as purge intents in the saving transaction
 (``intents``), in autocommit mode too: a save costs about one INSERT, never waits on Akamai or a
@@ -62,7 +65,7 @@ logger = logging.getLogger("django_akamai")
 __all__ = ["ModelPurge", "active_models", "connect", "disconnect", "load"]
 
 ACTOR = "autopurge"
-_KEYS = ("urls", "tags", "options", "cache_tags")
+_KEYS = ("urls", "tags", "options", "cache_tags", "account")
 # Accepted from earlier versions and ignored (W007 says so): an upgrade must not break start-up.
 _IGNORED_KEYS = ("queue",)
 _OPTION_KEYS = ("action", "network", "domain")
@@ -90,6 +93,7 @@ class ModelPurge:
     options: dict[str, Any] = field(default_factory=dict)
     own_url: bool = True  # whether the model has get_absolute_url()
     cache_tags: bool = False  # purge the object's tag and its model's list tag, not its URL
+    account: str | None = None  # a name of AKAMAI_ACCOUNTS; None: routed by the URLs' hosts
 
     def objects(self, instance: Model, using: str | None = None) -> tuple[list[Any], list[Any]]:
         """The URLs and the cache tags that stand for ``instance`` as it is now.
@@ -139,7 +143,7 @@ class ModelPurge:
                 plans.append(the_plan)
         if plans:
             try:
-                funnel.record(plans, using=alias, actor=ACTOR)
+                funnel.record(plans, using=alias, actor=ACTOR, account=self.account)
             except Exception:
                 logger.exception(
                     "Could not record the purge of %s %r; the save goes on", self.label, instance
@@ -207,6 +211,14 @@ def load(setting: Any) -> dict[type[Model], ModelPurge]:
                 f"{', '.join(bad)} (URLs and tags are purged by their type).",
             )
         parse_options(options)  # unknown action or network: raise now, not on the first save
+        account = declared.get("account")
+        if account is not None:
+            if not isinstance(account, str):
+                raise _invalid(label, f"'account' must be an account's name, not {account!r}.")
+            try:
+                conf.checked_account(account)
+            except AkamaiConfigurationError as exc:
+                raise _invalid(label, str(exc)) from None
         config = ModelPurge(
             label=model._meta.label,
             urls=_spec(label, "urls", declared.get("urls")),
@@ -214,6 +226,7 @@ def load(setting: Any) -> dict[type[Model], ModelPurge]:
             options=options,
             own_url=callable(getattr(model, "get_absolute_url", None)),
             cache_tags=bool(declared.get("cache_tags", False)),
+            account=account,
         )
         if not (config.own_url or config.urls or config.tags or config.cache_tags):
             raise _invalid(

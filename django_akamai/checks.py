@@ -32,6 +32,9 @@ here, at start-up, with an id and a hint. Nothing here touches the network or th
 ``django_akamai.E013``      another setting of the wrong type (AKAMAI_PURGE_ENABLED a string,
                             AKAMAI_CELERY_TASK_OPTIONS not a dict...)
 ``django_akamai.W007``      AKAMAI_PURGE_MODELS_QUEUE or a model's "queue": they change nothing
+``django_akamai.E014``      AKAMAI_ACCOUNTS malformed (a name, an unknown key, HOSTNAMES), or
+                            a named account's credentials unusable (warnings with
+                            AKAMAI_PURGE_ENABLED = False)
 ``django_akamai.E015``      AKAMAI_VERIFY or AKAMAI_SECOND_PURGE_SECONDS malformed
 ``django_akamai.W008``      AKAMAI_VERIFY on without an 'EDGE' to connect to
 ==========================  ==============================================================
@@ -507,6 +510,42 @@ def check_site_switches(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
                 id="django_akamai.E012",
             )
         )
+    return messages
+
+
+@register(TAG)
+def check_accounts(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """E014: ``AKAMAI_ACCOUNTS`` as ``conf.accounts()`` reads it, and each named account's
+    credentials as ``conf.resolve_credentials(account=...)`` reads them (never quoted)."""
+    try:
+        named = conf.accounts()
+    except AkamaiConfigurationError as exc:
+        return [
+            Error(
+                str(exc),
+                hint="AKAMAI_ACCOUNTS = {'brand-b': {'EDGERC_SECTION': 'brand-b', "
+                "'HOSTNAMES': ['www.brand-b.com']}}; keys: " + ", ".join(conf.ACCOUNT_KEYS) + ".",
+                id="django_akamai.E014",
+            )
+        ]
+    messages: list[CheckMessage] = []
+    for name in named:
+        try:
+            conf.resolve_credentials(account=name)
+        except PlainHttpHostError as exc:
+            messages.append(Error(str(exc), hint=_HTTP_HINT, id="django_akamai.E006"))
+        except AkamaiConfigurationError as exc:
+            messages.append(
+                Error(
+                    str(exc) if name in str(exc) else f"AKAMAI_ACCOUNTS[{name!r}]: {exc}",
+                    hint="Give the account HOST, CLIENT_TOKEN, CLIENT_SECRET and ACCESS_TOKEN, "
+                    "or an edgerc file's section (EDGERC_FILENAME, default "
+                    "AKAMAI_EDGERC_FILENAME; EDGERC_SECTION, default the account's name).",
+                    id="django_akamai.E014",
+                )
+            )
+    if not conf.get_setting("AKAMAI_PURGE_ENABLED"):
+        messages = [_while_off(m) for m in messages]
     return messages
 
 

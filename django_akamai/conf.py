@@ -97,6 +97,9 @@ DEFAULTS: dict[str, Any] = {
     # The second purge against races: seconds after the first (None: off).
     "AKAMAI_VERIFY": None,
     "AKAMAI_SECOND_PURGE_SECONDS": None,
+    # Named Akamai accounts beside the default one (the settings above): each with its own
+    # credentials and the URL hosts it purges (see ``accounts()``).
+    "AKAMAI_ACCOUNTS": None,
 }
 
 
@@ -190,6 +193,7 @@ SPECS: dict[str, Spec] = {
         "list", optional=True, check="django_akamai.E012", more="funnel.site_cpcodes"
     ),
     "AKAMAI_COLLAPSE_THRESHOLD": _number(int, 0, optional=True, check="django_akamai.E012"),
+    "AKAMAI_ACCOUNTS": Spec("mapping", optional=True, check="django_akamai.E014", more="accounts"),
 }
 
 #: The numeric settings: int or float, and the smallest value that works.
@@ -674,9 +678,187 @@ def _v3_credentials(
     return None
 
 
+# --- named accounts (AKAMAI_ACCOUNTS) ---------------------------------------------------
+
+#: The name that means the default account (today's ``AKAMAI_*`` credentials), wherever an
+#: account is named; ``None`` means it too.
+DEFAULT_ACCOUNT = "default"
+
+#: The credential keys of a named account: the single account's settings without their
+#: ``AKAMAI_CCU_`` (host and tokens) or ``AKAMAI_`` (edgerc) prefix. Fast Purge v3 only.
+ACCOUNT_CREDENTIAL_KEYS = {
+    "HOST": "host",
+    "CLIENT_TOKEN": "client_token",
+    "CLIENT_SECRET": "client_secret",
+    "ACCESS_TOKEN": "access_token",
+}
+ACCOUNT_EDGERC_KEYS = ("EDGERC_FILENAME", "EDGERC_SECTION")
+ACCOUNT_KEYS = (*ACCOUNT_CREDENTIAL_KEYS, *ACCOUNT_EDGERC_KEYS, "HOSTNAMES")
+_ACCOUNT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+@dataclass(frozen=True)
+class Account:
+    """One named account of ``AKAMAI_ACCOUNTS``: its name, the URL hosts it purges and its
+    settings (credentials read only by ``resolve_credentials(account=name)``)."""
+
+    name: str
+    hostnames: tuple[str, ...]
+    settings: dict[str, Any] = field(repr=False, compare=False, hash=False)
+
+
+def _where(name: Any, key: str | None = None) -> str:
+    return f"AKAMAI_ACCOUNTS[{name!r}]" + (f"[{key!r}]" if key else "")
+
+
+def _hostname_problem(value: Any) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return f"is {value!r}; expected a host name such as 'www.example.com'"
+    if "/" in value or " " in value.strip() or "@" in value:
+        return (
+            f"is {value!r}; give the host only (e.g. 'www.example.com' or "
+            "'127.0.0.1:8000'), without a scheme or path"
+        )
+    return None
+
+
+def accounts() -> dict[str, Account]:
+    """``AKAMAI_ACCOUNTS`` validated: each named account by name (empty when not set).
+
+    ``AkamaiConfigurationError`` names the account and the key: a name that is not a plain
+    word, an unknown key, ``HOSTNAMES`` that is not a list of host names, a host two accounts
+    claim, credential values that are not strings (their values are never quoted).
+    """
+    value = get_setting("AKAMAI_ACCOUNTS")
+    if not value:
+        return {}
+    if not isinstance(value, dict):
+        raise AkamaiConfigurationError(
+            f"AKAMAI_ACCOUNTS is a {type(value).__name__}; expected a dict of account name -> "
+            "{'EDGERC_SECTION': ..., 'HOSTNAMES': [...]}."
+        )
+    found: dict[str, Account] = {}
+    owners: dict[str, str] = {}
+    for name, config in value.items():
+        if not isinstance(name, str) or not _ACCOUNT_NAME.fullmatch(name):
+            raise AkamaiConfigurationError(
+                f"AKAMAI_ACCOUNTS: the account name {name!r} must be a word of letters, digits, "
+                "'-', '_' or '.' (at most 64), such as 'brand-b'."
+            )
+        if name == DEFAULT_ACCOUNT:
+            raise AkamaiConfigurationError(
+                f"AKAMAI_ACCOUNTS: {name!r} names the default account (the AKAMAI_CCU_* "
+                "settings or the edgerc file); give the named account another name."
+            )
+        if not isinstance(config, dict):
+            raise AkamaiConfigurationError(
+                f"{_where(name)} is a {type(config).__name__}; expected a dict with keys "
+                f"{', '.join(ACCOUNT_KEYS)}."
+            )
+        unknown = sorted(str(key) for key in config if key not in ACCOUNT_KEYS)
+        if unknown:
+            raise AkamaiConfigurationError(
+                f"{_where(name)}: unknown key(s) {', '.join(unknown)}; known: "
+                f"{', '.join(ACCOUNT_KEYS)}."
+            )
+        for key in (*ACCOUNT_CREDENTIAL_KEYS, *ACCOUNT_EDGERC_KEYS):
+            item = config.get(key)
+            if item is not None and not isinstance(item, (str, os.PathLike, Secret)):
+                raise AkamaiConfigurationError(
+                    f"{_where(name, key)} is a {type(item).__name__}; expected a string."
+                )
+        hostnames = config.get("HOSTNAMES") or ()
+        if isinstance(hostnames, str) or not isinstance(hostnames, (list, tuple)):
+            raise AkamaiConfigurationError(
+                f"{_where(name, 'HOSTNAMES')} is {hostnames!r}; expected a list of host names "
+                "such as ['www.brand-b.com']."
+            )
+        hosts = []
+        for host in hostnames:
+            problem = _hostname_problem(host)
+            if problem:
+                raise AkamaiConfigurationError(f"{_where(name, 'HOSTNAMES')}: {host!r} {problem}.")
+            host = host.strip().lower()
+            if host in owners and owners[host] != name:
+                raise AkamaiConfigurationError(
+                    f"{_where(name, 'HOSTNAMES')}: {host!r} is also a host of "
+                    f"{_where(owners[host])}; a URL's host names one account."
+                )
+            owners[host] = name
+            hosts.append(host)
+        found[name] = Account(name, tuple(dict.fromkeys(hosts)), dict(config))
+    return found
+
+
+def account_names() -> list[str | None]:
+    """Every configured account: ``None`` (the default) first, then each named one."""
+    return [None, *accounts()]
+
+
+def checked_account(account: str | None) -> str | None:
+    """``account`` as the doors take it: ``None`` for the default (``None`` or "default"), or
+    the name of a configured account; ``AkamaiConfigurationError`` for any other name."""
+    if account is None or account == DEFAULT_ACCOUNT:
+        return None
+    known = accounts()
+    if account not in known:
+        names = ", ".join(map(repr, [DEFAULT_ACCOUNT, *known]))
+        raise AkamaiConfigurationError(
+            f"No Akamai account named {account!r}: AKAMAI_ACCOUNTS has no such entry "
+            f"(accounts: {names})."
+        )
+    return account
+
+
+def account_for_url(url: str, configured: dict[str, Account] | None = None) -> str | None:
+    """The named account whose ``HOSTNAMES`` hold ``url``'s host, or ``None`` (the default).
+
+    A host name given without a port matches the host on any port; one with a port (e.g.
+    ``127.0.0.1:8000``) only that port. ``configured``: ``accounts()``, when the caller has
+    read it already (routing many URLs reads the setting once).
+    """
+    if configured is None:
+        configured = accounts()
+    if not configured or not isinstance(url, str):
+        return None
+    parts = urlsplit(url)
+    netloc = (parts.netloc.rsplit("@", 1)[-1]).lower()
+    host = (parts.hostname or "").lower()
+    for name, account in configured.items():
+        if netloc in account.hostnames or host in account.hostnames:
+            return name
+    return None
+
+
+@sensitive_variables("config", "values")
+def _account_credentials(name: str) -> EdgeGridCredentials:
+    """The Fast Purge credentials of the named account ``name``: its host and tokens, or its
+    edgerc file (default ``AKAMAI_EDGERC_FILENAME``) and section (default: its name)."""
+    config = accounts()[name].settings
+    names = {field: _where(name, key) for key, field in ACCOUNT_CREDENTIAL_KEYS.items()}
+    values = {
+        field: hide(config.get(key)) if field in _V3_SECRETS else config.get(key)
+        for key, field in ACCOUNT_CREDENTIAL_KEYS.items()
+    }
+    if any(values.values()):
+        if any(config.get(key) for key in ACCOUNT_EDGERC_KEYS):
+            raise AkamaiConfigurationError(
+                f"{_where(name)} has both HOST and tokens and EDGERC_FILENAME/EDGERC_SECTION; "
+                "give one or the other."
+            )
+        return _v3_from_values(values, _where(name), names)
+    filename = config.get("EDGERC_FILENAME") or get_setting("AKAMAI_EDGERC_FILENAME")
+    section = config.get("EDGERC_SECTION") or name
+    try:
+        return load_edgerc(str(filename), str(section))
+    except EdgercError as exc:
+        raise EdgercError(f"{_where(name)}: {exc}", problem=exc.problem) from None
+
+
 @sensitive_variables("password", "client_secret", "access_token", "v3_args")
 def resolve_credentials(
     *,
+    account: str | None = None,
     username: str | None = None,
     password: str | Secret | None = None,
     ccu_base_url: str | None = None,
@@ -694,8 +876,37 @@ def resolve_credentials(
     Every credential's characters are checked here, so that a bad one is an
     ``AkamaiConfigurationError`` naming the setting (or argument, or edgerc file and section)
     now, and never an exception quoting it when a request is signed.
+
+    ``account`` names an account of ``AKAMAI_ACCOUNTS`` (``None`` or "default": the default
+    account, the settings above): its own credentials, never mixed with arguments.
     """
     password, client_secret, access_token = hide(password), hide(client_secret), hide(access_token)
+    named = checked_account(account)
+    if named is not None:
+        given = [
+            arg
+            for arg, value in (
+                ("username", username),
+                ("password", password),
+                ("host", host),
+                ("client_token", client_token),
+                ("client_secret", client_secret),
+                ("access_token", access_token),
+                ("edgerc", edgerc),
+                ("edgerc_section", edgerc_section),
+            )
+            if value
+        ]
+        if given:
+            raise AkamaiConfigurationError(
+                f"account={named!r} has its credentials in AKAMAI_ACCOUNTS; do not pass "
+                f"{', '.join(given)} as well."
+            )
+        if api is not None and forced_api(api) == "v2":
+            raise AkamaiConfigurationError(
+                f"account={named!r}: named accounts use Fast Purge v3; CCU v2 is retired."
+            )
+        return _account_credentials(named)
     v3_args = {
         "host": host,
         "client_token": client_token,

@@ -8,13 +8,18 @@ plans, records or sends on its own.
    clean, the ``AKAMAI_CACHE_TAG_PREFIX`` applied once, CP codes as integers), de-duplicated in
    order, and each object checked to fit in one request. Bad values raise a specific
    ``InvalidPurgeObject`` before anything is sent or recorded.
-2. **The switches** (``django_akamai.switches``): purging off, or a ``suspend_purges()`` block
+2. **Route** (:func:`route`): each object to its Akamai account. An ``account=`` given by
+   the door wins; otherwise a URL goes to the account of ``AKAMAI_ACCOUNTS`` whose
+   ``HOSTNAMES`` hold its host, and everything else to the default account.
+3. **The switches** (``django_akamai.switches``): purging off, or a ``suspend_purges()`` block
    collecting.
-3. **Record or send**: inside ``transaction.atomic()`` on the purge's database the plan is
-   recorded as purge intents in that transaction (:func:`record`, ``django_akamai.intents``):
+4. **Record or send**: inside ``transaction.atomic()`` on the purge's database the plan is
+   recorded as purge intents of its account in that transaction (:func:`record`,
+   ``django_akamai.intents``):
    dropped on rollback, kept by the commit, delivered afterwards as ``AKAMAI_DELIVERY`` says.
-   Outside a transaction it is sent now (:func:`send_now`, through ``django_akamai.sender``)
-   or handed to the Celery task (the queueing doors pass ``send=tasks.enqueue``).
+   Outside a transaction it is sent now (:func:`send_now`, through each account's
+   ``django_akamai.sender``) or handed to the Celery task (the queueing doors pass
+   ``send=tasks.enqueue``).
 
 :func:`requests` and :func:`cut` split a plan into request bodies with the limits the transport
 owns, so a dry run, a task split and a real send agree byte for byte.
@@ -31,6 +36,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connections, router
 
 from . import conf, intents, second_purge, switches
+from .delivery.lease import account_identity
 from .exceptions import (
     AkamaiConfigurationError,
     InvalidPurgeObject,
@@ -62,6 +68,7 @@ __all__ = [
     "record",
     "request_purge",
     "requests",
+    "route",
     "send_now",
     "site_cpcodes",
     "suspend_purges",
@@ -93,21 +100,32 @@ def normalised(value: Any, object_type: str, bases: list[str] | None = None) -> 
 
 
 def plan(
-    objects: Any, options: dict[str, Any] | PurgeOptions | None = None, *, api: str | None = None
+    objects: Any,
+    options: dict[str, Any] | PurgeOptions | None = None,
+    *,
+    api: str | None = None,
+    account: str | None = None,
 ) -> Plan:
     """Plan a purge of ``objects`` (anything ``PurgeRequest.add()`` takes) with ``options``.
 
     Model instances and QuerySets are resolved here, in the caller's process, where the
     database and ``AKAMAI_BASE_URL`` are; bad values raise before anything is sent or recorded.
+    ``account`` (a name of ``AKAMAI_ACCOUNTS``, or "default") is where it purges; ``None``
+    leaves it to :func:`route`. An unknown account raises ``AkamaiConfigurationError``.
     """
     opts = parse(options)
+    conf.checked_account(account)
     items = tuple(dict.fromkeys(normalised(objects, opts.type)))
     check_sizes(items, opts, api)
-    return Plan(opts, items)
+    return Plan(opts, items, account)
 
 
 def planned(
-    objects: Any, options: dict[str, Any] | PurgeOptions | None = None, *, api: str | None = None
+    objects: Any,
+    options: dict[str, Any] | PurgeOptions | None = None,
+    *,
+    api: str | None = None,
+    account: str | None = None,
 ) -> Plan:
     """A ``Plan`` of objects that were planned already (a task message, the command's lines),
     checked as ``plan()`` checks them but never normalised or prefixed a second time.
@@ -117,6 +135,7 @@ def planned(
     anything is sent: a URL must be absolute and normalised, a tag valid as it stands.
     """
     opts = parse(options)
+    conf.checked_account(account)
     if isinstance(objects, (str, bytes, int)):
         objects = [objects]
     if not isinstance(objects, (list, tuple)):
@@ -126,7 +145,7 @@ def planned(
         )
     items = tuple(dict.fromkeys(_check_planned(obj, opts.type) for obj in objects))
     check_sizes(items, opts, api)
-    return Plan(opts, items)
+    return Plan(opts, items, account)
 
 
 def _check_planned(obj: Any, object_type: str) -> Any:
@@ -257,38 +276,110 @@ def plan_each(
     return Plan(opts, tuple(dict.fromkeys(objects))), errors
 
 
+# --- routing --------------------------------------------------------------------------------
+
+
+def route(plans: Plan | Iterable[Plan]) -> list[Plan]:
+    """Each plan split by the account it purges on; every plan returned names its account
+    (``conf.DEFAULT_ACCOUNT`` for the default), so routing again changes nothing.
+
+    A plan that names its account (``account=`` of a door) goes there whole. Otherwise URLs
+    go to the account of ``AKAMAI_ACCOUNTS`` whose ``HOSTNAMES`` hold their host, the rest
+    (other hosts, tags, CP codes) to the default account. Order is kept within each account.
+    """
+    routed: list[Plan] = []
+    for the_plan in [plans] if isinstance(plans, Plan) else plans:
+        if the_plan.account is not None:
+            name = conf.checked_account(the_plan.account) or conf.DEFAULT_ACCOUNT
+            routed.append(Plan(the_plan.options, the_plan.objects, name))
+            continue
+        configured = conf.accounts() if the_plan.options.type == "url" else {}
+        if not configured:
+            routed.append(Plan(the_plan.options, the_plan.objects, conf.DEFAULT_ACCOUNT))
+            continue
+        by_account: dict[str, list[Any]] = {}
+        for obj in the_plan.objects:
+            name = conf.account_for_url(obj, configured) or conf.DEFAULT_ACCOUNT
+            by_account.setdefault(name, []).append(obj)
+        routed.extend(
+            Plan(the_plan.options, tuple(objs), name) for name, objs in by_account.items()
+        )
+    return [p for p in routed if p]
+
+
+def _by_account(plans: Iterable[Plan]) -> dict[str | None, list[Plan]]:
+    """Routed plans grouped by account (``None``: the default), in order."""
+    groups: dict[str | None, list[Plan]] = {}
+    for the_plan in plans:
+        groups.setdefault(conf.checked_account(the_plan.account), []).append(the_plan)
+    return groups
+
+
 # --- record or send -------------------------------------------------------------------------
 
 
 def record(
-    plans: Plan | Iterable[Plan], *, using: str, actor: str | None = None, delay: float = 0.0
+    plans: Plan | Iterable[Plan],
+    *,
+    using: str,
+    actor: str | None = None,
+    account: str | None = None,
+    delay: float = 0.0,
 ) -> int:
-    """Record planned objects as pending intents in the transaction on ``using``, unless the
-    switches hold them. Returns how many rows were offered.
+    """Record planned objects as pending intents of their accounts (:func:`route`; ``account``
+    names one for plans that name none) in the transaction on ``using``, unless the switches
+    hold them. Returns how many rows were offered.
 
     ``delay``: due that many seconds later. Without one, ``AKAMAI_SECOND_PURGE_SECONDS``
     (when set) records the same objects again, due that much later (``second_purge``)."""
     plans = [plans] if isinstance(plans, Plan) else list(plans)
+    if account is not None:
+        plans = [p if p.account is not None else Plan(p.options, p.objects, account) for p in plans]
+    plans = route(plans)
     if switches.hold(plans, using=using, actor=actor):
         return 0  # purging is off, or suspend_purges() records them at its end
-    count = intents.record(plans, using=using, actor=actor, delay=delay)
-    if not delay:
-        second_purge.record_later(plans, using=using, actor=actor)
+    return _record_by_account(plans, using=using, actor=actor, delay=delay)
+
+
+def _record_by_account(
+    plans: list[Plan], *, using: str, actor: str | None, delay: float = 0.0
+) -> int:
+    """Routed, held-or-not already: each account's intents (and, without ``delay``, its
+    second purge)."""
+    # Every account's identity first: a named account whose credentials cannot be read
+    # raises before anything of this purge is recorded.
+    groups = {name: (account_identity(name), group) for name, group in _by_account(plans).items()}
+    count = 0
+    for identity, group in groups.values():
+        count += intents.record(group, using=using, actor=actor, account=identity, delay=delay)
+        if not delay:
+            second_purge.record_later(group, using=using, actor=actor, account=identity)
     return count
 
 
 def send_now(
     the_plan: Plan, *, actor: str | None = None, using: str = DEFAULT_DB_ALIAS
 ) -> list[dict[str, Any]]:
-    """Send a plan from this process; ``PurgeRequest.purge_all()``'s results (none when
-    ``django_akamai.switches`` holds it: purging is off, or suspended until a block ends)."""
-    if not the_plan or switches.hold(the_plan, using=using, actor=actor):
+    """Send a plan from this process, each account's part with that account's sender;
+    ``PurgeRequest.purge_all()``'s results (none when ``django_akamai.switches`` holds it:
+    purging is off, or suspended until a block ends)."""
+    plans = route(the_plan)
+    if not plans or switches.hold(plans, using=using, actor=actor):
         return []
-    sender = Sender(conf.resolve_credentials(), actor=actor)
+    # Every account's sender first: a configuration error stops before anything is sent.
+    senders = []
     try:
-        return sender.send_all(list(the_plan.objects), the_plan.options)
+        for name, group in _by_account(plans).items():
+            credentials = conf.resolve_credentials(account=name)
+            senders.append((Sender(credentials, actor=actor, account=name), group))
+        results: list[dict[str, Any]] = []
+        for sender, group in senders:
+            for part in group:
+                results.extend(sender.send_all(list(part.objects), part.options))
+        return results
     finally:
-        sender.close()
+        for sender, _ in senders:
+            sender.close()
 
 
 #: How a door sends a plan outside a transaction: ``send_now`` (the default) or the Celery
@@ -304,6 +395,7 @@ def request_purge(
     actor: str | None = None,
     fail_silently: bool = False,
     send: SendNow | None = None,
+    account: str | None = None,
 ) -> Any:
     """Purge ``objects`` commit-safely: the funnel, whole.
 
@@ -313,8 +405,10 @@ def request_purge(
     :func:`send_now`; the queueing doors pass the Celery task's ``enqueue``) and returns what
     that returns. ``fail_silently=True`` logs immediate failures to send instead of raising
     (bad objects and settings still raise, before anything is sent or recorded).
+    ``account`` names the account to purge on (a name of ``AKAMAI_ACCOUNTS``, or "default");
+    without it URLs go to the account of their host (:func:`route`).
     """
-    the_plan = plan(objects, options)
+    the_plan = plan(objects, options, account=account)
     alias = using or alias_of(objects)
     if intents.in_transaction(alias):
         record(the_plan, using=alias, actor=actor)
@@ -367,12 +461,17 @@ def suspend_purges() -> Iterator[SuspendedPurges]:
 
 
 def _finish(held: SuspendedPurges) -> None:
-    """Record what ``held`` collected as purge intents, collapsed to CP codes if too many."""
-    by_alias: dict[str, dict[PurgeOptions, dict[Any, None]]] = {}
+    """Record what ``held`` collected as purge intents of their accounts; the default
+    account's collapsed to its CP codes if too many."""
+    Key = tuple[str, PurgeOptions]  # (account, options)
+    by_alias: dict[str, dict[Key, dict[Any, None]]] = {}
     actors: dict[str, dict[str, None]] = {}
     for alias, the_plan, actor in held.requested:
-        objects = by_alias.setdefault(alias, {}).setdefault(the_plan.options, {})
-        objects.update(dict.fromkeys(the_plan.objects))
+        for part in route(the_plan):
+            objects = by_alias.setdefault(alias, {}).setdefault(
+                (str(part.account), part.options), {}
+            )
+            objects.update(dict.fromkeys(part.objects))
         for name in (actor or "").split(","):
             if name:
                 actors.setdefault(alias, {})[name] = None
@@ -389,13 +488,8 @@ def _finish(held: SuspendedPurges) -> None:
                 ", ".join(map(str, cpcodes)),
             )
             held.collapsed = True
-            by_alias = {
-                alias: {
-                    PurgeOptions(o.action, "cpcode", o.network): dict.fromkeys(cpcodes)
-                    for o in groups
-                }
-                for alias, groups in by_alias.items()
-            }
+            # AKAMAI_CPCODES are the default account's: a named account's objects stay.
+            by_alias = {alias: _collapsed(groups, cpcodes) for alias, groups in by_alias.items()}
         else:
             logger.warning(
                 "suspend_purges(): %d objects collected, more than AKAMAI_COLLAPSE_THRESHOLD "
@@ -405,7 +499,7 @@ def _finish(held: SuspendedPurges) -> None:
                 threshold,
             )
     for alias, groups in by_alias.items():
-        plans = [Plan(options, tuple(objects)) for options, objects in groups.items()]
+        plans = [Plan(options, tuple(objects), name) for (name, options), objects in groups.items()]
         if connections[alias].needs_rollback:
             logger.warning(
                 "suspend_purges(): the transaction on %r is rolling back; its %d purge(s) go "
@@ -415,6 +509,19 @@ def _finish(held: SuspendedPurges) -> None:
             )
             continue
         actor = ",".join(actors.get(alias, {})) or "suspend_purges"
-        intents.record(plans, using=alias, actor=actor)  # held already
-        second_purge.record_later(plans, using=alias, actor=actor)
+        _record_by_account(plans, using=alias, actor=actor)  # held already
         held.purged.extend(plans)
+
+
+def _collapsed(
+    groups: dict[tuple[str, PurgeOptions], dict[Any, None]], cpcodes: list[int]
+) -> dict[tuple[str, PurgeOptions], dict[Any, None]]:
+    """The default account's groups as its CP codes (one group per action and network)."""
+    result: dict[tuple[str, PurgeOptions], dict[Any, None]] = {}
+    for (name, o), objects in groups.items():
+        if name == conf.DEFAULT_ACCOUNT:
+            key = (name, PurgeOptions(o.action, "cpcode", o.network))
+            result.setdefault(key, {}).update(dict.fromkeys(cpcodes))
+        else:
+            result.setdefault((name, o), {}).update(objects)
+    return result

@@ -82,12 +82,15 @@ def _write(fields: dict[str, Any]) -> None:
             logger.debug("Purge history not recorded: %r", exc)
 
 
-def _common(api: str, options: Any, objects: Sequence[Any], actor: str | None) -> dict[str, Any]:
+def _common(
+    api: str, options: Any, objects: Sequence[Any], actor: str | None, account: str
+) -> dict[str, Any]:
     text, truncated = bounded_objects(list(objects), conf.setting("AKAMAI_HISTORY_MAX_OBJECTS"))
     return {
         "created_at": timezone.now(),
         "actor": (actor or "")[:200],
         "api": api,
+        "account": (account or "")[:64],
         "action": options.action,
         "network": options.network,
         "object_type": options.type,
@@ -108,6 +111,7 @@ def record_accepted(
     result: dict[str, Any] | None = None,
     rate_limited: int = 0,
     retries: int = 0,
+    account: str = "",
     **kwargs: Any,
 ) -> None:
     """Write the row for a request Akamai accepted."""
@@ -115,7 +119,7 @@ def record_accepted(
         return
     result = result if isinstance(result, dict) else {}
     estimated = result.get("estimatedSeconds")
-    fields = _common(api, options, objects, actor)
+    fields = _common(api, options, objects, actor, account)
     fields.update(
         status="accepted",
         http_status=_int_or_none(result.get("httpStatus")),
@@ -141,12 +145,13 @@ def record_failed(
     error: BaseException | None = None,
     rate_limited: int = 0,
     retries: int = 0,
+    account: str = "",
     **kwargs: Any,
 ) -> None:
     """Write the row for a request Akamai refused or that never got through."""
     if not history_enabled():
         return
-    fields = _common(api, options, objects, actor)
+    fields = _common(api, options, objects, actor, account)
     fields.update(
         status="failed",
         http_status=_int_or_none(getattr(error, "status", None)),

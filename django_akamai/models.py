@@ -31,6 +31,12 @@ class PurgeRecord(models.Model):
         help_text="The admin user, the command or the task that asked for it.",
     )
     api = models.CharField("API", max_length=8)
+    account = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="The account of AKAMAI_ACCOUNTS it was sent on; blank: the default account.",
+    )
     action = models.CharField(max_length=16)
     network = models.CharField(max_length=16)
     object_type = models.CharField("type", max_length=16)

@@ -137,6 +137,9 @@ class Plan:
 
     options: PurgeOptions
     objects: tuple[Any, ...]
+    #: The account it purges on: a name of ``AKAMAI_ACCOUNTS``, or ``None`` for the default
+    #: account (and for a plan not routed yet: ``funnel.route`` decides).
+    account: str | None = None
 
     def __bool__(self) -> bool:
         return bool(self.objects)

@@ -2,7 +2,7 @@
 
 Collect objects with ``add()``, then ``purge()`` sends the next request-full and
 ``purge_all()`` sends them all. Objects leave ``urls`` only once Akamai has accepted them.
-``add()`` plans what it is given (``django_akamai.plan``); ``add_planned()`` takes objects a
+``add()`` plans what it is given (``django_akamai.funnel``); ``add_planned()`` takes objects a
 door planned already, so nothing is normalised twice. Request sizes come from the transport
 (``HttpTransport.request_limits``). ``on_request`` (an argument, or the attribute) hears the
 outcome of each request this instance sends; use it as a context manager, or ``close()`` it.
@@ -42,6 +42,9 @@ class PurgeRequest:
 
     ``PurgeRequest(username, password)`` uses CCU v2 like the original 1.0; EdgeGrid credentials
     (arguments, ``AKAMAI_CCU_*`` settings or an edgerc file) use Fast Purge v3.
+    ``PurgeRequest(account="brand-b")`` sends on a named account of ``AKAMAI_ACCOUNTS``. One
+    instance is one account's client: it sends everything added on its account (the other
+    doors route URLs to the account of their host; this one does not).
     """
 
     @sensitive_variables("password", "client_secret", "access_token")
@@ -60,6 +63,7 @@ class PurgeRequest:
         edgerc: str | None = None,
         edgerc_section: str | None = None,
         api: str | None = None,
+        account: str | None = None,
         actor: str | None = None,
         on_request: RequestCallback | None = None,
         **transport_options: Any,
@@ -81,10 +85,12 @@ class PurgeRequest:
                 edgerc=edgerc,
                 edgerc_section=edgerc_section,
                 api=api,
+                account=account,
             )
         except AkamaiConfigurationError:
             if switches.purging_enabled():
                 raise
+            conf.checked_account(account)  # an unknown account is a mistake even so
             # A site with purging off (AKAMAI_PURGE_ENABLED = False) may have no credentials:
             # this request never sends, so a stand-in that cannot reach anything will do.
             self.credentials = conf.PURGING_OFF_CREDENTIALS
@@ -95,6 +101,7 @@ class PurgeRequest:
             actor=actor,
             on_request=on_request,
             owner=self,
+            account=account,
             **transport_options,
         )
         self.transport = self._sender.transport
@@ -137,6 +144,11 @@ class PurgeRequest:
     def api(self) -> str:
         """``'v3'`` (Fast Purge, EdgeGrid) or ``'v2'`` (CCU REST API, Basic auth)."""
         return self.credentials.api
+
+    @property
+    def account(self) -> str:
+        """The account it sends on: a name of ``AKAMAI_ACCOUNTS``, or "default"."""
+        return self._sender.account or conf.DEFAULT_ACCOUNT
 
     @property
     def username(self) -> str | None:
@@ -223,7 +235,9 @@ class PurgeRequest:
         if switches.holding() is None:
             return False  # without planning a copy of the batch: it delays the first request
         batch = self.urls[:count]
-        self.held_by = switches.hold(Plan(self.purge_options, tuple(batch)), actor=self.actor)
+        self.held_by = switches.hold(
+            Plan(self.purge_options, tuple(batch), self.account), actor=self.actor
+        )
         if self.held_by is None:
             return False
         del self.urls[:count]

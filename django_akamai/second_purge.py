@@ -32,10 +32,12 @@ def seconds() -> float | None:
     return None if value is None else float(value)
 
 
-def record_later(plans: Sequence[Plan], *, using: str, actor: str | None = None) -> int:
+def record_later(
+    plans: Sequence[Plan], *, using: str, actor: str | None = None, account: str | None = None
+) -> int:
     """Record ``plans`` again, due ``AKAMAI_SECOND_PURGE_SECONDS`` later (nothing when off).
     The purge switches already let these through: this is the same purge, only later."""
     delay = seconds()
     if delay is None:
         return 0
-    return intents.record(plans, using=using, actor=actor, delay=delay)
+    return intents.record(plans, using=using, actor=actor, account=account, delay=delay)

@@ -50,8 +50,9 @@ __all__ = [
 #: Sent after each request Akamai answered. Receivers get ``sender`` (the class of who asked),
 #: ``request`` (who asked), ``api``, ``options`` (PurgeOptions), ``objects`` (the request's
 #: objects), ``actor`` (who asked: a user, the command, a task) and either ``result``
-#: (Akamai's decoded answer) or ``error`` (the exception), and what the request met before
-#: its end: ``rate_limited`` (429s waited out) and ``retries`` (transient failures retried).
+#: (Akamai's decoded answer) or ``error`` (the exception), what the request met before
+#: its end: ``rate_limited`` (429s waited out) and ``retries`` (transient failures retried),
+#: and ``account``: the name of ``AKAMAI_ACCOUNTS`` it was sent on ("" for the default one).
 #: A receiver that raises is logged and ignored: recording must never fail a purge.
 request_accepted = Signal()
 request_failed = Signal()
@@ -106,9 +107,12 @@ class Sender:
         actor: str | None = None,
         on_request: RequestCallback | None = None,
         owner: Any = None,
+        account: str | None = None,
         **transport_options: Any,
     ):
         self.credentials = credentials
+        #: The account's name in ``AKAMAI_ACCOUNTS`` ("" for the default), for the history.
+        self.account = conf.checked_account(account) or ""
         self.actor = actor
         self.on_request = on_request
         #: Who the events name as ``request`` (the ``PurgeRequest``, or this sender).
@@ -273,6 +277,7 @@ class Sender:
             actor=self.actor,
             rate_limited=self.transport.rate_limited - limited,
             retries=self.transport.retries - retried,
+            account=self.account,
             **{outcome_name: outcome},
         ):
             if isinstance(response, Exception):

@@ -9,7 +9,9 @@ and CP codes with ``type=``)::
 
 Keyword arguments: ``action``, ``type``, ``network`` (or ``domain``) or an ``options`` dict;
 ``using`` (the database whose transaction the purge waits for; default: the sender's, else
-``default``) and ``actor`` (who asked, for the purge history). Both signals are commit-safe
+``default``), ``actor`` (who asked, for the purge history) and ``account`` (a name of
+``AKAMAI_ACCOUNTS``; default: URLs go to the account of their host, tags and CP codes to the
+default account). Both signals are commit-safe
 (see ``django_akamai.funnel``): inside ``transaction.atomic()`` the purge is recorded as purge
 intents in that transaction and delivered after the commit (``AKAMAI_DELIVERY``), packed with
 everything else pending, and not at all on rollback; outside a transaction, at once.
@@ -56,14 +58,17 @@ def _handle(sender: Any, queue: bool, kwargs: dict[str, Any]) -> Any:
     options = option_arguments(kwargs)
     using = kwargs.pop("using", None)
     actor = kwargs.pop("actor", None) or "signal"
+    account = kwargs.pop("account", None)
     if kwargs:
         # A misspelt option must not silently purge the wrong network.
         raise TypeError(
             f"Unexpected argument(s) for a purge signal: {', '.join(sorted(kwargs))}; "
-            "expected action, type, network, domain, options, using or actor."
+            "expected action, type, network, domain, options, using, actor or account."
         )
     send = _enqueue if queue else None
-    return request_purge(sender, options=options, using=using, actor=actor, send=send)
+    return request_purge(
+        sender, options=options, using=using, actor=actor, send=send, account=account
+    )
 
 
 def purge_now(sender: Any, **kwargs: Any) -> Any:

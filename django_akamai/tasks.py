@@ -3,8 +3,9 @@
 ``PurgeRequestTask.delay(obj)`` is the original's entry point. It plans ``obj`` (URLs, model
 instances, QuerySets, lists) here, in the caller's process (``django_akamai.funnel``), cuts the
 plan into request-sized batches and sends one ``purge_objects`` task per batch. A task message
-carries only the planned objects, the options and who asked: JSON-serialisable, no model, no
-credential (the worker reads its own settings). The worker sends them as planned
+carries only the planned objects, the options, who asked and the account's name (each
+account's part is a task of its own): JSON-serialisable, no model, no credential (the worker
+reads its own settings). The worker sends them as planned
 (``django_akamai.sender``): the tag prefix is never applied twice.
 
 ``PurgeRequestTask.delay_on_commit(obj)`` inside a transaction records purge intents instead
@@ -82,8 +83,10 @@ def purge_objects(
     options: dict[str, Any] | None = None,
     actor: str | None = None,
     purged_before: int = 0,
+    account: str | None = None,
 ) -> int:
-    """Purge ``objects`` (URLs, tags or CP codes) with ``options``; return how many were purged.
+    """Purge ``objects`` (URLs, tags or CP codes) with ``options`` on ``account`` (a name of
+    ``AKAMAI_ACCOUNTS``; ``None``: the default); return how many were purged.
 
     Transient failures that outlast the client's own retries retry the task with only the
     objects Akamai has not accepted yet. Permanent refusals fail the task with the client's
@@ -92,15 +95,18 @@ def purge_objects(
     """
     # Checked like PurgeRequest.add(): a message from another app or an older deploy must not
     # send what add() would refuse. Planned by the sender: never prefixed or normalised twice.
-    the_plan = funnel.planned(objects, options)
+    the_plan = funnel.planned(objects, options, account=account or conf.DEFAULT_ACCOUNT)
     queue = list(the_plan.objects)
     total = len(queue)
     if switches.hold(the_plan, actor=actor or "task"):
         return purged_before + total  # purging is off here, or suspended: nothing to retry
-    sender = Sender(conf.resolve_credentials(), actor=actor or "task")
+    credentials = conf.resolve_credentials(account=account)
+    sender = Sender(credentials, actor=actor or "task", account=account)
     try:
         countdown, max_retries = _retry_policy()
-        kwargs = {"options": options, "actor": actor}
+        kwargs: dict[str, Any] = {"options": options, "actor": actor}
+        if account:  # an older worker's task takes no account: sent only where one is named
+            kwargs["account"] = account
         try:
             sender.send_all(queue, the_plan.options)
         except PurgeRetriesExhausted as exc:
@@ -184,19 +190,22 @@ def enqueue(
     using: str | None = None,
     **apply_options: Any,
 ) -> PurgeResults:
-    """Send one ``purge_objects`` task per request-full of ``the_plan``'s objects (none when
-    the purge switches hold the plan)."""
-    if switches.hold(the_plan, using=using, actor=actor):
+    """Send one ``purge_objects`` task per request-full of ``the_plan``'s objects, each
+    account's apart (``funnel.route``); none when the purge switches hold the plan."""
+    plans = funnel.route(the_plan)
+    if not plans or switches.hold(plans, using=using, actor=actor):
         return PurgeResults([])
     celery_options = _apply_options(apply_options)
-    options = options_dict(the_plan.options)
     results = []
-    for batch in funnel.cut(the_plan.objects, funnel.limits(the_plan.options)):
-        results.append(
-            purge_objects.apply_async(
-                args=(batch,), kwargs={"options": options, "actor": actor}, **celery_options
+    for part in plans:
+        kwargs: dict[str, Any] = {"options": options_dict(part.options), "actor": actor}
+        named = conf.checked_account(part.account)
+        if named is not None:
+            kwargs["account"] = named
+        for batch in funnel.cut(part.objects, funnel.limits(part.options)):
+            results.append(
+                purge_objects.apply_async(args=(batch,), kwargs=kwargs, **celery_options)
             )
-        )
     if len(results) > 1:
         logger.info("Queued %d object(s) as %d purge tasks", len(the_plan), len(results))
     return PurgeResults(results)
@@ -207,8 +216,9 @@ class PurgeRequestTask:
 
     ``obj`` is a URL, a list of URLs, a model instance or a QuerySet (or tags / CP codes with
     ``type=``). Keyword arguments: ``action``, ``type``, ``network`` (or ``domain``), or an
-    ``options`` dict, and ``actor``. Returns :class:`PurgeResults`; ``.get()`` is the number of
-    objects purged.
+    ``options`` dict, ``actor`` and ``account`` (a name of ``AKAMAI_ACCOUNTS``; default: URLs
+    go to the account of their host, tags and CP codes to the default account). Returns
+    :class:`PurgeResults`; ``.get()`` is the number of objects purged.
     """
 
     name = TASK_NAME
@@ -229,8 +239,10 @@ class PurgeRequestTask:
         if len(args) != 1:
             raise TypeError("PurgeRequestTask takes one positional argument: what to purge.")
         kwargs = dict(kwargs or {})
-        options, actor = _arguments(kwargs)
-        return enqueue(funnel.plan(args[0], options), actor=actor, **celery_options)
+        options, actor, account = _arguments(kwargs)
+        return enqueue(
+            funnel.plan(args[0], options, account=account), actor=actor, **celery_options
+        )
 
     @classmethod
     def delay_on_commit(
@@ -242,14 +254,17 @@ class PurgeRequestTask:
         rollback, kept by the commit) and delivered as ``AKAMAI_DELIVERY`` says. Outside one
         it queues at once and returns the results, like ``delay``.
         """
-        options, actor = _arguments(kwargs)
-        return funnel.request_purge(obj, options=options, using=using, actor=actor, send=enqueue)
+        options, actor, account = _arguments(kwargs)
+        return funnel.request_purge(
+            obj, options=options, using=using, actor=actor, send=enqueue, account=account
+        )
 
 
-def _arguments(kwargs: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    """``PurgeRequestTask``'s keyword arguments: the options and who asked."""
+def _arguments(kwargs: dict[str, Any]) -> tuple[dict[str, Any], str, str | None]:
+    """``PurgeRequestTask``'s keyword arguments: the options, who asked and the account."""
     options = option_arguments(kwargs)
     actor = kwargs.pop("actor", None) or "task"
+    account = kwargs.pop("account", None)
     if kwargs:
         raise TypeError(f"Unexpected argument(s) for PurgeRequestTask: {', '.join(kwargs)}.")
-    return options, actor
+    return options, actor, account

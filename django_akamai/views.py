@@ -19,7 +19,7 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from . import conf, operator_tools, status, switches
+from . import conf, funnel, operator_tools, status, switches
 from .exceptions import AkamaiConfigurationError, AkamaiError, InvalidPurgeObject
 from .forms import FIELD_TYPES, PurgeForm
 from .purge import PurgeRequest
@@ -77,15 +77,15 @@ def purge_and_report(
     requests = []
     try:
         # Every request is built before any is sent: a configuration error sends nothing.
+        # Each account's part (URLs by host, ``funnel.route``) on that account's client.
         for object_type, objects in groups.items():
-            pr = PurgeRequest(
-                options={**(options or {}), "type": object_type}, actor=admin_actor(request)
-            )
-            if planned:
-                pr.add_planned(objects)  # the form planned them (operator_tools.read_objects)
-            else:
-                pr.add(objects)
-            requests.append(pr)
+            chosen = {**(options or {}), "type": object_type}
+            # The form planned its objects (operator_tools.read_objects); the action's not.
+            the_plan = funnel.planned(objects, chosen) if planned else funnel.plan(objects, chosen)
+            for part in funnel.route(the_plan):
+                pr = PurgeRequest(options=chosen, actor=admin_actor(request), account=part.account)
+                pr.add_planned(part.objects)
+                requests.append(pr)
     except (AkamaiConfigurationError, InvalidPurgeObject) as exc:
         messages.error(request, f"Nothing was purged: {exc}")
         return []

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from django.db import transaction
 from django.utils import timezone
-from django_akamai.delivery.worker import deliver_pending
 
 from django_akamai import funnel
+from django_akamai.delivery.worker import deliver_pending
 from django_akamai.models import PurgeIntent
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -15,9 +15,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 from django.db import transaction
-from django_akamai.delivery.worker import deliver_pending
 
 from django_akamai import funnel
+from django_akamai.delivery.worker import deliver_pending
 from django_akamai.emulator.edge import ManualClock
 from django_akamai.models import PurgeIntent, PurgeRecord
 from django_akamai.verification import worker

@@ -26,7 +26,8 @@ holder already has. Two threads of one process share that id; the lease is their
 time (``Lease.acquire`` answers "busy" to the second while the first delivers).
 
 ``account_name`` is the one place that names an account: the lease's name and the
-``account`` of each intent recorded for it.
+``account`` of each intent recorded for it; ``account_identity`` gives it for an account of
+the settings (the default, or a name of ``AKAMAI_ACCOUNTS``).
 """
 
 from __future__ import annotations
@@ -45,7 +46,14 @@ from django.db.models import Q
 from .. import conf
 from ..exceptions import AkamaiConfigurationError
 
-__all__ = ["Lease", "account_name", "default_account", "new_holder_id", "process_holder_id"]
+__all__ = [
+    "Lease",
+    "account_identity",
+    "account_name",
+    "default_account",
+    "new_holder_id",
+    "process_holder_id",
+]
 
 
 def account_name(credentials: Any) -> str:
@@ -62,6 +70,16 @@ def default_account() -> str:
         return account_name(conf.resolve_credentials())
     except AkamaiConfigurationError:
         return ""
+
+
+def account_identity(account: str | None) -> str:
+    """What intents of ``account`` (a name of ``AKAMAI_ACCOUNTS``, or ``None``: the default)
+    are stamped with: ``default_account()`` for the default, the ``account_name`` of its
+    credentials for a named one (which must be readable where a purge is recorded: an
+    ``AkamaiConfigurationError`` otherwise, as a row stamped "" would go to the default)."""
+    if account is None:
+        return default_account()
+    return account_name(conf.resolve_credentials(account=account))
 
 
 def new_holder_id() -> str:

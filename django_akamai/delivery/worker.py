@@ -78,6 +78,7 @@ __all__ = [
     "discard_failed",
     "pending_summary",
     "retry_failed",
+    "summary_by_account",
 ]
 
 #: Intents claimed at a time: enough for several full requests, bounded memory.
@@ -184,13 +185,29 @@ def _backoff_seconds(attempts: int) -> float:
 # states and its clock (the database's).
 
 
-def _account_intents(using: str, account: str) -> Any:
-    """The intents this deliverer sends: its account's, and those recorded where no
-    credentials were configured (account ""), since these credentials are the default."""
-    return _intents(using).for_account(account, unstamped=True)
+@dataclass(frozen=True)
+class _Account:
+    """The account one round delivers: its name in the settings (``None``: the default),
+    its identity (``lease.account_name``, the intents' ``account``) and its credentials."""
+
+    name: str | None
+    identity: str
+    credentials: Any = field(repr=False, compare=False)
+
+    @property
+    def unstamped(self) -> bool:
+        """The default account also sends what was recorded where no credentials were
+        configured (account ""); a named account only its own."""
+        return self.name is None
 
 
-def _claim(using: str, holder: str, burst: bool, account: str) -> list[Claimed]:
+def _account_intents(using: str, account: _Account) -> Any:
+    """The intents this deliverer sends: its account's (and the unstamped ones, for the
+    default account)."""
+    return _intents(using).for_account(account.identity, unstamped=account.unstamped)
+
+
+def _claim(using: str, holder: str, burst: bool, account: _Account) -> list[Claimed]:
     """Mark up to ``CLAIM_BATCH`` due intents of ``account`` as claimed by ``holder``."""
     return _account_intents(using, account).claim(holder, CLAIM_BATCH, burst=burst)
 
@@ -203,7 +220,7 @@ def _back_to_pending(
     _intents(using).back_to_pending(ids, from_status, **changes)
 
 
-def _return_orphans(using: str, account: str) -> int:
+def _return_orphans(using: str, account: _Account) -> int:
     """Every claimed intent of ``account`` goes back to pending: this deliverer holds the
     account's lease and a process runs one round at a time, so whatever is claimed now was
     left by a holder that died or by a round that broke (this process's own too: a database
@@ -251,10 +268,14 @@ class _Group:
         return [pk for obj in keys for pk in self.ids.get(obj, ())]
 
 
-def _new_sender(credentials: Any, bucket_state: dict[str, Any]) -> Sender:
+def _new_sender(account: _Account, bucket_state: dict[str, Any]) -> Sender:
     """The round's sender: the request deadline bounds a lease, the pacer continues from the
     buckets the last holder saved."""
-    sender = Sender(credentials, retry=default_retry(deadline=request_deadline()))
+    sender = Sender(
+        account.credentials,
+        retry=default_retry(deadline=request_deadline()),
+        account=account.name,
+    )
     sender.transport.pacer.restore(bucket_state)
     return sender
 
@@ -337,16 +358,15 @@ def _send_group(group: _Group, sender: Sender, lease: Lease, stop: threading.Eve
 # --- the job ----------------------------------------------------------------------------
 
 
-def _next_due(using: str, account: str) -> datetime | None:
+def _next_due(using: str, account: _Account) -> datetime | None:
     return _account_intents(using, account).next_due()
 
 
 def _round(
-    using: str, credentials: Any, holder: str, burst: bool, stop: threading.Event | None
+    using: str, account: _Account, holder: str, burst: bool, stop: threading.Event | None
 ) -> DeliveryReport:
     report = DeliveryReport()
-    account = account_name(credentials)
-    lease = Lease(account, using=using, holder=holder, seconds=lease_seconds())
+    lease = Lease(account.identity, using=using, holder=holder, seconds=lease_seconds())
     if not lease.acquire():
         report.busy = True
         return report
@@ -354,7 +374,7 @@ def _round(
     wait_until = None  # when Akamai was unreachable: the claimed rest waits as well
     try:
         _return_orphans(using, account)
-        sender = _new_sender(credentials, lease.bucket_state())
+        sender = _new_sender(account, lease.bucket_state())
         while not (stop is not None and stop.is_set()):
             claimed = _claim(using, holder, burst, account)
             if not claimed:
@@ -405,6 +425,9 @@ def _round(
 
 _said_purging_off = False
 
+#: ``deliver_pending(account=ALL_ACCOUNTS)``: every configured account, one after another.
+ALL_ACCOUNTS = "*"
+
 
 def deliver_pending(
     using: str | None = None,
@@ -412,13 +435,18 @@ def deliver_pending(
     burst: bool = False,
     stop: threading.Event | None = None,
     holder: str | None = None,
+    account: str | None = ALL_ACCOUNTS,
 ) -> DeliveryReport:
     """Deliver every due pending intent of database ``using``; return what happened.
 
-    ``burst`` also takes intents that are backing off (each once). ``stop`` (an Event) ends the
-    delivery after the request in flight. Returns at once with ``busy`` when another
-    deliverer holds the account's lease (it will deliver these too); with ``config_error``
-    when no credentials are configured. Never raises for Akamai's answers.
+    Every configured account is delivered (the default, then each of ``AKAMAI_ACCOUNTS``),
+    each under its own lease, pacing and history; ``account`` names one (``None`` or
+    "default": the default). ``burst`` also takes intents that are backing off (each once).
+    ``stop`` (an Event) ends the delivery after the request in flight. ``busy`` says another
+    deliverer holds an account's lease (it will deliver those too); ``config_error`` that an
+    account's credentials cannot be used (the others are delivered all the same). Intents of
+    an account no longer configured stay pending, and hold up no other. Never raises for
+    Akamai's answers.
     """
     using = using or router.db_for_write(_model())
     holder = holder or process_holder_id()
@@ -430,37 +458,71 @@ def deliver_pending(
         _said_purging_off = True
         logger.log(level, "Purging is off (AKAMAI_PURGE_ENABLED = False): no intent delivered")
         return total
-    return _deliver(using, holder, burst, stop, total)
+    stop = stop or threading.Event()
+    seen: set[str] = set()
+    due: list[tuple[datetime, float]] = []  # each account's earliest pending intent
+    for one in _accounts(account, total):
+        if stop.is_set():
+            break
+        if one.identity in seen:  # two names for one API client: delivered once
+            continue
+        seen.add(one.identity)
+        total.next_attempt_at = total.seconds_until_due = None
+        _deliver(using, one, holder, burst, stop, total)
+        if total.next_attempt_at is not None and total.seconds_until_due is not None:
+            due.append((total.next_attempt_at, total.seconds_until_due))
+    # When to look again: the earliest of every account's.
+    total.next_attempt_at, total.seconds_until_due = min(
+        due, key=lambda pair: pair[1], default=(None, None)
+    )
+    return total
+
+
+def _accounts(wanted: str | None, total: DeliveryReport) -> Iterable[_Account]:
+    """The accounts to deliver, with their credentials; those whose credentials cannot be
+    used are named in ``total.config_error`` and skipped (the others are still delivered)."""
+    try:
+        names = conf.account_names() if wanted == ALL_ACCOUNTS else [conf.checked_account(wanted)]
+    except AkamaiConfigurationError as exc:  # AKAMAI_ACCOUNTS malformed: the default only
+        total.config_error = str(exc)
+        names = [None] if wanted == ALL_ACCOUNTS else []
+    for name in names:
+        try:
+            credentials = conf.resolve_credentials(account=name)
+        except AkamaiConfigurationError as exc:
+            problem = str(exc) if name is None else f"Account {name!r}: {exc}"
+            total.config_error = total.config_error or problem
+            continue
+        yield _Account(name, account_name(credentials), credentials)
 
 
 def _deliver(
-    using: str, holder: str, burst: bool, stop: threading.Event | None, total: DeliveryReport
-) -> DeliveryReport:
-    try:
-        credentials = conf.resolve_credentials()
-    except AkamaiConfigurationError as exc:
-        total.config_error = str(exc)
-        return total
+    using: str,
+    account: _Account,
+    holder: str,
+    burst: bool,
+    stop: threading.Event,
+    total: DeliveryReport,
+) -> None:
     window = conf.setting("AKAMAI_DELIVERY_DELAY")
-    stop = stop or threading.Event()
     while True:
         started = time.monotonic()
-        report = _round(using, credentials, holder, burst, stop)
+        report = _round(using, account, holder, burst, stop)
         total.merge(report)
         if report.busy or report.config_error or stop.is_set():
-            return total
+            return
         if not report.accepted and not report.refused:
-            return total
+            return
         # Intents committed while this round was finishing found the lease still taken: look
         # again now that it is released, so their kick is not lost; but one window after this
         # round began, so that a busy site's saves go out together, not one request each.
-        if not _has_due(using, holder, burst, account_name(credentials)):
-            return total
+        if not _has_due(using, holder, burst, account):
+            return
         if stop.wait(max(0.0, started + window - time.monotonic())):
-            return total
+            return
 
 
-def _has_due(using: str, holder: str, burst: bool, account: str) -> bool:
+def _has_due(using: str, holder: str, burst: bool, account: _Account) -> bool:
     return bool(_account_intents(using, account).has_due(holder, burst))
 
 
@@ -491,3 +553,34 @@ def discard_failed(ids: Iterable[int], using: str | None = None) -> int:
 def pending_summary(using: str | None = None) -> dict[str, Any]:
     """Counts by status and the oldest pending intent's creation time."""
     return dict(_intents(using or router.db_for_write(_model())).summary())
+
+
+def summary_by_account(using: str | None = None) -> dict[str, dict[str, int]]:
+    """Counts by status for each account the table holds, by the name the settings give it
+    ("default", a name of ``AKAMAI_ACCOUNTS``) or, for an account no configured credentials
+    name (removed, or unreadable here), by its identity; "" is what was recorded where no
+    credentials were configured (the default account's deliverer sends it)."""
+    from django.db.models import Count
+
+    names: dict[str, str] = {"": "(no credentials where recorded: the default account)"}
+    try:
+        configured = conf.account_names()
+    except AkamaiConfigurationError:
+        configured = [None]
+    for name in configured:
+        try:
+            identity = account_name(conf.resolve_credentials(account=name))
+        except AkamaiConfigurationError:
+            continue
+        names.setdefault(identity, name or conf.DEFAULT_ACCOUNT)
+    rows = (
+        _intents(using or router.db_for_write(_model()))
+        .order_by()
+        .values_list("account", "status")
+        .annotate(n=Count("id"))
+    )
+    result: dict[str, dict[str, int]] = {}
+    for identity, status, count in rows:
+        label = names.get(identity, f"{identity} (no configured account)")
+        result.setdefault(label, {"pending": 0, "claimed": 0, "failed": 0})[status] = count
+    return result

@@ -18,11 +18,19 @@ Settings (all optional)::
             "ACTION": "invalidate",            # or "delete"; default: AKAMAI_PURGE_OPTIONS
             "NETWORK": "production",           # or "staging"; default: AKAMAI_PURGE_OPTIONS
             "CACHE_TAGS": True,                # pages carry Edge-Cache-Tag: purge them by tag
+            "ACCOUNT": "brand-b",              # a name of AKAMAI_ACCOUNTS; default: see below
         },
     }
 
+Several Akamai accounts (a multisite whose sites are on different accounts): one entry per
+account, each with its Sites' ``HOSTNAMES`` and its ``ACCOUNT``, a name of
+``AKAMAI_ACCOUNTS`` ("default" for the default account). Without ``ACCOUNT``, URLs go to the
+account whose ``HOSTNAMES`` in ``AKAMAI_ACCOUNTS`` hold their host, and cache tags to the
+default account.
+
 Credentials never go here: Wagtail may pass backend settings as task arguments, so they stay
-in the ``AKAMAI_*`` settings or the edgerc file, where every other door reads them.
+in the ``AKAMAI_*`` settings, ``AKAMAI_ACCOUNTS`` or the edgerc file, where every other door
+reads them; ``ACCOUNT`` names them.
 """
 
 from __future__ import annotations
@@ -35,7 +43,7 @@ from django.apps import apps
 from django.db import router
 from wagtail.contrib.frontend_cache.backends.base import BaseBackend
 
-from ... import funnel
+from ... import conf, funnel
 from ...exceptions import AkamaiConfigurationError
 from ...options import parse_options
 from .pages import PAGE_TAG, page_model, page_tag, page_urls, split_page_urls
@@ -45,10 +53,11 @@ __all__ = ["AkamaiBackend"]
 #: What ``actor`` the purge history and logs name for purges from Wagtail.
 ACTOR = "wagtail"
 _OPTION_PARAMS = {"ACTION": "action", "NETWORK": "network"}
-_KNOWN_PARAMS = {"HOSTNAMES", "CACHE_TAGS", *_OPTION_PARAMS}
+_KNOWN_PARAMS = {"HOSTNAMES", "CACHE_TAGS", "ACCOUNT", *_OPTION_PARAMS}
 _CREDENTIAL_HINT = (
     "credentials are not backend settings: set AKAMAI_CCU_HOST, AKAMAI_CCU_CLIENT_TOKEN, "
-    "AKAMAI_CCU_CLIENT_SECRET and AKAMAI_CCU_ACCESS_TOKEN (or AKAMAI_EDGERC_FILENAME), "
+    "AKAMAI_CCU_CLIENT_SECRET and AKAMAI_CCU_ACCESS_TOKEN (or AKAMAI_EDGERC_FILENAME), or "
+    "give another account its credentials in AKAMAI_ACCOUNTS and name it with ACCOUNT, "
     "because Wagtail may pass backend settings as task arguments"
 )
 
@@ -72,6 +81,19 @@ class AkamaiBackend(BaseBackend):
         }
         # Bad ACTION/NETWORK values fail here, when Wagtail builds the backend, not at a publish.
         parse_options(self.options)
+        account = params.get("ACCOUNT")
+        if account is not None and not isinstance(account, str):
+            raise AkamaiConfigurationError(
+                f"WAGTAILFRONTENDCACHE: AkamaiBackend's ACCOUNT must be an account's name "
+                f"(a key of AKAMAI_ACCOUNTS, or 'default'), not {account!r}."
+            )
+        try:
+            #: The account this backend purges on (None: URLs by host, tags the default).
+            self.account = conf.checked_account(account) if account else None
+        except AkamaiConfigurationError as exc:
+            raise AkamaiConfigurationError(f"WAGTAILFRONTENDCACHE: ACCOUNT: {exc}") from None
+        if account == conf.DEFAULT_ACCOUNT:
+            self.account = conf.DEFAULT_ACCOUNT
         self.cache_tags = bool(params.get("CACHE_TAGS", False))
         if self.cache_tags and not apps.is_installed("django_akamai.contrib.wagtail"):
             raise AkamaiConfigurationError(
@@ -126,7 +148,7 @@ class AkamaiBackend(BaseBackend):
         # one (Page's database): a rollback drops them, a commit keeps them; delivery happens
         # after the commit, elsewhere, so a publish never waits on Akamai.
         funnel.record(
-            funnel.plan(objects, {**self.options, "type": object_type}),
+            funnel.plan(objects, {**self.options, "type": object_type}, account=self.account),
             using=router.db_for_write(page_model()),
             actor=actor or ACTOR,
         )
@@ -134,5 +156,5 @@ class AkamaiBackend(BaseBackend):
     def __repr__(self) -> str:
         return (
             f"<AkamaiBackend hostnames={self.hostnames!r} options={self.options!r} "
-            f"cache_tags={self.cache_tags!r}>"
+            f"cache_tags={self.cache_tags!r} account={self.account!r}>"
         )

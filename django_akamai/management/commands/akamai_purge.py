@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from ... import funnel, operator_tools
+from ... import conf, funnel, operator_tools
 from ...exceptions import (
     AkamaiConfigurationError,
     AkamaiError,
@@ -123,6 +123,13 @@ class Command(AkamaiCommand):
             "--network",
             choices=["production", "staging"],
             help="default from AKAMAI_PURGE_OPTIONS (production)",
+        )
+        parser.add_argument(
+            "--account",
+            metavar="NAME",
+            help="the account of AKAMAI_ACCOUNTS to purge on ('default': the default one); "
+            "without it, URLs go to the account of their host, tags and CP codes to the "
+            "default account",
         )
         parser.add_argument(
             "--queue",
@@ -284,13 +291,32 @@ class Command(AkamaiCommand):
                 chosen[key] = options[key]
         return chosen
 
+    def _routed(self, groups: dict[str, list[Any]], options: dict[str, Any]) -> list[Any]:
+        """Each type's objects planned and split by account (``funnel.route``)."""
+        return [
+            part
+            for object_type, items in groups.items()
+            for part in funnel.route(
+                funnel.planned(
+                    items, self._options_for(object_type, options), account=options["account"]
+                )
+            )
+        ]
+
+    def _account_line(self, part: Any) -> str:
+        """Names the account, where named accounts are configured."""
+        return f" on account {part.account!r}" if conf.accounts() else ""
+
     def _dry_run(self, groups: dict[str, list[Any]], options: dict[str, Any]) -> None:
         count = objects = 0
         warned = False
-        for object_type, items in groups.items():
-            chosen = funnel.planned(items, self._options_for(object_type, options))
+        for chosen in self._routed(groups, options):
             try:
-                pr = PurgeRequest(options=options_dict(chosen.options), actor=command_actor())
+                pr = PurgeRequest(
+                    options=options_dict(chosen.options),
+                    actor=command_actor(),
+                    account=chosen.account,
+                )
             except NoAkamaiUsernameProvidedException as exc:
                 if not exc.nothing_configured:
                     raise
@@ -307,7 +333,7 @@ class Command(AkamaiCommand):
                 objects += request.count
                 self.stdout.write(
                     f"{request.method} {request.url} ({request.count} object(s), "
-                    f"{len(request.body)} bytes)"
+                    f"{len(request.body)} bytes){self._account_line(chosen)}"
                 )
                 self.stdout.write(request.body.decode("utf-8"))
         self.stdout.write(
@@ -322,27 +348,25 @@ class Command(AkamaiCommand):
                 f"--queue needs Celery (pip install 'django-akamai[celery]'): {exc}",
                 returncode=EXIT_BAD_INPUT,
             ) from None
-        for object_type, items in groups.items():
+        for part in self._routed(groups, options):
             # One Celery task per Akamai request; the objects are planned already.
-            results = enqueue(
-                funnel.planned(items, self._options_for(object_type, options)),
-                actor=command_actor(),
-            )
+            results = enqueue(part, actor=command_actor())
             ids = [r.id for r in getattr(results, "results", []) if getattr(r, "id", None)]
             self._say(
-                f"Queued {len(items)} {operator_tools.TYPE_NOUNS[object_type]}(s) in "
-                f"{len(ids)} task(s)" + (f": {', '.join(ids)}." if ids else "."),
+                f"Queued {len(part)} {operator_tools.TYPE_NOUNS[part.options.type]}(s)"
+                f"{self._account_line(part)} in {len(ids)} task(s)"
+                + (f": {', '.join(ids)}." if ids else "."),
                 options,
             )
 
     def _send(self, groups: dict[str, list[Any]], options: dict[str, Any]) -> None:
         # Build every request first: a configuration error stops before anything is sent.
         requests = []
-        for object_type, items in groups.items():
+        for part in self._routed(groups, options):
             pr = PurgeRequest(
-                options=self._options_for(object_type, options), actor=command_actor()
+                options=options_dict(part.options), actor=command_actor(), account=part.account
             )
-            pr.add_planned(items)  # planned by operator_tools.read_objects
+            pr.add_planned(part.objects)  # planned by operator_tools.read_objects
             requests.append(pr)
         total = sum(len(pr.urls) for pr in requests)
         on_request, bar = self._progress(total, options)

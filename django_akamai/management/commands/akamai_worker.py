@@ -1,7 +1,8 @@
 """``manage.py akamai_worker``: deliver recorded purge intents until stopped.
 
-Runs ``delivery.worker.deliver_pending`` for every database that holds intents, again whenever
-something is due, polling every ``--interval`` seconds. SIGTERM or SIGINT finishes the request
+Runs ``delivery.worker.deliver_pending`` for every database that holds intents (every
+account of each: the default one and each of ``AKAMAI_ACCOUNTS``), again whenever something
+is due, polling every ``--interval`` seconds. SIGTERM or SIGINT finishes the request
 in flight, then exits. Several workers at once are safe: one holds an account's lease and
 sends, the others wait for it. ``AKAMAI_DELIVERY = "worker"`` leaves delivery to this command
 alone; with the other modes it is a safety net.
@@ -28,7 +29,13 @@ from django.utils import timezone
 
 from ... import conf
 from ...delivery.lease import new_holder_id
-from ...delivery.worker import DeliveryReport, deliver_pending, intent_databases, pending_summary
+from ...delivery.worker import (
+    DeliveryReport,
+    deliver_pending,
+    intent_databases,
+    pending_summary,
+    summary_by_account,
+)
 from ...exceptions import AkamaiConfigurationError
 from ...verification.stats import status_line
 from ...verification.stats import summary as verification_summary
@@ -71,10 +78,18 @@ class Command(AkamaiCommand):
         )
 
     def _check_configuration(self) -> None:
+        """Exit 2 when no account can be delivered: AKAMAI_ACCOUNTS malformed, or no
+        credentials for the default account and no named account. A named account whose
+        credentials fail is reported by each delivery, and the others are delivered."""
+        try:
+            named = conf.accounts()
+        except AkamaiConfigurationError as exc:
+            raise CommandError(str(exc), returncode=EXIT_BAD_CONFIGURATION) from None
         try:
             conf.resolve_credentials()
         except AkamaiConfigurationError as exc:
-            raise CommandError(str(exc), returncode=EXIT_BAD_CONFIGURATION) from None
+            if not named:
+                raise CommandError(str(exc), returncode=EXIT_BAD_CONFIGURATION) from None
 
     def handle(self, *args: Any, **options: Any) -> None:
         aliases = options["database"] or intent_databases()
@@ -104,6 +119,14 @@ class Command(AkamaiCommand):
                 f"{alias}: pending {summary['pending']}, being delivered {summary['claimed']}, "
                 f"failed {summary['failed']}, oldest waiting {age}"
             )
+            by_account = summary_by_account(alias)
+            if conf.get_setting("AKAMAI_ACCOUNTS") or len(by_account) > 1:
+                # Several accounts: what each holds, and what no configured account sends.
+                for label, counts in sorted(by_account.items()):
+                    self.stdout.write(
+                        f"  account {label}: pending {counts['pending']}, being delivered "
+                        f"{counts['claimed']}, failed {counts['failed']}"
+                    )
         # Verification at the edge, over the last 24 hours of the purge history.
         self.stdout.write(status_line(verification_summary()))
 
