@@ -253,3 +253,11 @@ def test_publishing_a_page_whose_purge_is_stuck_warns_the_editor(site_tree, admi
 def test_publishing_a_page_with_no_trouble_says_nothing_more(site_tree, admin_client):
     shown = messages_of(publish_in_admin(admin_client, site_tree.about))
     assert shown == ["Page 'About us' has been published."]
+
+
+def test_status_shows_verification_at_the_edge_when_it_is_on(site_tree, admin_client, settings):
+    assert 'id="akamai-verification"' not in admin_client.get(url("status")).content.decode()
+    settings.AKAMAI_VERIFY = {"EDGE": "http://127.0.0.1:8766"}
+    html = admin_client.get(url("status")).content.decode()
+    assert 'id="akamai-verification"' in html and 'id="akamai-verified-stale"' in html
+    assert "Verified at the edge" in html
