@@ -28,7 +28,11 @@ class PurgeRecord(models.Model):
         "requested by",
         max_length=200,
         blank=True,
-        help_text="The admin user, the command or the task that asked for it.",
+        help_text=(
+            "Who asked: admin:<user> (the Purge URLs page or the admin action), wagtail:<user>, "
+            "command, task, signal, suspend_purges, or autopurge (a save, delete or "
+            "many-to-many change of a model in AKAMAI_PURGE_MODELS, whoever made it)."
+        ),
     )
     api = models.CharField("API", max_length=8)
     account = models.CharField(
@@ -85,7 +89,8 @@ class PurgeRecord(models.Model):
 
     class Meta:
         verbose_name = "purge record"
-        verbose_name_plural = "purge history"
+        # "2 purge records" in the admin's count, not "2 purge history".
+        verbose_name_plural = "purge records"
         ordering = ["-created_at", "-id"]
         permissions = [
             ("purge_cache", "Can purge Akamai's cache"),
