@@ -269,12 +269,15 @@ class Emulator:
         default_ttl: float = DEFAULT_TTL_SECONDS,
         clock: Callable[[], float] | None = None,
         origin_timeout: float = DEFAULT_ORIGIN_TIMEOUT_SECONDS,
+        forward_host: bool = False,
     ) -> Edge:
         """Serve an emulated edge (a caching proxy in front of ``origin``) that every purge
         this emulator accepts reaches ``estimatedSeconds`` later; see ``edge.py``.
 
         It caches under ``public_host`` (the host name your purges use), by default under
-        the origin's own host; ``public_host="*"`` caches under each request's ``Host``."""
+        the origin's own host; ``public_host="*"`` caches under each request's ``Host``.
+        ``forward_host=True`` asks the origin with the incoming ``Host`` (Akamai's "Forward
+        Host Header: Incoming Host Header"), for one origin serving several sites."""
         if self._edge is not None:
             raise RuntimeError("the edge is already running; stop_edge() first")
         edge = Edge(
@@ -285,6 +288,7 @@ class Emulator:
             clock=clock if clock is not None else time.monotonic,
             origin_timeout=origin_timeout,
             faults=self._purge_faults,
+            forward_host=forward_host,
         )
         bind = self.bind if self.bind not in ("", "0.0.0.0", "::") else "127.0.0.1"  # noqa: S104
         self._edge = start_edge(edge, bind, port)

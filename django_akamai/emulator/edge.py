@@ -197,6 +197,7 @@ class Edge:
         clock: Callable[[], float] = time.monotonic,
         origin_timeout: float = DEFAULT_ORIGIN_TIMEOUT_SECONDS,
         faults: PurgeFaults | None = None,
+        forward_host: bool = False,
     ) -> None:
         parts = urlsplit(origin if "://" in origin else f"http://{origin}")
         if parts.scheme != "http" or not parts.hostname:
@@ -220,6 +221,9 @@ class Edge:
         self.network = network
         self.clock = clock
         self.origin_timeout = float(origin_timeout)
+        # Akamai's "Forward Host Header": the origin's own name (False), or the incoming Host
+        # (True: one origin serving several sites, e.g. Wagtail Sites told apart by host).
+        self.forward_host = forward_host
         # Date headers are on the edge's clock: wall time when the clock read 0.
         self._epoch = time.time() - clock()
         self.base_url = ""  # set by edge_http.start_edge once bound
@@ -521,9 +525,13 @@ class Edge:
             connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
             for name, value in forwarded:
                 connection.putheader(name, value)
-            # The origin is asked under its own name (Akamai's "origin hostname" choice), so a
-            # Django origin needs no ALLOWED_HOSTS entry for the public name.
-            connection.putheader("Host", self.origin.removeprefix("http://"))
+            # By default the origin is asked under its own name (Akamai's "origin hostname"
+            # choice), so a Django origin needs no ALLOWED_HOSTS entry for the public name.
+            incoming = next((v for k, v in headers if k.lower() == "host"), None)
+            if self.forward_host and incoming:
+                connection.putheader("Host", incoming)
+            else:
+                connection.putheader("Host", self.origin.removeprefix("http://"))
             connection.putheader("Via", "1.1 akamai-edge-emulator")
             if body or method in ("POST", "PUT", "PATCH"):
                 connection.putheader("Content-Length", str(len(body)))

@@ -113,3 +113,50 @@ def test_an_unknown_account_fails_when_wagtail_builds_the_backend(settings, two_
     with pytest.raises(ImproperlyConfigured, match="ACCOUNT.*'brand-c'"):
         AkamaiBackend({"ACCOUNT": "brand-c"})
     assert AkamaiBackend({"ACCOUNT": "default"}).account == "default"
+
+
+def test_each_site_is_fresh_at_its_own_accounts_edge(
+    site_tree, two_accounts, akamai_edge, live_server
+):
+    """Each account's emulator has an edge in front of the site; a publish on each Site is
+    purged on its own account and is then fresh at that account's edge, not the other's."""
+    import requests
+
+    default, brand_b = two_accounts
+    default.configure(time_scale=50)  # Akamai's 5 s take 0.1 s
+    brand_b.configure(time_scale=50)
+    blog_edge = brand_b.start_edge(live_server.url, public_host="*", forward_host=True)
+    try:
+        for edge, url, title in (
+            (akamai_edge, f"{WWW}/about/", "About"),
+            (blog_edge, f"{BLOG}/news/", "News"),
+        ):
+            host = url.split("/")[2]
+            for expected in ("TCP_MISS", "TCP_HIT"):
+                path = "/" + url.split("/", 3)[3]
+                got = requests.get(
+                    edge.base_url + path,
+                    headers={"Pragma": "akamai-x-cache-on", "Host": host},
+                    timeout=10,
+                )
+                assert got.headers["X-Cache"].startswith(expected)
+                assert f"<h1>{title}</h1>" in got.text
+        for page, title in ((site_tree.about, "About us"), (site_tree.news, "Latest news")):
+            page.title = title
+            page.save_revision().publish()
+        assert deliver_pending().ok  # both accounts (deliver() would reset the edges too)
+        assert [str(o) for o in default.accepted_objects()] == [f"{WWW}/about/"]
+        assert [str(o) for o in brand_b.accepted_objects()] == [f"{BLOG}/news/"]
+        fresh_www = akamai_edge.wait_until_fresh(
+            f"{WWW}/about/", lambda body: b"<h1>About us</h1>" in body
+        )
+        fresh_blog = blog_edge.wait_until_fresh(
+            f"{BLOG}/news/", lambda body: b"<h1>Latest news</h1>" in body
+        )
+        # Served from the origin after the purge (a delete: MISS; an invalidate: REFRESH_MISS).
+        assert "MISS" in fresh_www.x_cache and "MISS" in fresh_blog.x_cache
+        # One purge reached each edge: neither account purged the other's Site.
+        assert akamai_edge.counters["purges_applied"] == 1
+        assert blog_edge.counters["purges_applied"] == 1
+    finally:
+        brand_b.stop_edge()
