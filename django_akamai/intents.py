@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db import connections, router, transaction
@@ -144,10 +144,33 @@ def _push_later(rows: list[Any], alias: str) -> None:
         pending.filter(key__in=keys, next_attempt_at__lt=due).update(next_attempt_at=due)
 
 
+#: Bytes of row data per INSERT at most: MySQL and MariaDB refuse a statement larger than
+#: their max_allowed_packet (16 MiB by default), and Django does not split an INSERT there.
+MAX_INSERT_BYTES = 4_000_000
+#: A row's columns besides its object (keys, options, actor, times), generously.
+_ROW_OVERHEAD = 400
+
+
+def _batches(rows: list[Any]) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    size = 0
+    for row in rows:
+        cost = len(row.value) * 4 + len(row.actor) + _ROW_OVERHEAD  # UTF-8: up to 4 bytes
+        if batch and size + cost > MAX_INSERT_BYTES:
+            yield batch
+            batch, size = [], 0
+        batch.append(row)
+        size += cost
+    if batch:
+        yield batch
+
+
 def _insert(rows: list[Any], alias: str) -> None:
     from .models import PurgeIntent
 
-    PurgeIntent.objects.using(alias).bulk_create(rows, ignore_conflicts=True)
+    table = PurgeIntent.objects.using(alias)
+    for batch in _batches(rows):  # one statement for all but very large plans
+        table.bulk_create(batch, ignore_conflicts=True)
     _kick_after_commit(alias)
 
 

@@ -348,3 +348,13 @@ def test_the_migration_keeps_pending_intents_and_merges_failed_ones():
         executor.loader.build_graph()
         executor.migrate(executor.loader.graph.leaf_nodes())
     assert rows == [("k1", "pending", "k1", None, 0), ("k2", "failed", None, "k2", 3)]
+
+
+def test_a_plan_larger_than_one_statement_may_be_is_recorded_whole():
+    # 60,000 URLs of 320 characters: about 19 MB of rows, more than MySQL's and MariaDB's
+    # default max_allowed_packet (16 MiB) in one INSERT.
+    tail = "x" * 280
+    urls = [f"/big/{i:05d}/{tail}" for i in range(60_000)]
+    with transaction.atomic():
+        assert funnel.record(funnel.plan(urls), using="default") == 60_000
+    assert PurgeIntent.objects.filter(status="pending").count() == 60_000
