@@ -146,17 +146,23 @@ def test_an_oversized_url_from_automatic_purging_fails_alone_and_the_rest_is_del
 
     from tests.testapp.models import Article
 
-    settings.AKAMAI_PURGE_MODELS = ["testapp.Article"]
+    # A model's extra URL (a callable of AKAMAI_PURGE_MODELS) that no request can hold.
+    huge = "/" + "x" * 49_985
+
+    def urls(article):
+        return [huge] if article.slug == "huge" else []
+
+    settings.AKAMAI_PURGE_MODELS = {"testapp.Article": {"urls": urls}}
     # Automatic purging plans each URL as add() does: the size check refuses this one when
     # it is recorded (a failed intent naming why), instead of wedging every later round.
-    Article.objects.create(slug="x" * 49_985)
+    Article.objects.create(slug="huge")
     for i in range(40):
         Article.objects.create(slug=f"good-{i}")
-    assert statuses() == {"failed": 1, "pending": 40}
+    assert statuses() == {"failed": 1, "pending": 41}  # huge's own URL is fine
     [failed] = PurgeIntent.objects.filter(status="failed")
     assert "ObjectTooLarge" in failed.error_detail
     call_command("akamai_worker", "--burst")  # exits 0: everything it could send was accepted
-    assert len(worker_mode.accepted_objects()) == 40
+    assert len(worker_mode.accepted_objects()) == 41
     assert statuses() == {"failed": 1}
 
 
