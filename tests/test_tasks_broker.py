@@ -300,3 +300,24 @@ def test_a_pool_process_killed_mid_task_loses_nothing(
         worker.stop()
         emu.restore_defaults()
         delete_queue(broker, queue)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [None, [{"a": 1}], ["not a url"], ["/relative"], [3], ["https://www.example.com/a b"]],
+)
+def test_a_worker_refuses_a_malformed_task_message_before_sending(emu, settings, message):
+    # The registered task's name is open to any app or an older deploy: its message is checked
+    # as PurgeRequest.add() checks objects, in the worker, before anything is sent.
+    result = purge_objects.apply_async(args=(message,), queue=settings.AKAMAI_CELERY_QUEUE)
+    with pytest.raises(AkamaiError) as info:
+        result.get(timeout=TIMEOUT)
+    # The message names the object at fault, whatever class Celery rebuilt it as.
+    assert repr(message[0] if isinstance(message, list) else message) in str(info.value)
+    assert emu.counters["requests"] == 0
+
+
+def test_a_worker_purges_a_bare_url_message_as_one_object(emu, settings):
+    result = purge_objects.apply_async(args=(f"{BASE}/one/",), queue=settings.AKAMAI_CELERY_QUEUE)
+    assert result.get(timeout=TIMEOUT) == 1
+    assert emu.accepted_objects() == [f"{BASE}/one/"]
