@@ -57,9 +57,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [str(HERE), str(ROOT)]
 
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+PG: dict[str, Any] = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 # A fresh machine's MariaDB: root over TCP with no password (as the test suite reaches it).
-MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
+MARIADB: dict[str, Any] = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
 VENDORS = ("postgresql", "mariadb", "sqlite")
 LABELS = {"postgresql": "PostgreSQL", "mariadb": "MariaDB", "sqlite": "SQLite"}
 URL_BUCKET = 10_000
@@ -390,7 +390,7 @@ def site_run(
         "saving_s": round(records[-1][1] - records[0][1], 2),
     }
     if autopurge and akamai == "up":
-        accepted_at = {}
+        accepted_at: dict[str, float] = {}
         for purge in emu.purges:
             for obj in purge.objects:
                 accepted_at.setdefault(obj, purge.received_at.timestamp())
