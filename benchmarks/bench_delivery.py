@@ -1,17 +1,23 @@
 """Purge intents delivered: several deliverer processes on one account, and a busy site.
 
     .venv/bin/python benchmarks/bench_delivery.py [--time-scale 5] [--per-deliverer 20000]
-        [--saves 1000] [--only deliverers,site] [--json]
+        [--deliverers 1,2,4,8] [--database postgresql,mariadb] [--saves 1000]
+        [--only deliverers,site] [--json]
 
 1. **Deliverers.** 1, 2, 4 and 8 ``manage.py akamai_worker --burst`` processes at once, on
    one Akamai account (the emulator with Akamai's buckets at ``--time-scale``), with 20,000
-   pending intents each (so 20,000 × N in the table, seeded with ``intents.record`` before
-   they start). The database is PostgreSQL (127.0.0.1:5432, a database of this run's own)
-   or, when it is unreachable, an SQLite file. Reported: the delivery's wall time, from the
+   pending intents each (so 20,000 × N in the table, seeded with ``funnel.record`` before
+   they start), on each database of ``--database`` in turn: ``postgresql`` (127.0.0.1:5432,
+   user postgres), ``mariadb`` (127.0.0.1:3306, root with no password, through PyMySQL) and
+   ``sqlite`` (a file), each run in a database of its own, created for the run and dropped
+   after it. By default PostgreSQL and MariaDB, those that are reachable, or an SQLite file
+   when neither is. Reported per database and count: the delivery's wall time, from the
    emulator's receipt of the first request to its acceptance of the last, against the
    theoretical minimum ``max(0, URLs − 10,000) / (200 × scale)`` (the URL bucket starts full,
    then refills at 200 a second); the processes' start-up (launch → first request) apart;
-   429s; objects lost (seeded minus accepted) and accepted more than once.
+   429s; objects lost (seeded minus accepted); objects sent twice, i.e. accepted by Akamai
+   (the emulator) in more than one request: a URL refused with a 429 and sent again is not
+   counted, it was purged once; and the intents left in the table after the run.
 2. **A busy site.** One process makes 1,000 saves of ``benchapp.Item``, each its own
    transaction, paced at 50 and at 200 saves a second, with automatic purging
    (``AKAMAI_PURGE_MODELS``), on an SQLite file; the emulator has Akamai's buckets in real
@@ -23,9 +29,10 @@
    automatic purging minus the same without it, with Akamai up, down (a closed port) and
    hanging (a port that accepts connections and never answers).
 
-The emulator runs in this (the driver's) process, which only waits while the deliverers and
-the saver, separate processes, do the work. Results go to ``benchmarks/results/delivery.json``
-and ``delivery.md``.
+A process configures Django once, so each database's deliverers and the busy site are driven
+by a fresh process of this script each. The emulator runs in that driver process, which only
+waits while the deliverers and the saver, separate processes, do the work. Results go to
+``benchmarks/results/delivery.json`` and ``delivery.md``.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -49,9 +57,14 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [str(HERE), str(ROOT)]
 
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+PG: dict[str, Any] = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+# A fresh machine's MariaDB: root over TCP with no password (as the test suite reaches it).
+MARIADB: dict[str, Any] = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
+VENDORS = ("postgresql", "mariadb", "sqlite")
+LABELS = {"postgresql": "PostgreSQL", "mariadb": "MariaDB", "sqlite": "SQLite"}
 URL_BUCKET = 10_000
 URL_REFILL = 200.0
+SEED_CHUNK = 10_000
 
 
 # --- environment shared with the child processes ---------------------------------------------
@@ -95,31 +108,96 @@ def reset(emu: Any) -> None:
     emu.reset()
 
 
-def pg_reachable() -> bool:
+def pg_problem() -> str | None:
+    """Why PostgreSQL cannot be used here, or None."""
     try:
         import psycopg
 
         with psycopg.connect(dbname="postgres", connect_timeout=3, **PG):
-            return True
-    except Exception:  # noqa: BLE001 (any failure means: use SQLite)
-        return False
+            return None
+    except Exception as exc:  # noqa: BLE001 (any failure means: not this database)
+        return f"PostgreSQL at {PG['host']}:{PG['port']} is not reachable: {exc!r}"
+
+
+def mariadb_problem() -> str | None:
+    """Why MariaDB cannot be used here, or None."""
+    try:
+        import pymysql
+    except ImportError as exc:
+        return f"PyMySQL is not installed ({exc}); pip install -e .[test]"
+    try:
+        pymysql.connect(connect_timeout=3, **MARIADB).close()
+        return None
+    except Exception as exc:  # noqa: BLE001 (any failure means: not this database)
+        return (
+            f"MariaDB at {MARIADB['host']}:{MARIADB['port']} is not reachable as "
+            f"{MARIADB['user']} with no password: {exc!r}"
+        )
+
+
+PROBLEMS = {"postgresql": pg_problem, "mariadb": mariadb_problem, "sqlite": lambda: None}
+
+
+def run_name() -> str:
+    return f"bench_delivery_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+
+def _mariadb_sql(statement: str) -> None:
+    import pymysql
+
+    connection = pymysql.connect(connect_timeout=3, autocommit=True, **MARIADB)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
+    finally:
+        connection.close()
 
 
 @contextmanager
-def pg_database():
-    import psycopg
+def own_database(vendor: str, directory: str) -> Iterator[dict[str, Any]]:
+    """A database of this run's own on ``vendor``, dropped afterwards: its ``DATABASES``
+    entry."""
+    if vendor == "sqlite":
+        yield sqlite_database(directory, "deliverers.sqlite3")
+        return
+    name = run_name()
+    if vendor == "postgresql":
+        import psycopg
 
-    name = f"bench_delivery_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(dbname="postgres", autocommit=True, **PG) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+        with psycopg.connect(dbname="postgres", autocommit=True, **PG) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        entry = {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": name,
+            "HOST": PG["host"],
+            "PORT": PG["port"],
+            "USER": PG["user"],
+        }
+    else:
+        _mariadb_sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+        entry = {
+            "ENGINE": "django.db.backends.mysql",
+            "NAME": name,
+            "HOST": MARIADB["host"],
+            "PORT": MARIADB["port"],
+            "USER": MARIADB["user"],
+            "PASSWORD": MARIADB["password"],
+            # Django's advice for MySQL: strict mode, so bad data is an error, not a warning.
+            "OPTIONS": {"charset": "utf8mb4", "init_command": "SET sql_mode='STRICT_TRANS_TABLES'"},
+        }
     try:
-        yield {"ENGINE": "django.db.backends.postgresql", "NAME": name, **PG}
+        yield entry
     finally:
         from django.db import connections
 
         connections.close_all()
-        with psycopg.connect(dbname="postgres", autocommit=True, **PG) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if vendor == "postgresql":
+            import psycopg
+
+            with psycopg.connect(dbname="postgres", autocommit=True, **PG) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        else:
+            _mariadb_sql(f"DROP DATABASE IF EXISTS `{name}`")
 
 
 def sqlite_database(directory: str, name: str) -> dict[str, Any]:
@@ -138,17 +216,23 @@ def manage(*args: str) -> list[str]:
 
 
 def deliverers(
-    emu: Any, db: dict[str, Any], counts: list[int], per: int, scale: float
+    emu: Any, db: dict[str, Any], counts: list[int], per: int, scale: float, database: str
 ) -> list[dict]:
     import inputs
 
     from django_akamai import funnel
+    from django_akamai.models import PurgeIntent
 
     rows = []
     for n in counts:
         reset(emu)
         urls = inputs.canonical(inputs.make_urls(per * n, seed=2026 + n))
-        funnel.record(funnel.plan(urls), using="default")
+        seeding = time.perf_counter()
+        # In chunks: one record() is one INSERT on MariaDB (Django does not batch there), and
+        # 60,000 rows outgrow its default max_allowed_packet (16 MiB): "server has gone away".
+        for start in range(0, len(urls), SEED_CHUNK):
+            funnel.record(funnel.plan(urls[start : start + SEED_CHUNK]), using="default")
+        seed_s = time.perf_counter() - seeding
         env = child_env(db, emu)
         launched = time.time()
         workers = [
@@ -170,8 +254,11 @@ def deliverers(
         last = max(p.received_at.timestamp() for p in purges) if purges else launched
         minimum = max(0, len(urls) - URL_BUCKET) / (URL_REFILL * scale)
         wall = last - first
+        # Accepted intents are deleted: what is left was not delivered (pending or failed).
+        left = PurgeIntent.objects.count()
         rows.append(
             {
+                "database": database,
                 "deliverers": n,
                 "intents": len(urls),
                 "requests": counters["accepted"],
@@ -181,12 +268,16 @@ def deliverers(
                 "startup_s": round(first - launched, 2),
                 "rate_limited": counters["rate_limited"],
                 "lost": len(set(urls) - set(seen)),
+                # "Sent twice": accepted by Akamai in more than one request. A 429 is not an
+                # acceptance, so a URL refused and sent again counts once.
                 "accepted_twice": sum(1 for count in seen.values() if count > 1),
+                "left": left,
+                "seed_s": round(seed_s, 2),
                 "exit_codes": [worker.returncode for worker in workers],
                 "stderr": [err.strip()[-500:] for _, err in outputs if err.strip()],
             }
         )
-        print(f"  {n} deliverer(s): {rows[-1]}", file=sys.stderr, flush=True)
+        print(f"  {database}, {n} deliverer(s): {rows[-1]}", file=sys.stderr, flush=True)
     return rows
 
 
@@ -299,7 +390,7 @@ def site_run(
         "saving_s": round(records[-1][1] - records[0][1], 2),
     }
     if autopurge and akamai == "up":
-        accepted_at = {}
+        accepted_at: dict[str, float] = {}
         for purge in emu.purges:
             for obj in purge.objects:
                 accepted_at.setdefault(obj, purge.received_at.timestamp())
@@ -352,59 +443,107 @@ def table(headers: list[str], rows: list[list[Any]]) -> list[str]:
     return lines
 
 
+def _ratio(row: dict[str, Any]) -> Any:
+    # No minimum when every URL fits the URL bucket's first 10,000: say so, not "None".
+    return row["ratio"] if row["ratio"] is not None else "(no minimum)"
+
+
+def side_by_side(rows: list[dict[str, Any]]) -> list[str]:
+    """One line per deliverer count, each database's figures beside the others'."""
+    databases = list(dict.fromkeys(r["database"] for r in rows))
+    by = {(r["database"], r["deliverers"]): r for r in rows}
+    counts = list(dict.fromkeys(r["deliverers"] for r in rows))
+    headers = ["deliverers", "intents"]
+    for name in databases:
+        headers += [f"{name} wall ÷ minimum", f"{name} 429s", f"{name} lost", f"{name} sent twice"]
+    body = []
+    for n in counts:
+        some = next(by[(d, n)] for d in databases if (d, n) in by)
+        line: list[Any] = [n, f"{some['intents']:,}"]
+        for name in databases:
+            r = by.get((name, n))
+            line += (
+                [_ratio(r), r["rate_limited"], r["lost"], r["accepted_twice"]]
+                if r
+                else ["(failed)"] * 4
+            )
+        body.append(line)
+    return table(headers, body)
+
+
 def render(results: dict[str, Any]) -> str:
     meta = results["meta"]
     lines = [
-        f"Delivery benchmarks ({meta['started']}, {meta['cpus']} CPUs, database "
-        f"{meta['database']}; command: {meta['command']})",
+        f"Delivery benchmarks ({meta['started']}, {meta['cpus']} CPUs, load average "
+        f"{meta.get('load_before', '?')} before and {meta.get('load_after', '?')} after; "
+        f"databases: {meta['database']}; command: `{meta['command']}`)",
         "",
     ]
+    for note in meta.get("left_out", []):
+        lines += [f"Left out: {note}", ""]
     if "deliverers" in results:
+        rows = results["deliverers"]
+        per = meta.get("per_deliverer", 20_000)
         lines += [
-            f"Deliverers: `akamai_worker --burst` processes on one account, 20,000 pending "
-            f"intents each, Akamai's buckets at time scale {meta['time_scale']:g}. Wall = the "
-            "emulator's first request received to its last accepted; start-up = launch to "
-            "first request.",
+            f"Deliverers: `akamai_worker --burst` processes on one account, {per:,} pending "
+            f"intents each, Akamai's buckets at time scale {meta['time_scale']:g}, each "
+            "database a fresh one of the run's own. Wall = the emulator's first request "
+            "received to its last accepted; minimum = max(0, intents − 10,000) / (200 × "
+            "scale); start-up = launch to first request, apart. Sent twice = objects the "
+            "emulator accepted in more than one request (a 429 is not an acceptance). Left = "
+            "intents still in the table after the run.",
             "",
         ]
+        if len({r["database"] for r in rows}) > 1:
+            lines += side_by_side(rows) + [""]
         lines += table(
             [
+                "database",
                 "deliverers",
                 "intents",
                 "requests",
                 "wall (s)",
                 "minimum (s)",
-                "ratio",
+                "wall ÷ minimum",
                 "429s",
                 "lost",
-                "twice",
+                "sent twice",
+                "left",
                 "start-up (s)",
+                "seeding (s)",
                 "exit codes",
             ],
             [
                 [
+                    r["database"],
                     r["deliverers"],
                     f"{r['intents']:,}",
                     r["requests"],
                     r["wall_s"],
                     r["minimum_s"],
-                    r["ratio"],
+                    _ratio(r),
                     r["rate_limited"],
                     r["lost"],
                     r["accepted_twice"],
+                    r["left"],
                     r["startup_s"],
+                    r["seed_s"],
                     ",".join(map(str, r["exit_codes"])),
                 ]
-                for r in results["deliverers"]
+                for r in rows
             ],
         )
-        total = results["deliverers"]
-        lines += [
-            "",
-            f"Total: 429s {sum(r['rate_limited'] for r in total)}, lost "
-            f"{sum(r['lost'] for r in total)}.",
-            "",
-        ]
+        lines.append("")
+        for name in dict.fromkeys(r["database"] for r in rows):
+            mine = [r for r in rows if r["database"] == name]
+            lines.append(
+                f"Total on {name}: 429s {sum(r['rate_limited'] for r in mine)}, lost "
+                f"{sum(r['lost'] for r in mine)}, sent twice "
+                f"{sum(r['accepted_twice'] for r in mine)}."
+            )
+        for name, error in results.get("deliverer_failures", {}).items():
+            lines.append(f"**{name} failed**: {error}")
+        lines.append("")
     if "site" in results:
         lines += [
             f"Busy site: {meta['saves']:,} saves of benchapp.Item, each its own transaction, "
@@ -448,79 +587,154 @@ def render(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def choose_databases(
+    parser: argparse.ArgumentParser, asked: str | None, sqlite: bool
+) -> tuple[list[str], list[str]]:
+    """The databases of the deliverer scenario, and why any default one was left out."""
+    if sqlite:
+        return ["sqlite"], []
+    if asked is None:
+        chosen, left_out = [], []
+        for vendor in ("postgresql", "mariadb"):
+            problem = PROBLEMS[vendor]()
+            if problem:
+                left_out.append(f"{LABELS[vendor]}: {problem}")
+            else:
+                chosen.append(vendor)
+        return chosen or ["sqlite"], left_out
+    names = [name.strip() for name in asked.split(",") if name.strip()]
+    unknown = [name for name in names if name not in VENDORS]
+    if unknown or not names:
+        parser.error(f"--database takes a comma-separated list of {', '.join(VENDORS)}: {asked!r}")
+    for name in names:
+        problem = PROBLEMS[name]()
+        if problem:
+            parser.error(f"--database {name}: {problem}")
+    return list(dict.fromkeys(names)), []
+
+
+def deliverers_on(vendor: str, counts: list[int], per: int, scale: float, tmp: str) -> list[dict]:
+    """Scenario 1 on one database, in this process (which it configures for that database)."""
+    from django_akamai.emulator import Emulator
+
+    with own_database(vendor, tmp) as db:
+        emu = Emulator(rate_limits="akamai", time_scale=scale).start()
+        try:
+            setup_driver(db, emu)
+            return deliverers(emu, db, counts, per, scale, LABELS[vendor])
+        finally:
+            emu.stop()
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--time-scale", type=float, default=5.0)
     parser.add_argument("--per-deliverer", type=int, default=20_000)
     parser.add_argument("--deliverers", default="1,2,4,8")
+    parser.add_argument(
+        "--database",
+        help="the deliverers' databases, comma-separated: postgresql, mariadb, sqlite "
+        "(default: postgresql,mariadb, those reachable; SQLite when neither is)",
+    )
     parser.add_argument("--saves", type=int, default=1000)
     parser.add_argument("--only", default="deliverers,site")
-    parser.add_argument("--sqlite", action="store_true", help="deliverers on SQLite, not PG")
+    parser.add_argument("--sqlite", action="store_true", help="the same as --database sqlite")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.add_argument("--saver", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--deliverers-on", choices=VENDORS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.saver:
         rate, saves, out = args.saver
         saver(float(rate), int(saves), out)
         return
+    counts = [int(n) for n in args.deliverers.split(",")]
+    # SQLite on tmpfs when there is one: an fsync per commit would otherwise dominate a save
+    # (about 15 ms on this machine's disk) and hide what purging adds to it.
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
+    if args.deliverers_on:
+        with tempfile.TemporaryDirectory(dir=shm) as tmp:
+            rows = deliverers_on(
+                args.deliverers_on, counts, args.per_deliverer, args.time_scale, tmp
+            )
+        print(json.dumps(rows))
+        return
 
     from django_akamai.emulator import Emulator
 
     selected = args.only.split(",")
-    use_pg = not args.sqlite and pg_reachable()
+    databases, left_out = (
+        choose_databases(parser, args.database, args.sqlite)
+        if "deliverers" in selected
+        else ([], [])
+    )
     results: dict[str, Any] = {
         "meta": {
             "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "cpus": os.cpu_count(),
+            "load_before": load_average(),
             "time_scale": args.time_scale,
+            "per_deliverer": args.per_deliverer,
             "saves": args.saves,
-            "database": "PostgreSQL 127.0.0.1 (deliverers), SQLite file (site)"
-            if use_pg
-            else "SQLite file",
+            "database": ", ".join(
+                [f"{LABELS[d]} (deliverers)" for d in databases]
+                + (["SQLite file (site)"] if "site" in selected else [])
+            ),
+            "left_out": left_out,
             "command": "python benchmarks/bench_delivery.py " + " ".join(sys.argv[1:]),
         }
     }
-    # SQLite on tmpfs when there is one: an fsync per commit would otherwise dominate a save
-    # (about 15 ms on this machine's disk) and hide what purging adds to it.
-    shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
-    with tempfile.TemporaryDirectory(dir=shm) as tmp:
-        if "deliverers" in selected:
-            counts = [int(n) for n in args.deliverers.split(",")]
-            emu = Emulator(rate_limits="akamai", time_scale=args.time_scale).start()
-            try:
-                if use_pg:
-                    with pg_database() as db:
-                        setup_driver(db, emu)
-                        results["deliverers"] = deliverers(
-                            emu, db, counts, args.per_deliverer, args.time_scale
-                        )
-                else:
-                    db = sqlite_database(tmp, "deliverers.sqlite3")
-                    setup_driver(db, emu)
-                    results["deliverers"] = deliverers(
-                        emu, db, counts, args.per_deliverer, args.time_scale
-                    )
-            finally:
-                emu.stop()
-        if "site" in selected:
-            # A process configures Django once: the site runs in a fresh driver process.
-            if "deliverers" in selected:
-                done = subprocess.run(
-                    [
-                        sys.executable,
-                        __file__,
-                        "--only",
-                        "site",
-                        "--saves",
-                        str(args.saves),
-                        "--json",
-                    ],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                )
-                results["site"] = json.loads(done.stdout)["site"]
+    failed = False
+    if "deliverers" in selected:
+        # A process configures Django once: each database's deliverers have a driver of their own.
+        results["deliverers"] = []
+        for vendor in databases:
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--deliverers-on",
+                    vendor,
+                    "--deliverers",
+                    args.deliverers,
+                    "--per-deliverer",
+                    str(args.per_deliverer),
+                    "--time-scale",
+                    str(args.time_scale),
+                ],
+                stdout=subprocess.PIPE,
+                text=True,
+                check=False,
+            )
+            if done.returncode == 0:
+                results["deliverers"] += json.loads(done.stdout)
             else:
+                failed = True
+                results.setdefault("deliverer_failures", {})[LABELS[vendor]] = (
+                    f"exit {done.returncode} (its traceback is on stderr above)"
+                )
+    if "site" in selected:
+        if "deliverers" in selected:
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--only",
+                    "site",
+                    "--saves",
+                    str(args.saves),
+                    "--json",
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            results["site"] = json.loads(done.stdout)["site"]
+        else:
+            with tempfile.TemporaryDirectory(dir=shm) as tmp:
                 emu = Emulator(rate_limits="akamai", time_scale=1.0).start()
                 try:
                     db = sqlite_database(tmp, "site.sqlite3")
@@ -528,15 +742,18 @@ def main() -> None:
                     results["site"] = busy_site(emu, db, args.saves)
                 finally:
                     emu.stop()
+    results["meta"]["load_after"] = load_average()
     if args.json:
         print(json.dumps(results, indent=2))
-        return
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
-    (out / "delivery.json").write_text(json.dumps(results, indent=2) + "\n")
-    markdown = render(results)
-    (out / "delivery.md").write_text(markdown + "\n")
-    print(markdown)
+    else:
+        out = HERE / "results"
+        out.mkdir(exist_ok=True)
+        (out / "delivery.json").write_text(json.dumps(results, indent=2) + "\n")
+        markdown = render(results)
+        (out / "delivery.md").write_text(markdown + "\n")
+        print(markdown)
+    if failed:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -239,7 +239,8 @@ def deliverers(data: dict[str, Any]) -> str | None:
         if not row.get("ratio"):
             continue
         note = f"{row['rate_limited']} 429s, {row['lost']} lost"
-        label = f"{row['deliverers']} deliverer(s), {row['intents']:,} intents"
+        where = f"{row['database']}, " if row.get("database") else ""
+        label = f"{where}{row['deliverers']} deliverer(s), {row['intents']:,} intents"
         bars.append((label, [("wall ÷ theoretical minimum", row["ratio"])], note))
     if not bars:
         return None

@@ -20,6 +20,12 @@ INSTALLED_APPS = [
     "benchapp",
 ]
 DATABASES = {"default": json.loads(_env.get("BENCH_DB", '{"ENGINE": "django.db.backends.dummy"}'))}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
+    # MariaDB through PyMySQL (the test extra), standing in for mysqlclient, which needs a
+    # compiler and the client headers to install.
+    import pymysql
+
+    pymysql.install_as_MySQLdb()
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 
 AKAMAI_CCU_API = "v3"
