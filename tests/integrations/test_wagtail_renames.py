@@ -205,7 +205,10 @@ def test_a_renamed_page_is_fresh_at_the_emulated_edge(site_tree, akamai_edge, ak
     gone = akamai_edge.wait_until_fresh(f"{WWW}/about/", lambda body: b"<h1>About</h1>" not in body)
     assert gone.x_cache.startswith("TCP_REFRESH_MISS")  # invalidated, asked again: a 404 now
     # The rename's request, then the redirects app's (its old URL without the slash, after
-    # the commit): two here, where each commit is delivered at once (in-memory SQLite).
-    assert akamai_edge.counters["purges_applied"] == 2
+    # the commit): two here, where each commit is delivered at once (in-memory SQLite). Both
+    # were accepted before rename() returned; the edge applies each when it is due, so only
+    # the first is sure to be applied by now.
+    assert len(akamai_emulator.purges) == 2
+    assert akamai_edge.counters["purges_applied"] >= 1
     fresh = requests.get(f"{akamai_edge.base_url}/about-us/", headers=debug, timeout=10)
     assert fresh.status_code == 200 and "<h1>About</h1>" in fresh.text
