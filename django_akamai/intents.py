@@ -135,12 +135,11 @@ def _postpone(rows: list[Any], delay: float) -> None:
 def _push_later(rows: list[Any], alias: str) -> None:
     """An object saved again while its delayed intent waits: that one intent is now due
     ``delay`` after the latest save (one second purge per object, after the last change)."""
-    from .models import PurgeIntent
+    from .models import PurgeIntent, chunks
 
     due = rows[0].next_attempt_at  # one ``now`` for every row of a call
     pending = PurgeIntent.objects.using(alias).filter(status=PurgeIntent.PENDING)
-    for start in range(0, len(rows), 900):  # SQLite's historical parameter limit
-        keys = [row.key for row in rows[start : start + 900]]
+    for keys in chunks(row.key for row in rows):  # SQLite's historical parameter limit
         pending.filter(key__in=keys, next_attempt_at__lt=due).update(next_attempt_at=due)
 
 

@@ -172,7 +172,7 @@ class Claimed(NamedTuple):
 CHUNK = 900
 
 
-def chunks(ids: Iterable[int]) -> Iterator[list[int]]:
+def chunks(ids: Iterable[Any]) -> Iterator[list[Any]]:
     ids = list(ids)
     for start in range(0, len(ids), CHUNK):
         yield ids[start : start + CHUNK]
@@ -246,21 +246,23 @@ class IntentQuerySet(models.QuerySet):
     def has_due(self, holder: str | None = None, burst: bool = False) -> bool:
         return self.due(holder, burst).exists()
 
-    def next_due(self) -> datetime | None:
-        """When the earliest pending intent falls due (the database's clock)."""
-        first = self.filter(status=PurgeIntent.PENDING).aggregate(first=Min("next_attempt_at"))
-        return first["first"]
-
-    def seconds_until_due(self) -> float | None:
-        """How long until the earliest pending intent falls due, by the database's clock
-        (0 when one is due now, None when none is pending): what a process whose own clock
-        may be off should wait, rather than comparing ``next_due()`` with its own clock."""
-        wait = self.filter(status=PurgeIntent.PENDING).aggregate(
+    def next_due(self) -> tuple[datetime | None, float | None]:
+        """When the earliest pending intent falls due, and in how many seconds (0 when one is
+        due now), both by the database's clock, in one query; ``(None, None)`` when none is
+        pending. A process whose own clock may be off waits the seconds, rather than
+        comparing the time with its own clock."""
+        due = self.filter(status=PurgeIntent.PENDING).aggregate(
+            first=Min("next_attempt_at"),
             wait=ExpressionWrapper(
                 Min("next_attempt_at") - DatabaseNow(), output_field=models.DurationField()
-            )
-        )["wait"]
-        return None if wait is None else max(0.0, wait.total_seconds())
+            ),
+        )
+        wait = due["wait"]
+        return due["first"], None if wait is None else max(0.0, wait.total_seconds())
+
+    def seconds_until_due(self) -> float | None:
+        """``next_due()``'s seconds."""
+        return self.next_due()[1]
 
     def summary(self) -> dict[str, Any]:
         """Counts by status and the oldest pending (or claimed) intent's creation time."""

@@ -107,7 +107,7 @@ class PurgeRequest:
         self.transport = self._sender.transport
         self.max_body_bytes = self._sender.max_body_bytes
         # Raises for options this API cannot send (CCU v2 has no tags): now, not at send time.
-        self._envelope = self._sender.envelope(self.purge_options)
+        self._sender.envelope(self.purge_options)
         self.urls: list[Any] = []
         # What ``urls`` holds, as a set: built only when a second add() needs it.
         self._queued: set[Any] | None = None
@@ -244,13 +244,11 @@ class PurgeRequest:
         self._unqueue(batch)
         return True
 
-    def _send(self, start: int, count: int, *, remove: bool = True) -> dict[str, Any]:
-        """Send ``urls[start:start + count]``; on acceptance drop them from ``urls`` (unless
-        ``remove`` is false: then the caller removes them, see ``purge_all``)."""
-        batch = self.urls[start : start + count]
+    def _send(self, count: int) -> dict[str, Any]:
+        """Send the first ``count`` of ``urls``; on acceptance drop them from ``urls``."""
+        batch = self.urls[:count]
         result = self._sender.send(batch, self.purge_options)
-        if remove:
-            del self.urls[start : start + count]
+        del self.urls[:count]
         self._unqueue(batch)
         self.last_result = result
         self.results.append(result)
@@ -269,7 +267,7 @@ class PurgeRequest:
         count = self._next_batch_size(0, purge_batch_size)
         if self._held(count):
             return None
-        return self._send(0, count)
+        return self._send(count)
 
     def purge_all(self, purge_batch_size: int | None = None) -> list[dict[str, Any]]:
         """Send every queued object; return the list of results.

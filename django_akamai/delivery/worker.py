@@ -1,15 +1,15 @@
 """The deliverer: sends pending purge intents to Akamai, one sender per account at a time.
 
 ``deliver_pending(using)`` is the whole job, whoever runs it (the background thread, ``manage.py
-akamai_worker``, the Celery task): take the account's lease (``leases``), return intents a dead
-holder had claimed to pending, then until nothing is due: claim pending intents, group them by
-options, pack each group into the fewest requests (``PurgeRequest`` with the transport's limits,
-so 1,000 saves committed one by one go out in about ``ceil(bytes / 50,000)`` requests), pace
-from the account's buckets (continued from the state the last holder saved on the lease), and
-settle each request:
+akamai_worker``, the Celery task): for each account, take its lease (``lease``), return what a
+lost round had claimed to pending, then until nothing is due: claim pending intents, group them
+by options, pack each group into the fewest requests (``sender.Sender`` with the transport's
+limits, so 1,000 saves committed one by one go out in about ``ceil(bytes / 50,000)``
+requests), pace from the account's buckets (continued from the state the last holder saved on
+the lease), and settle each request:
 
-- accepted: the intents are deleted; the purge history records the request (the
-  ``events`` that ``PurgeRequest`` sends, as for every other purge);
+- accepted: the intents are deleted; the purge history records the request (the sender's
+  ``request_accepted``, as for every other purge);
 - transient failure (timeouts, 5xx, 429s past the request's deadline): the intents go back to
   pending with ``attempts`` + 1 and ``next_attempt_at`` backed off, stored in the table so a
   restart keeps it; this round stops (Akamai is unreachable);
@@ -17,12 +17,14 @@ settle each request:
   alone, so everything else is delivered; a refused object is kept as a ``failed`` intent with
   Akamai's status, title, detail and supportId, and never retried unless someone asks
   (``retry_failed``);
-- any other refusal (401 and the like: the credentials or the setup, not the objects): the
-  intents stay pending with backoff and the report says why (``config_error``).
+- a refusal of the credentials or the clock (the EdgeGrid gateway's,
+  ``sender.refused_by_gateway``): the intents go back to pending as they were, with no attempt
+  counted and no backoff, and the report says why (``config_error``); ``delivery.modes`` looks
+  again later.
 
 Public functions: ``deliver_pending``, ``retry_failed``, ``discard_failed``, ``pending_summary``,
 ``intent_databases``, ``account_name``. Nothing here decides *when* to deliver: that is
-``delivery``.
+``delivery.modes``.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from ..exceptions import (
     InvalidPurgeObject,
     PurgeRequestFailed,
     PurgeRetriesExhausted,
+    preview,
     shown,
 )
 from ..options import PurgeOptions
@@ -248,7 +251,7 @@ def _fail(using: str, ids: list[int], error: Any, status: int | None = None) -> 
 
 
 class _Group:
-    """The claimed intents of one set of options, sent through one ``PurgeRequest``."""
+    """The claimed intents of one set of options, sent through the round's ``Sender``."""
 
     def __init__(self, using: str, options: PurgeOptions, intents: list[Any], report: Any):
         self.using = using
@@ -266,6 +269,15 @@ class _Group:
     def all_ids(self, objects: Iterable[Any] | None = None) -> list[int]:
         keys = self.ids if objects is None else objects
         return [pk for obj in keys for pk in self.ids.get(obj, ())]
+
+
+def _cannot_send(group: _Group, objects: list[Any], error: Exception) -> None:
+    """Objects no request can carry: failed intents with the reason; the round goes on."""
+    _fail(group.using, group.all_ids(objects), error)
+    group.report.refused.extend(
+        Refusal(obj, group.options.type, None, "cannot be sent", str(error), "") for obj in objects
+    )
+    logger.error("Cannot send %s; kept as failed purge intent(s): %s", preview(objects), error)
 
 
 def _new_sender(account: _Account, bucket_state: dict[str, Any]) -> Sender:
@@ -298,13 +310,8 @@ def _send_group(group: _Group, sender: Sender, lease: Lease, stop: threading.Eve
         except InvalidPurgeObject as exc:
             # Recorded before every door planned (an older version, a hand-made row): it can
             # never be sent, so it becomes a failed intent and the round goes on.
-            obj = queue[start]
             start += 1
-            _fail(group.using, group.all_ids([obj]), exc)
-            group.report.refused.append(
-                Refusal(obj, options.type, None, "cannot be sent", str(exc), "")
-            )
-            logger.error("Cannot send %r; kept as a failed purge intent: %s", obj, exc)
+            _cannot_send(group, [queue[start - 1]], exc)
             return
         batch = queue[start : start + count]
         try:
@@ -358,10 +365,6 @@ def _send_group(group: _Group, sender: Sender, lease: Lease, stop: threading.Eve
 # --- the job ----------------------------------------------------------------------------
 
 
-def _next_due(using: str, account: _Account) -> datetime | None:
-    return _account_intents(using, account).next_due()
-
-
 def _round(
     using: str, account: _Account, holder: str, burst: bool, stop: threading.Event | None
 ) -> DeliveryReport:
@@ -390,11 +393,7 @@ def _round(
                         sender.envelope(options)
                     except AkamaiConfigurationError as exc:
                         # e.g. cache tags with CCU v2 credentials: these can never be sent.
-                        _fail(using, group.all_ids(), exc)
-                        report.refused.extend(
-                            Refusal(obj, options.type, None, "cannot be sent", str(exc), "")
-                            for obj in group.ids
-                        )
+                        _cannot_send(group, list(group.ids), exc)
                         continue
                     _send_group(group, sender, lease, stop)
             except _Stop as stopped:
@@ -418,8 +417,7 @@ def _round(
             lease.save_bucket_state(sender.transport.pacer.snapshot())
             sender.close()
         lease.release()
-    report.next_attempt_at = _next_due(using, account)
-    report.seconds_until_due = _account_intents(using, account).seconds_until_due()
+    report.next_attempt_at, report.seconds_until_due = _account_intents(using, account).next_due()
     return report
 
 
