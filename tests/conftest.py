@@ -121,3 +121,41 @@ def v3(emu):
     with requests.Session() as session:
         session.auth = EdgeGridAuth(c.client_token, c.client_secret, c.access_token)
         yield session
+
+
+# --- the real-process pipeline tests (tests/test_pipeline_faults.py,
+# tests/test_intent_processes.py): a site, deliverers and the emulator around one database ------
+
+
+@pytest.fixture(scope="module")
+def template_db(tmp_path_factory):
+    """The database AKAMAI_TEST_DATABASE names (SQLite by default; make test runs all three),
+    migrated once per module; each test works on a copy (``pipeline``)."""
+    from django_akamai.emulator import Emulator
+    from tests.pipeline_processes import SharedDatabase, migrate, require_database
+
+    require_database(selected_vendor())
+    with Emulator(port=0) as emu:  # only for the settings' credentials
+        db = SharedDatabase(None, tmp_path_factory.mktemp("pipeline-db"))
+        migrate(db.settings, emu)
+    yield db
+    db.drop()
+
+
+@pytest.fixture
+def emulator():
+    from django_akamai.emulator import Emulator
+
+    with Emulator(port=0) as emu:
+        yield emu
+
+
+@pytest.fixture
+def pipeline(template_db, emulator, tmp_path):
+    from tests.pipeline_processes import Pipeline
+
+    db = template_db.copy_to(tmp_path)
+    pipe = Pipeline(db, emulator, tmp_path)
+    yield pipe
+    pipe.close()
+    db.drop()

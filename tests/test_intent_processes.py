@@ -23,41 +23,12 @@ from tests.pipeline_processes import (
     PATIENCE,
     ROOT,
     Pipeline,
-    SharedDatabase,
-    migrate,
-    require_database,
-    selected_vendor,
     wait_for,
 )
 
 pytestmark = pytest.mark.slow
 
 TEN_MINUTES = 600
-
-
-@pytest.fixture(scope="module")
-def template_db(tmp_path_factory):
-    require_database(selected_vendor())
-    with Emulator(port=0) as emu:  # only for the settings' credentials
-        db = SharedDatabase(None, tmp_path_factory.mktemp("intent-db"))
-        migrate(db.settings, emu)
-    yield db
-    db.drop()
-
-
-@pytest.fixture
-def emulator():
-    with Emulator(port=0) as emu:
-        yield emu
-
-
-@pytest.fixture
-def pipeline(template_db, emulator, tmp_path):
-    db = template_db.copy_to(tmp_path)
-    pipe = Pipeline(db, emulator, tmp_path)
-    yield pipe
-    pipe.close()
-    db.drop()
 
 
 def django_snippet(pipeline: Pipeline, code: str, emu=None, **env: str) -> dict:

@@ -18,42 +18,11 @@ from django_akamai.emulator import Emulator
 from tests import brokers
 from tests.pipeline_processes import (
     ROOT,
-    Pipeline,
-    SharedDatabase,
     _pg_admin,
-    migrate,
-    require_database,
-    selected_vendor,
     wait_for,
 )
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def template_db(tmp_path_factory):
-    # The database AKAMAI_TEST_DATABASE names (SQLite by default; make test runs all three).
-    require_database(selected_vendor())
-    with Emulator(port=0) as emu:  # only for the settings' credentials
-        db = SharedDatabase(None, tmp_path_factory.mktemp("pipeline-db"))
-        migrate(db.settings, emu)
-    yield db
-    db.drop()
-
-
-@pytest.fixture
-def emulator():
-    with Emulator(port=0) as emu:
-        yield emu
-
-
-@pytest.fixture
-def pipeline(template_db, emulator, tmp_path):
-    db = template_db.copy_to(tmp_path)
-    pipe = Pipeline(db, emulator, tmp_path)
-    yield pipe
-    pipe.close()
-    db.drop()
 
 
 def test_akamai_unreachable_during_300_saves_then_back(pipeline, emulator):
