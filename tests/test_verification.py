@@ -8,7 +8,6 @@ test advances it and asserts counts and states, never elapsed time.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -22,6 +21,7 @@ from django_akamai.emulator.edge import ManualClock
 from django_akamai.models import PurgeIntent, PurgeRecord
 from django_akamai.verification import worker
 from django_akamai.verification.worker import VERIFY_ACTOR, Verifier
+from tests.origin_server import Origin
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,52 +31,6 @@ URL = f"https://{HOST}/a"
 ESTIMATED = 5
 MARGIN = 1
 DUE = ESTIMATED + MARGIN
-
-
-class Origin:
-    """Pages by path with an ETag of their body; answers conditional GETs with 304."""
-
-    def __init__(self) -> None:
-        self.pages: dict[str, tuple[bytes, dict[str, str]]] = {}
-        self.requests = 0
-        origin = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):  # noqa: N802
-                origin.requests += 1
-                body, headers = origin.pages.get(self.path, (b"not found", {}))
-                etag = '"' + hashlib.sha256(body).hexdigest()[:12] + '"'
-                if self.headers.get("If-None-Match") == etag:
-                    self._send(304, b"", {"ETag": etag})
-                    return
-                status = 200 if self.path in origin.pages else 404
-                self._send(status, body, {"ETag": etag, **headers})
-
-            def _send(self, status, body, headers):
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-
-    def page(self, path: str, body: str, **headers: str) -> None:
-        self.pages[path] = (body.encode(), {k.replace("_", "-"): v for k, v in headers.items()})
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
