@@ -17,15 +17,18 @@
 purges the object's cache tag and its model's list tag (see ``django_akamai.cache_tags``)
 instead of its URL: one request refreshes every page that showed it, when the pages are
 tagged with ``Edge-Cache-Tag``. A declared model's proxies and subclasses
-are purged the same way. On save, the instance's URL before the save (read from the database:
-a changed slug purges the old address too) and after it; on delete, the URL taken before the
-row disappears; each time also the extra ``urls`` and the cache ``tags`` (Fast Purge only),
-computed for the old and the new state. ``"account"`` names the account of
-``AKAMAI_ACCOUNTS`` to purge on; without it URLs go to the account of their host, tags to the
-default account.
+are purged the same way. On save, the instance's URL before the save (from the values it was
+loaded with, or last saved with: a changed slug purges the old address too, and no query is
+made for it) and after it; on delete, the URL taken before the row disappears; each time also
+the extra ``urls`` and the cache ``tags`` (Fast Purge only), computed for the old and the new
+state. ``"reread": True`` reads the old row from the database before each save instead (one
+SELECT a save), for sites where two processes may change the same object at once.
+``"account"`` names the account of ``AKAMAI_ACCOUNTS`` to purge on; without it URLs go to the
+account of their host, tags to the default account.
 
 Every purge is planned here (``plan``) and recorded as purge intents in the saving transaction
-(``intents``), in autocommit mode too: a save costs about one INSERT, never waits on Akamai or a
+(``intents``), in autocommit mode too: a save costs about one INSERT (inside a transaction,
+the transaction's intents are written together before it commits), never waits on Akamai or a
 broker, and its purge survives whatever happens after the commit. Delivery follows
 ``AKAMAI_DELIVERY`` (``"celery"`` delivers through Celery). The ``queue`` key and
 ``AKAMAI_PURGE_MODELS_QUEUE`` of earlier versions are accepted and ignored; the system check
@@ -53,7 +56,15 @@ from typing import Any
 from django.apps import apps
 from django.core.signals import setting_changed
 from django.db.models import Model
-from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
+from django.db.models.base import ModelState
+from django.db.models.signals import (
+    m2m_changed,
+    post_delete,
+    post_init,
+    post_save,
+    pre_delete,
+    pre_save,
+)
 
 from . import conf, funnel, intents
 from .exceptions import AkamaiConfigurationError, describe
@@ -65,7 +76,7 @@ logger = logging.getLogger("django_akamai")
 __all__ = ["ModelPurge", "active_models", "connect", "disconnect", "load"]
 
 ACTOR = "autopurge"
-_KEYS = ("urls", "tags", "options", "cache_tags", "account")
+_KEYS = ("urls", "tags", "options", "cache_tags", "account", "reread")
 # Accepted from earlier versions and ignored (W007 says so): an upgrade must not break start-up.
 _IGNORED_KEYS = ("queue",)
 _OPTION_KEYS = ("action", "network", "domain")
@@ -94,6 +105,7 @@ class ModelPurge:
     own_url: bool = True  # whether the model has get_absolute_url()
     cache_tags: bool = False  # purge the object's tag and its model's list tag, not its URL
     account: str | None = None  # a name of AKAMAI_ACCOUNTS; None: routed by the URLs' hosts
+    reread: bool = False  # read the row before a save for its old URL (see _LOADED)
 
     def objects(self, instance: Model, using: str | None = None) -> tuple[list[Any], list[Any]]:
         """The URLs and the cache tags that stand for ``instance`` as it is now.
@@ -227,6 +239,7 @@ def load(setting: Any) -> dict[type[Model], ModelPurge]:
             own_url=callable(getattr(model, "get_absolute_url", None)),
             cache_tags=bool(declared.get("cache_tags", False)),
             account=account,
+            reread=bool(declared.get("reread", False)),
         )
         if not (config.own_url or config.urls or config.tags or config.cache_tags):
             raise _invalid(
@@ -254,6 +267,15 @@ def _pre_save(
     config = _active.get(sender)
     if config is None or raw:
         return
+    loaded = _loaded(instance, using)
+    if loaded is not None:
+        # What the row held is known from the instance (loaded or last saved as): no query.
+        if all(value == instance.__dict__.get(name, _DEFERRED) for name, value in loaded.items()):
+            instance.__dict__[_BEFORE_SAVE] = _UNCHANGED
+        else:
+            old = _as_loaded(sender, loaded, using)
+            instance.__dict__[_BEFORE_SAVE] = config.objects(old, using)
+        return
     before = None
     pk_field = sender._meta.pk
     # A new instance whose primary key was generated (None, or a default such as uuid4) has
@@ -275,9 +297,70 @@ def _post_save(
     if config is None or raw:
         return
     urls, tags = config.objects(instance, using)
-    if before:
+    if before and before is not _UNCHANGED:
         urls, tags = before[0] + urls, before[1] + tags
     config.purge(urls, tags, using, instance)
+    if not config.reread:
+        _remember(instance)  # the row now holds what the instance holds
+
+
+# --- what an instance was loaded with ------------------------------------------------------
+#
+# The URL a row had before a save is computed from the values the instance was loaded with
+# (``post_init``, then each save), so that a save costs no SELECT of the old row. That is the
+# row's state unless another process changed it since this instance was loaded; its own save
+# purged both its addresses then. ``"reread": True`` reads the row instead, for sites where
+# two processes change the same object at once. The SELECT is still made where nothing is
+# known: an instance built in memory with the primary key of an existing row, deferred
+# fields, a primary key changed since, or a save to another database.
+
+_LOADED = "_akamai_purge_loaded"
+_UNCHANGED: tuple[list[Any], list[Any]] = ([], [])  # before == after: nothing to add
+_DEFERRED = object()
+_concrete: dict[type[Model], tuple[str, ...]] = {}
+
+
+def _attnames(model: type[Model]) -> tuple[str, ...]:
+    names = _concrete.get(model)
+    if names is None:
+        names = _concrete[model] = tuple(f.attname for f in model._meta.concrete_fields)
+    return names
+
+
+def _remember(instance: Model) -> None:
+    values = instance.__dict__
+    instance.__dict__[_LOADED] = {
+        name: values[name] for name in _attnames(type(instance)) if name in values
+    }
+
+
+def _post_init(sender: type[Model], instance: Model, **kwargs: Any) -> None:
+    if sender in _active and not _active[sender].reread:
+        _remember(instance)
+
+
+def _loaded(instance: Model, using: str | None) -> dict[str, Any] | None:
+    """What the row held, as this instance was loaded or last saved; None when unknown."""
+    loaded = instance.__dict__.get(_LOADED)
+    if (
+        loaded is None
+        or instance._state.adding  # built in memory (or not saved yet): no row it came from
+        or instance._state.db != using
+        or len(loaded) != len(_attnames(type(instance)))  # deferred fields
+        or loaded.get(instance._meta.pk.attname) != instance.pk
+    ):
+        return None
+    return loaded
+
+
+def _as_loaded(model: type[Model], loaded: dict[str, Any], using: str | None) -> Model:
+    """An instance holding ``loaded``, as ``from_db`` would build it (no query, no signal)."""
+    old = model.__new__(model)
+    old.__dict__.update(loaded)
+    old._state = ModelState()
+    old._state.adding = False
+    old._state.db = using
+    return old
 
 
 def _pre_delete(
@@ -389,6 +472,7 @@ def _connect_m2m() -> None:
 
 
 _RECEIVERS = (
+    (post_init, _post_init),
     (pre_save, _pre_save),
     (post_save, _post_save),
     (pre_delete, _pre_delete),

@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.signals import setting_changed
 from django.db import DEFAULT_DB_ALIAS, connections, router
 
 from . import conf, intents, second_purge, switches
@@ -341,6 +342,27 @@ def record(
     return _record_by_account(plans, using=using, actor=actor, delay=delay)
 
 
+# Each account's identity, read once per process: resolving credentials may read an edgerc
+# file, which a save must not pay for. Forgotten when a setting changes (tests, mostly); an
+# edgerc file edited while the process runs is read again by the next process.
+_identities: dict[str | None, str] = {}
+
+
+def _identity(name: str | None) -> str:
+    identity = _identities.get(name)
+    if identity is None:
+        identity = _identities[name] = account_identity(name)
+    return identity
+
+
+def _forget_identities(setting: str, **kwargs: Any) -> None:
+    if setting.startswith("AKAMAI_"):
+        _identities.clear()
+
+
+setting_changed.connect(_forget_identities, dispatch_uid=f"{__name__}._forget_identities")
+
+
 def _record_by_account(
     plans: list[Plan], *, using: str, actor: str | None, delay: float = 0.0
 ) -> int:
@@ -348,7 +370,7 @@ def _record_by_account(
     second purge)."""
     # Every account's identity first: a named account whose credentials cannot be read
     # raises before anything of this purge is recorded.
-    groups = {name: (account_identity(name), group) for name, group in _by_account(plans).items()}
+    groups = {name: (_identity(name), group) for name, group in _by_account(plans).items()}
     count = 0
     for identity, group in groups.values():
         count += intents.record(group, using=using, actor=actor, account=identity, delay=delay)

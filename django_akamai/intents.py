@@ -1,12 +1,13 @@
 """Recording purge intents: what a door planned, written in the caller's own transaction.
 
-``record(plan, using=...)`` INSERTs one ``PurgeIntent`` row per object, on the database whose
-transaction the purge belongs to, in one statement (``bulk_create``; several only for very
-large plans). Because the rows live in the caller's transaction, a rollback (or a rolled-back
-savepoint) drops them and a commit keeps them whatever happens to the process afterwards. An
-identical pending intent of an account is stored once (``ignore_conflicts`` against the unique
-constraint on ``account`` and ``pending_key``). Each row is stamped with its account and the
-database's clock. Nothing here talks to Akamai or a broker.
+``record(plan, using=...)`` writes one ``PurgeIntent`` row per object, on the database whose
+transaction the purge belongs to (``intent_writes``: in autocommit mode one INSERT at once;
+inside ``transaction.atomic()`` the transaction's rows together, just before it commits).
+Because the rows live in the caller's transaction, a rollback (or a rolled-back savepoint)
+drops them and a commit keeps them whatever happens to the process afterwards. An identical
+pending intent of an account is stored once (the unique constraint on ``account`` and
+``pending_key``). Each row is stamped with its account and the database's clock. Nothing here
+talks to Akamai or a broker.
 
 Once the rows are committed, the configured delivery is kicked (``delivery.kick``): at once in
 autocommit mode, otherwise from one ``on_commit`` hook per transaction (see
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import connections, router, transaction
@@ -56,30 +57,20 @@ def in_transaction(using: str) -> bool:
     return connections[using].in_atomic_block
 
 
-def _rows(plans: Iterable[Plan], actor: str | None, account: str) -> list[Any]:
-    from .models import PurgeIntent, database_now
+def _rows(plans: Iterable[Plan], actor: str | None, account: str, delay: float) -> list[Any]:
+    from .intent_writes import Row
 
-    # The database's clock, not this host's: every deliverer judges "due" by it.
-    now = database_now()
     actor = (actor or "")[:MAX_ACTOR]
     rows = []
     for the_plan in plans:
         o = the_plan.options
         for value in the_plan.objects:
-            rows.append(
-                PurgeIntent(
-                    key=(key := intent_key(o, value)),
-                    pending_key=key,
-                    account=account,
-                    object_type=o.type,
-                    action=o.action,
-                    network=o.network,
-                    value=str(value),
-                    created_at=now,
-                    next_attempt_at=now,
-                    actor=actor,
-                )
-            )
+            key = intent_key(o, value)
+            if delay > 0:
+                # A key of its own: a delayed intent must neither swallow nor be swallowed by
+                # the same object's immediate one.
+                key = hashlib.sha256(f"{key}\x1fdelayed".encode()).hexdigest()
+            rows.append(Row(key, account, o.type, o.action, o.network, str(value), actor))
     return rows
 
 
@@ -97,80 +88,52 @@ def record(
     is to be sent with); by default the configured credentials' account, or "" where none are
     configured (their deliverer claims those too). Returns how many rows were offered
     (identical pending ones are stored once). Delivery is kicked once the rows are committed.
-    ``delay`` makes them due that many seconds later (the second purge against races). The
-    funnel (``django_akamai.funnel.record``) asks the purge switches first; call that, not
-    this.
+    ``delay`` makes them due that many seconds later, by the database's clock (the second
+    purge against races). Inside ``transaction.atomic()`` the rows are written together
+    before the transaction commits (``intent_writes.gather``). The funnel
+    (``django_akamai.funnel.record``) asks the purge switches first; call that, not this.
     """
+    from . import intent_writes
+
     plans = [plans] if isinstance(plans, Plan) else list(plans)
     if account is None:
         account = leases.default_account()
-    rows = _rows(plans, actor, account)
-    if delay > 0:
-        _postpone(rows, delay)
+    rows = _rows(plans, actor, account, delay)
     if not rows:
         return 0
     alias = intents_alias(using)
     if alias != using and connections[using].in_atomic_block:
         # The table lives elsewhere: write it once this transaction commits (not atomic with
         # the change, but never for a change that rolled back).
-        transaction.on_commit(lambda: _insert(rows, alias), using=using)
+        transaction.on_commit(lambda: _write_now(rows, alias, delay), using=using)
         return len(rows)
-    _insert(rows, alias)
-    if delay > 0:
-        _push_later(rows, alias)
+    if delay > 0 or not connections[alias].in_atomic_block:
+        _write_now(rows, alias, delay)
+    else:
+        intent_writes.gather(rows, alias, after_commit=lambda: delivery.kick(alias))
     return len(rows)
 
 
-def _postpone(rows: list[Any], delay: float) -> None:
-    """Due ``delay`` seconds later, under a key of their own: a delayed intent must neither
-    swallow nor be swallowed by the same object's immediate one."""
-    from .models import database_now
+def _write_now(rows: list[Any], alias: str, delay: float) -> None:
+    from . import intent_writes
 
-    later = database_now(delay)  # by the database's clock, as every "due"
-    for row in rows:
-        row.next_attempt_at = later
-        row.key = row.pending_key = hashlib.sha256(f"{row.key}\x1fdelayed".encode()).hexdigest()
+    intent_writes.write(rows, alias, delay)
+    if delay > 0:
+        _push_later(rows, alias, delay)
+    _kick_after_commit(alias)
 
 
-def _push_later(rows: list[Any], alias: str) -> None:
+def _push_later(rows: list[Any], alias: str, delay: float) -> None:
     """An object saved again while its delayed intent waits: that one intent is now due
     ``delay`` after the latest save (one second purge per object, after the last change)."""
-    from .models import PurgeIntent, chunks
+    from .models import PurgeIntent, chunks, database_now
 
-    due = rows[0].next_attempt_at  # one ``now`` for every row of a call
+    due = database_now(delay)
     pending = PurgeIntent.objects.using(alias).filter(status=PurgeIntent.PENDING)
     for keys in chunks(row.key for row in rows):  # SQLite's historical parameter limit
-        pending.filter(key__in=keys, next_attempt_at__lt=due).update(next_attempt_at=due)
-
-
-#: Bytes of row data per INSERT at most: MySQL and MariaDB refuse a statement larger than
-#: their max_allowed_packet (16 MiB by default), and Django does not split an INSERT there.
-MAX_INSERT_BYTES = 4_000_000
-#: A row's columns besides its object (keys, options, actor, times), generously.
-_ROW_OVERHEAD = 400
-
-
-def _batches(rows: list[Any]) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    size = 0
-    for row in rows:
-        cost = len(row.value) * 4 + len(row.actor) + _ROW_OVERHEAD  # UTF-8: up to 4 bytes
-        if batch and size + cost > MAX_INSERT_BYTES:
-            yield batch
-            batch, size = [], 0
-        batch.append(row)
-        size += cost
-    if batch:
-        yield batch
-
-
-def _insert(rows: list[Any], alias: str) -> None:
-    from .models import PurgeIntent
-
-    table = PurgeIntent.objects.using(alias)
-    for batch in _batches(rows):  # one statement for all but very large plans
-        table.bulk_create(batch, ignore_conflicts=True)
-    _kick_after_commit(alias)
+        pending.filter(key__in=keys, account=rows[0].account, next_attempt_at__lt=due).update(
+            next_attempt_at=due
+        )
 
 
 def record_unplannable(

@@ -188,6 +188,12 @@ def _reason(error: Any, fallback: str, detail: str, status: int | None = None) -
     }
 
 
+#: Called with a database alias before the intent table is read or changed there through
+#: ``PurgeIntent.objects``: ``intent_writes`` writes the rows a transaction gathered, so the
+#: transaction sees its own purges. (A list, so that this module imports nothing of the app.)
+before_intents_used: list[Callable[[str], None]] = []
+
+
 class IntentQuerySet(models.QuerySet):
     """Every state change of the intent table, as statements on it (the deliverer, the admin
     and the commands call these; none writes SQL of its own).
@@ -231,7 +237,38 @@ class IntentQuerySet(models.QuerySet):
         if status is not None:
             changes.setdefault("pending_key", F("key") if status == PurgeIntent.PENDING else None)
             changes.setdefault("failed_key", F("key") if status == PurgeIntent.FAILED else None)
+        self._before_use()
         return super().update(**changes)
+
+    # Every way Django reads or changes rows runs through one of these.
+    def _before_use(self) -> None:
+        for hook in before_intents_used:
+            hook(self.db)
+
+    def _fetch_all(self) -> None:
+        if self._result_cache is None:
+            self._before_use()
+        super()._fetch_all()
+
+    def iterator(self, *args: Any, **kwargs: Any) -> Any:
+        self._before_use()
+        return super().iterator(*args, **kwargs)
+
+    def count(self) -> int:
+        self._before_use()
+        return super().count()
+
+    def exists(self) -> bool:
+        self._before_use()
+        return super().exists()
+
+    def aggregate(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        self._before_use()
+        return super().aggregate(*args, **kwargs)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        self._before_use()
+        return super().delete()
 
     # --- reading ------------------------------------------------------------------------
 

@@ -5,8 +5,9 @@ import logging
 
 import pytest
 from django.core import serializers
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models.signals import pre_delete, pre_save
+from django.test.utils import CaptureQueriesContext
 
 from django_akamai import autopurge, delivery
 from django_akamai.exceptions import AkamaiConfigurationError, InvalidPurgeOptions
@@ -58,13 +59,50 @@ def test_a_changed_slug_purges_the_old_and_the_new_address(akamai_emulator, decl
     ]
 
 
-def test_the_old_address_comes_from_the_database_not_the_instance(akamai_emulator, declare):
+def test_the_old_address_comes_from_what_the_instance_was_loaded_with(akamai_emulator, declare):
     Article.objects.create(slug="stored")
     declare(["testapp.Article"])
+    loaded = Article.objects.get(slug="stored")
+    loaded.slug = "renamed"
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        loaded.save()
+    statements = [q["sql"] for q in queries.captured_queries]
+    # The save's UPDATE and one INSERT of its intents (then delivery's own): no SELECT of the
+    # old row.
+    assert [sql.split()[0] for sql in statements if "testapp_article" in sql] == ["UPDATE"]
+    assert sum("INSERT" in sql and "purgeintent" in sql for sql in statements) == 1
+    assert akamai_emulator.accepted_objects() == [
+        url("/articles/stored/"),
+        url("/articles/renamed/"),
+    ]
+    loaded.slug = "again"  # the instance as last saved is what the row holds now
+    loaded.save()
+    assert akamai_emulator.accepted_objects()[2:] == [
+        url("/articles/renamed/"),
+        url("/articles/again/"),
+    ]
+
+
+def test_reread_takes_the_old_address_from_the_database_not_the_instance(akamai_emulator, declare):
+    Article.objects.create(slug="stored")
+    declare({"testapp.Article": {"reread": True}})
     stale = Article.objects.get(slug="stored")
     Article.objects.filter(pk=stale.pk).update(slug="moved")  # no signal: the row changed
     stale.slug = "renamed"
     stale.save()
+    assert akamai_emulator.accepted_objects() == [
+        url("/articles/moved/"),
+        url("/articles/renamed/"),
+    ]
+
+
+def test_an_instance_loaded_with_deferred_fields_reads_the_old_row(akamai_emulator, declare):
+    Article.objects.create(slug="stored", title="t")
+    declare(["testapp.Article"])
+    partial = Article.objects.only("id", "title").get(slug="stored")
+    Article.objects.filter(pk=partial.pk).update(slug="moved")
+    partial.slug = "renamed"
+    partial.save()
     assert akamai_emulator.accepted_objects() == [
         url("/articles/moved/"),
         url("/articles/renamed/"),

@@ -1,0 +1,285 @@
+"""Writing intent rows: as few statements as the database allows, in the caller's transaction.
+
+``write(rows, alias)`` INSERTs rows at once, with statements built once per connection and
+never through the ORM's per-field preparation: on PostgreSQL one ``INSERT ... SELECT FROM
+unnest(...)`` with one array parameter per column (the driver has no placeholders to parse per
+row), on MySQL and MariaDB one multi-row ``INSERT IGNORE`` per ``MAX_INSERT_BYTES`` (their
+``max_allowed_packet`` refuses a larger statement), on SQLite ``executemany``. Identical
+pending intents are stored once by the unique constraint (``ON CONFLICT DO NOTHING``,
+``INSERT IGNORE``, ``INSERT OR IGNORE``); the times are the database's clock.
+
+``gather(rows, alias)`` is the same write inside ``transaction.atomic()``, deferred: a
+transaction's rows are kept with its connection and written together, so ten thousand saves in
+one transaction cost a handful of INSERTs instead of ten thousand. They are written
+
+- just before the transaction commits (the connection's ``commit`` is wrapped: Django has no
+  hook that runs before a commit), so they commit with it or not at all;
+- before a savepoint is taken, so that every row waiting was recorded inside every savepoint
+  open now: whichever of them rolls back, Django drops the rows' marker (an ``on_commit``
+  entry, which Django forgets exactly when the savepoint that registered it rolls back) and the
+  rows are not written; written later, they are never undone by a savepoint they were not in;
+- before the intent table is read or changed through ``PurgeIntent.objects`` on that connection
+  (the transaction sees its own purges), and when ``GATHER_ROWS`` are waiting (bounded memory).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NamedTuple
+
+from django.db import connections, transaction
+from django.db.models.sql import Query
+
+from .models import PurgeIntent, before_intents_used, database_now
+
+__all__ = ["MAX_INSERT_BYTES", "Row", "flush", "gather", "write"]
+
+#: Bytes of row data per INSERT at most: MySQL and MariaDB refuse a statement larger than
+#: their max_allowed_packet (16 MiB by default).
+MAX_INSERT_BYTES = 4_000_000
+#: A row's columns besides its object (keys, options, actor, times), generously.
+_ROW_OVERHEAD = 400
+#: Rows a transaction keeps waiting at most before they are written.
+GATHER_ROWS = 10_000
+
+
+class Row(NamedTuple):
+    """One pending intent to write (``models.PurgeIntent``'s columns that vary)."""
+
+    key: str
+    account: str
+    object_type: str
+    action: str
+    network: str
+    value: str
+    actor: str
+
+
+# The columns written, in order: those of ``Row``, then the fixed ones of a new pending intent.
+_VARYING = Row._fields
+_FIXED = {
+    "pending_key": None,  # = key
+    "failed_key": "NULL",
+    "status": f"'{PurgeIntent.PENDING}'",
+    "attempts": "0",
+    "claimed_by": "''",
+    "http_status": "NULL",
+    "error_title": "''",
+    "error_detail": "''",
+    "support_id": "''",
+}
+
+
+def _batches(rows: Sequence[Row]) -> Iterator[Sequence[Row]]:
+    start, size = 0, 0
+    for index, row in enumerate(rows):
+        cost = len(row.value) * 4 + len(row.actor) + _ROW_OVERHEAD  # UTF-8: up to 4 bytes
+        if index > start and size + cost > MAX_INSERT_BYTES:
+            yield rows[start:index]
+            start, size = index, 0
+        size += cost
+    if start < len(rows):
+        yield rows[start:]
+
+
+def _time_sql(connection: Any, seconds: float) -> tuple[str, list[Any]]:
+    """SQL for the database's now plus ``seconds`` (``models.database_now``), on this backend."""
+    query = Query(PurgeIntent)
+    compiler = query.get_compiler(connection=connection)
+    return compiler.compile(database_now(seconds).resolve_expression(query))
+
+
+def _column(name: str) -> str:
+    return str(PurgeIntent._meta.get_field(name).column)  # type: ignore[union-attr]
+
+
+# Statements are built from the model's own quoted table and column names and the backend's
+# SQL for its clock; every value is a parameter. Built once per connection and delay.
+_statements: dict[tuple[str, str, float], tuple[str, list[Any]]] = {}
+
+
+def _statement(connection: Any, seconds: float) -> tuple[str, list[Any]]:
+    """The INSERT for this backend (for one row, where rows are repeated ``VALUES``), and the
+    parameters of its clock."""
+    cache_key = (connection.alias, connection.vendor, seconds)
+    if cache_key in _statements:
+        return _statements[cache_key]
+    qn = connection.ops.quote_name
+    table = qn(PurgeIntent._meta.db_table)
+    columns = ", ".join(
+        qn(_column(name)) for name in [*_VARYING, *_FIXED, "created_at", "next_attempt_at"]
+    )
+    now, now_params = _time_sql(connection, 0)
+    due, due_params = _time_sql(connection, seconds)
+    if connection.vendor == "postgresql":
+        # One array parameter per column: nothing for the driver to parse per row.
+        arrays = ", ".join("%s::text[]" for _ in _VARYING)
+        fixed = ", ".join(_fixed_sql("u.key"))
+        sql = (
+            f"INSERT INTO {table} ({columns}) "  # noqa: S608 (no value in the text: see above)
+            f"SELECT {', '.join(f'u.{name}' for name in _VARYING)}, {fixed}, {now}, {due} "
+            f"FROM unnest({arrays}) AS u({', '.join(_VARYING)}) ON CONFLICT DO NOTHING"
+        )
+    else:
+        one = ", ".join(["%s"] * len(_VARYING) + _fixed_sql("%s") + [now, due])
+        insert = "INSERT IGNORE" if connection.vendor == "mysql" else "INSERT OR IGNORE"
+        sql = f"{insert} INTO {table} ({columns}) VALUES ({one})"  # noqa: S608 (see above)
+    _statements[cache_key] = (sql, [*now_params, *due_params])
+    return _statements[cache_key]
+
+
+def _fixed_sql(key_sql: str) -> list[str]:
+    return [key_sql if sql is None else sql for sql in _FIXED.values()]
+
+
+def _write_postgresql(connection: Any, rows: Sequence[Row], seconds: float) -> None:
+    sql, clock = _statement(connection, seconds)
+    with connection.cursor() as cursor:
+        for batch in _batches(rows):
+            cursor.execute(sql, [*(list(column) for column in zip(*batch, strict=True)), *clock])
+
+
+def _write_values(connection: Any, rows: Sequence[Row], seconds: float) -> None:
+    """One multi-row ``VALUES`` statement per batch (MySQL, MariaDB)."""
+    sql, clock = _statement(connection, seconds)
+    head, one = sql.split(" VALUES ", 1)
+    with connection.cursor() as cursor:
+        for batch in _batches(rows):
+            params: list[Any] = []
+            for row in batch:
+                params += row
+                params.append(row.key)  # pending_key
+                params += clock
+            cursor.execute(f"{head} VALUES {', '.join([one] * len(batch))}", params)
+
+
+def _write_each(connection: Any, rows: Sequence[Row], seconds: float) -> None:
+    """``executemany`` of one-row statements (SQLite, where that is as fast as it gets)."""
+    sql, clock = _statement(connection, seconds)
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [(*row, row.key, *clock) for row in rows])
+
+
+def _write_orm(alias: str, rows: Sequence[Row], seconds: float) -> None:
+    """Any other backend: Django's ``bulk_create``."""
+    now, due = database_now(), database_now(seconds)
+    table = PurgeIntent.objects.using(alias)
+    for batch in _batches(rows):
+        table.bulk_create(
+            [
+                PurgeIntent(
+                    **row._asdict(), pending_key=row.key, created_at=now, next_attempt_at=due
+                )
+                for row in batch
+            ],
+            ignore_conflicts=True,
+        )
+
+
+def write(rows: Sequence[Row], alias: str, seconds: float = 0.0) -> None:
+    """INSERT ``rows`` now on ``alias`` (in its transaction, if one is open), due ``seconds``
+    from the database's now. Rows gathered on that connection are written first."""
+    if not rows:
+        return
+    flush(alias)
+    connection = connections[alias]
+    vendor = connection.vendor
+    if vendor == "postgresql":
+        _write_postgresql(connection, rows, seconds)
+    elif vendor == "mysql":
+        _write_values(connection, rows, seconds)
+    elif vendor == "sqlite":
+        _write_each(connection, rows, seconds)
+    else:
+        _write_orm(alias, rows, seconds)
+
+
+# --- a transaction's rows, written together -------------------------------------------------
+
+
+class _Marker:
+    """The ``on_commit`` hook of a batch of gathered rows: after the commit it runs
+    ``after_commit`` (the kick of delivery); before it, that Django still holds the hook says
+    the savepoint it was registered in did not roll back (Django drops exactly those)."""
+
+    __slots__ = ("after_commit",)
+
+    def __init__(self, after_commit: Callable[[], None]):
+        self.after_commit = after_commit
+
+    def __call__(self) -> None:
+        self.after_commit()
+
+
+class _Gathered:
+    """The rows waiting on one connection, each batch with the marker of its savepoint level."""
+
+    def __init__(self) -> None:
+        self.batches: list[tuple[_Marker, list[Row]]] = []
+        self.count = 0
+        self.level: tuple[list[Any], list[str]] | None = None  # (run_on_commit, savepoint_ids)
+
+
+_ATTR = "_django_akamai_gathered"
+
+
+def _gathered(connection: Any) -> _Gathered:
+    gathered = connection.__dict__.get(_ATTR)
+    if gathered is None:
+        gathered = connection.__dict__[_ATTR] = _Gathered()
+        _wrap(connection)
+    return gathered
+
+
+def _wrap(connection: Any) -> None:
+    """Write a connection's gathered rows before it commits or takes a savepoint (once)."""
+    commit, savepoint = connection.commit, connection.savepoint
+
+    def commit_with_rows() -> None:
+        flush(connection.alias)
+        commit()
+
+    def savepoint_after_rows() -> Any:
+        flush(connection.alias)
+        return savepoint()
+
+    connection.commit = commit_with_rows
+    connection.savepoint = savepoint_after_rows
+
+
+def gather(rows: Sequence[Row], alias: str, after_commit: Callable[[], None]) -> None:
+    """Keep ``rows`` to be written before the transaction open on ``alias`` commits, and run
+    ``after_commit`` once it has (once per savepoint level that gathered rows)."""
+    if not rows:
+        return
+    connection = connections[alias]
+    gathered = _gathered(connection)
+    level = (connection.run_on_commit, list(connection.savepoint_ids))
+    last = gathered.level
+    # The same on-commit list (no rollback since) and the same savepoints open: the last
+    # marker still stands for this level, so these rows join its batch.
+    if gathered.batches and last is not None and last[0] is level[0] and last[1] == level[1]:
+        gathered.batches[-1][1].extend(rows)
+    else:
+        marker = _Marker(after_commit)
+        transaction.on_commit(marker, using=alias)
+        gathered.batches.append((marker, list(rows)))
+        gathered.level = level
+    gathered.count += len(rows)
+    if gathered.count >= GATHER_ROWS:
+        flush(alias)
+
+
+def flush(alias: str) -> None:
+    """Write the rows gathered on ``alias`` whose savepoints did not roll back; drop the rest."""
+    connection = connections[alias]
+    gathered = connection.__dict__.get(_ATTR)
+    if gathered is None or not gathered.batches:
+        return
+    alive = {id(entry[1]) for entry in connection.run_on_commit}
+    rows = [row for marker, batch in gathered.batches if id(marker) in alive for row in batch]
+    gathered.batches, gathered.count, gathered.level = [], 0, None
+    write(rows, alias)
+
+
+before_intents_used.append(flush)

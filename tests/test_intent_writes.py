@@ -1,0 +1,126 @@
+"""A transaction's intents are written together, before it commits, and only those of the
+savepoints that did not roll back (``django_akamai.intent_writes``). Runs on SQLite, and on
+PostgreSQL and MariaDB with ``AKAMAI_TEST_DATABASE`` (the Makefile's PIPELINE_TESTS)."""
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from django_akamai import funnel, intent_writes
+from django_akamai.intents import record
+from django_akamai.models import PurgeIntent
+from tests.testapp.models import Article
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BASE = "https://www.example.com"
+
+
+class Rollback(Exception):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def worker_mode(settings):
+    """Record only: nothing is delivered while the test looks at the table."""
+    settings.AKAMAI_DELIVERY = "worker"
+
+
+def put(*paths):
+    record(funnel.plan(list(paths)), using="default", actor="test")
+
+
+def stored():
+    return sorted(PurgeIntent.objects.values_list("value", flat=True))
+
+
+def intent_inserts(queries):
+    return sum("INSERT" in q["sql"] and "purgeintent" in q["sql"] for q in queries)
+
+
+def test_a_thousand_saves_in_one_transaction_write_their_intents_in_one_statement(settings):
+    settings.AKAMAI_PURGE_MODELS = ["testapp.Article"]
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        for i in range(1000):
+            Article.objects.create(slug=f"a-{i}")
+    assert intent_inserts(queries) == 1
+    assert stored() == sorted(f"{BASE}/articles/a-{i}/" for i in range(1000))
+
+
+def test_nothing_is_written_before_the_commit_and_everything_with_it():
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as queries:
+            put("/a", "/b")
+        assert intent_inserts(queries) == 0
+    assert stored() == [f"{BASE}/a", f"{BASE}/b"]
+
+
+def test_a_rolled_back_transaction_writes_nothing_then_or_later():
+    with pytest.raises(Rollback), transaction.atomic():
+        put("/lost")
+        raise Rollback
+    with transaction.atomic():
+        put("/kept")
+    assert stored() == [f"{BASE}/kept"]
+
+
+def test_a_rolled_back_savepoint_drops_its_intents_only():
+    with transaction.atomic():
+        put("/before")
+        with pytest.raises(Rollback), transaction.atomic():
+            put("/inside")
+            raise Rollback
+        put("/after")
+    assert stored() == [f"{BASE}/after", f"{BASE}/before"]
+
+
+def test_a_released_savepoint_inside_one_that_rolls_back_is_dropped_too():
+    with transaction.atomic():
+        put("/outer")
+        with pytest.raises(Rollback), transaction.atomic():
+            with transaction.atomic():
+                put("/released")
+            put("/middle")
+            raise Rollback
+    assert stored() == [f"{BASE}/outer"]
+
+
+def test_intents_gathered_before_a_savepoint_survive_its_rollback_after_a_read():
+    with transaction.atomic():
+        put("/outer")
+        with pytest.raises(Rollback), transaction.atomic():
+            put("/inner")
+            assert PurgeIntent.objects.count() == 2  # the transaction sees its own purges
+            raise Rollback
+        assert stored() == [f"{BASE}/outer"]
+    assert stored() == [f"{BASE}/outer"]
+
+
+def test_the_transaction_reads_its_own_intents_through_the_manager():
+    with transaction.atomic():
+        put("/a")
+        assert PurgeIntent.objects.filter(value=f"{BASE}/a").exists()
+        put("/b")
+        assert list(PurgeIntent.objects.order_by("value").values_list("value", flat=True)) == [
+            f"{BASE}/a",
+            f"{BASE}/b",
+        ]
+    assert PurgeIntent.objects.count() == 2
+
+
+def test_a_long_transaction_writes_in_bounded_batches_and_stays_atomic(monkeypatch):
+    monkeypatch.setattr(intent_writes, "GATHER_ROWS", 10)
+    with CaptureQueriesContext(connection) as queries:
+        with pytest.raises(Rollback), transaction.atomic():
+            for i in range(35):
+                put(f"/p/{i}")
+            raise Rollback
+    assert intent_inserts(queries) == 3  # at 10, 20 and 30 rows; the last 5 never written
+    assert stored() == []
+
+
+def test_identical_intents_of_one_transaction_are_stored_once():
+    with transaction.atomic():
+        put("/same")
+        put("/same", "/other")
+    assert stored() == [f"{BASE}/other", f"{BASE}/same"]
