@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, overload
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
 from .exceptions import (
@@ -209,8 +210,6 @@ def get_setting(name: str) -> Any:
     """The value of an ``AKAMAI_*`` setting as configured, or its default, unvalidated (for
     the checks and the credentials, which say themselves what is wrong); works without
     Django settings. Everything else reads ``setting()``."""
-    from django.conf import settings
-
     default = DEFAULTS[name]
     if not settings.configured:
         return default

@@ -267,6 +267,10 @@ def plan_each(
     """Plan each of ``values`` on its own (automatic purging: one bad value must not take the
     others with it). Returns the plan of the good ones and each bad value with its error."""
     opts = parse(options)
+    values = list(values)
+    with contextlib.suppress(Exception):
+        # Usually every value is good: planned together, at the cost of one plan.
+        return plan(values, opts), []
     objects: list[Any] = []
     errors: list[tuple[Any, Exception]] = []
     for value in values:
