@@ -248,7 +248,9 @@ def _bulk_update(
     size = _chunk_size(alias)
     purged: Collected = ([], [])
     pks = list(dict.fromkeys(obj.pk for obj in objs if obj.pk is not None))
-    by_pk = {obj.pk: obj for obj in objs}  # the last object of a pk wins, as in Django
+    by_pk: dict[Any, Model] = {}
+    for obj in objs:  # the first object of a pk wins, as in Django's CASE ... WHEN
+        by_pk.setdefault(obj.pk, obj)
     concrete = [qs.model._meta.get_field(name) for name in fields]
     expressions = any(
         hasattr(getattr(obj, field.attname, None), "resolve_expression")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat
 from django.test.utils import CaptureQueriesContext
@@ -194,6 +194,13 @@ def test_bulk_update_purges_the_old_rows_and_the_new_state(worker, stories):
     assert len(story_selects) == 1  # the old rows; the new state needs no second read
 
 
+def test_bulk_update_purges_the_state_stored_when_an_object_comes_twice(worker, stories):
+    pk = stories[0].pk
+    Story.objects.bulk_update([Story(pk=pk, slug="one"), Story(pk=pk, slug="two")], ["slug"])
+    stored = Story.objects.get(pk=pk).slug
+    assert pending() == sorted([url("/stories/s0/"), url(f"/stories/{stored}/")])
+
+
 def test_bulk_update_with_an_expression_reads_the_new_state(worker, settings, stories):
     settings.AKAMAI_PURGE_MODELS = {"testapp.Story": {"tags": lambda s: [f"views-{s.views}"]}}
     stories[0].views = F("views") + 5
@@ -271,8 +278,8 @@ def test_the_block_refuses_a_model_not_declared(settings):
             pass  # pragma: no cover
 
 
-def test_a_purging_manager_from_queryset(worker, stories):
-    manager = type(Story.objects).from_queryset(PurgingQuerySet)()
+def test_a_manager_from_the_queryset_purges(worker, stories):
+    manager = models.Manager.from_queryset(PurgingQuerySet)()
     manager.model = Story
     manager.filter(slug="s0").update(slug="via-manager")
     assert pending() == [url("/stories/s0/"), url("/stories/via-manager/")]
