@@ -384,16 +384,38 @@ def _unplannable(config: ModelPurge, what: str, exc: BaseException, alias: str, 
 
 
 class _BlockPurging(PurgingQuerySet[_M]):
+    _original: type[QuerySet[Any]]  # the class this one stands in for
+
     def _purge_config(self) -> ModelPurge | None:
         if self.model not in _covered.get():
             return None
         return super()._purge_config()
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled (a cached queryset) as its original class: this class exists only in this
+        # process, while a block is active, and the block is no part of the data.
+        return (_restore, (self._original, self.__getstate__()))
+
+    def __copy__(self) -> Any:  # copy.copy() keeps the class (it would use __reduce__)
+        copied = type(self).__new__(type(self))
+        copied.__dict__.update(self.__dict__)
+        return copied
+
+
+def _restore(cls: type[QuerySet[Any]], state: dict[str, Any]) -> QuerySet[Any]:
+    queryset = cls.__new__(cls)
+    queryset.__setstate__(state)  # type: ignore[attr-defined]
+    return queryset
+
 
 @cache
 def _block_class(original: type[QuerySet[Any]]) -> type[QuerySet[Any]]:
     # One class per original class: querysets of one manager keep one type during a block.
-    return type(f"Purging{original.__name__}", (_BlockPurging, original), {"__module__": __name__})
+    return type(
+        f"{original.__name__}InPurgingBlock",
+        (_BlockPurging, original),
+        {"__module__": __name__, "_original": original},
+    )
 
 
 _lock = threading.Lock()

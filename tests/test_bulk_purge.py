@@ -6,6 +6,8 @@ MariaDB (``AKAMAI_TEST_DATABASE``; the Makefile's PIPELINE_TESTS). Counts only.
 
 from __future__ import annotations
 
+import copy
+import pickle
 import threading
 
 import pytest
@@ -236,6 +238,17 @@ def test_the_block_makes_a_plain_manager_purge_and_stops_after_it(worker, settin
     Article.objects.update(title="after")
     assert type(Article.objects.all()) is type(Note.objects.all())  # the plain class again
     assert PurgeIntent.objects.count() == 0
+
+
+def test_a_queryset_made_in_the_block_pickles_as_its_own_class(worker, settings):
+    Article.objects.create(slug="a0")
+    settings.AKAMAI_PURGE_MODELS = ["testapp.Article"]
+    with purging_bulk_changes(Article):
+        queryset = Article.objects.filter(slug="a0")
+        restored = pickle.loads(pickle.dumps(queryset))
+        assert type(copy.copy(queryset)) is type(queryset)
+    assert type(restored) is type(Note.objects.all())
+    assert [a.slug for a in restored] == ["a0"]
 
 
 def test_the_block_without_models_covers_every_declared_model(worker, stories, settings):
