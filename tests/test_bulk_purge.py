@@ -22,7 +22,7 @@ from django_akamai.exceptions import AkamaiConfigurationError
 from django_akamai.models import PurgeIntent
 from tests.testapp.models import Article, ArticleProxy, Note, Story
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "other"])
 
 BASE = "https://www.example.com"
 
@@ -79,6 +79,19 @@ def test_nothing_is_sent_before_the_commit_and_all_of_it_after(akamai_emulator, 
         assert akamai_emulator.counters["requests"] == 0
     assert akamai_emulator.counters["requests"] == 1
     assert akamai_emulator.accepted_objects() == [url("/stories/s2/"), url("/stories/moved/")]
+
+
+def test_an_update_on_another_database_waits_for_its_commit(akamai_emulator, settings):
+    Story.objects.using("other").create(slug="elsewhere")
+    settings.AKAMAI_PURGE_MODELS = ["testapp.Story"]
+    with transaction.atomic(using="other"):
+        Story.objects.using("other").update(slug="moved")
+        assert akamai_emulator.counters["requests"] == 0
+    assert akamai_emulator.accepted_objects() == [
+        url("/stories/elsewhere/"),
+        url("/stories/moved/"),
+    ]
+    assert Story.objects.count() == 0  # the default database was not touched
 
 
 def test_a_rolled_back_update_purges_nothing(akamai_emulator, stories):
