@@ -40,6 +40,7 @@ from django.db.models import Model, Q, QuerySet
 from . import autopurge, funnel, intents
 from .autopurge import ModelPurge
 from .exceptions import AkamaiConfigurationError, describe
+from .options import Plan
 
 logger = logging.getLogger("django_akamai")
 
@@ -85,7 +86,8 @@ class PurgingQuerySet(QuerySet[_M]):
 
     def update(self, **kwargs: Any) -> int:
         config = self._purge_config()
-        if config is None or self.query.is_sliced:  # sliced: Django's update() raises
+        # Sliced: Django's update() raises; no values: it changes nothing.
+        if config is None or self.query.is_sliced or not kwargs:
             return super().update(**kwargs)
         return _purged(self, config, lambda: _update(self, config, kwargs))
 
@@ -251,7 +253,10 @@ def _bulk_update(
     by_pk: dict[Any, Model] = {}
     for obj in objs:  # the first object of a pk wins, as in Django's CASE ... WHEN
         by_pk.setdefault(obj.pk, obj)
-    concrete = [qs.model._meta.get_field(name) for name in fields]
+    # Django's bulk_update() refuses fields that are not concrete, with its own message.
+    concrete = [
+        field for field in map(qs.model._meta.get_field, fields) if hasattr(field, "attname")
+    ]
     expressions = any(
         hasattr(getattr(obj, field.attname, None), "resolve_expression")
         for obj in objs
@@ -337,18 +342,7 @@ def _record(config: ModelPurge, urls: list[Any], tags: list[Any], alias: str) ->
     for kind, values in (("url", urls), ("tag", tags)):
         if not values:
             continue
-        options = {**config.options, "type": kind}
-        values = list(dict.fromkeys(values))
-        try:
-            # All at once first (the list fast path); one by one only when some value is bad,
-            # so it cannot take the good ones with it.
-            plans.append(funnel.plan(values, options))
-            continue
-        except Exception:  # noqa: S110 - planned again one by one just below
-            pass
-        the_plan, errors = funnel.plan_each(values, options)
-        for value, exc in errors:
-            _unplannable(config, f"{kind} {describe(value)}", exc, alias, kind)
+        the_plan = _plan(config, list(dict.fromkeys(values)), kind, alias)
         if the_plan:
             plans.append(the_plan)
     if not plans:
@@ -359,6 +353,19 @@ def _record(config: ModelPurge, urls: list[Any], tags: list[Any], alias: str) ->
         logger.exception(
             "Could not record the purge of a bulk change of %s; it goes on", config.label
         )
+
+
+def _plan(config: ModelPurge, values: list[Any], kind: str, alias: str) -> Plan:
+    """All of ``values`` planned at once (the list fast path), or one by one when some value
+    is bad, so that it cannot take the good ones with it."""
+    options = {**config.options, "type": kind}
+    try:
+        return funnel.plan(values, options)
+    except Exception:  # a bad value, or a get_absolute_url() that gave something odd
+        the_plan, errors = funnel.plan_each(values, options)
+    for value, exc in errors:
+        _unplannable(config, f"{kind} {describe(value)}", exc, alias, kind)
+    return the_plan
 
 
 def _unplannable(config: ModelPurge, what: str, exc: BaseException, alias: str, kind: str) -> None:

@@ -309,3 +309,14 @@ def test_a_manager_from_the_queryset_purges(worker, stories):
     manager.model = Story
     manager.filter(slug="s0").update(slug="via-manager")
     assert pending() == [url("/stories/s0/"), url("/stories/via-manager/")]
+
+
+def test_djangos_own_errors_stand_and_nothing_is_recorded(worker, settings):
+    article = Article.objects.create(slug="a0")
+    settings.AKAMAI_PURGE_MODELS = ["testapp.Article"]
+    with purging_bulk_changes(Article):
+        with pytest.raises(ValueError, match="concrete fields"):
+            Article.objects.bulk_update([article], ["categories"])
+        with pytest.raises(TypeError, match="slice"):
+            Article.objects.all()[:1].update(title="x")
+    assert PurgeIntent.objects.count() == 0
