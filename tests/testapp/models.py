@@ -1,5 +1,7 @@
 from django.db import models
 
+from django_akamai.bulk import PurgingQuerySet
+
 
 class Category(models.Model):
     """Linked to articles many-to-many (automatic purging of m2m changes)."""
@@ -65,3 +67,19 @@ class Comment(models.Model):
 
     def get_absolute_url(self) -> str:
         return f"/articles/{self.article.slug}/comments/{self.pk}/"
+
+
+class Story(models.Model):
+    """Its bulk changes purge (``django_akamai.bulk.PurgingQuerySet``) when it is declared."""
+
+    slug = models.SlugField(unique=True)
+    title = models.CharField(max_length=200, blank=True)
+    views = models.IntegerField(default=0)
+
+    objects = PurgingQuerySet.as_manager()
+
+    class Meta:
+        app_label = "testapp"
+
+    def get_absolute_url(self) -> str:
+        return f"/stories/{self.slug}/"
