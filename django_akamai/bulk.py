@@ -208,18 +208,50 @@ def _update(qs: QuerySet[Any], config: ModelPurge, kwargs: dict[str, Any]) -> tu
     # and new state, as a save is: the window is the one every save has (its pre_save reads
     # without a lock too), and locking would make the read cost as much as the update.
     pks: list[Any] = []
+    change = _plain_values(qs.model, kwargs)
     for row in _rows(qs, alias).iterator(chunk_size=size):
         pks.append(row.pk)
         _collect(purged, config, row, alias)
+        if change is not None:  # the new state without a second read
+            change(row)
+            _collect(purged, config, row, alias)
     count = 0
     # In the queryset's order, a chunk at a time: an order_by() that keeps a unique column
     # free of collisions (MySQL checks each row) still holds.
     for chunk in _chunks(pks, size):
         count += qs.filter(pk__in=chunk).update(**kwargs)
-    # The new state, read again by primary key: expressions (F("n") + 1), the database's
-    # conversions and the filter's own columns are what the row now holds.
-    _read_again(qs, config, pks, size, alias, purged)
+    if change is None:
+        # The new state, read again by primary key: expressions (F("n") + 1) are what the
+        # row now holds only once the database computed them.
+        _read_again(qs, config, pks, size, alias, purged)
     return count, purged
+
+
+def _plain_values(model: type[Model], kwargs: dict[str, Any]) -> Callable[[Model], None] | None:
+    """What ``update(**kwargs)`` does to a row, done to an instance; None when only the
+    database can tell (an expression, or a field that is not a plain column)."""
+    changes = []
+    for name, value in kwargs.items():
+        try:
+            field: Any = model._meta.get_field(name)
+        except Exception:  # Django's update() raises its own error for it
+            return None
+        if not getattr(field, "concrete", False) or field.many_to_many:
+            return None
+        if hasattr(value, "resolve_expression"):
+            return None
+        if field.is_relation and name != field.attname:  # update(author=user): the instance
+            changes.append((field.name, value))
+        elif field.is_relation:
+            changes.append((field.attname, value))  # update(author_id=3)
+        else:
+            changes.append((field.attname, field.to_python(value)))
+
+    def change(row: Model) -> None:
+        for attname, value in changes:
+            setattr(row, attname, value)
+
+    return change
 
 
 def _read_again(
