@@ -165,13 +165,15 @@ def record_intents() -> tuple[str, Callable[..., Any]]:
     return "funnel.record", funnel.record
 
 
-def wait_background(timeout: float = 30.0) -> None:
-    """Let the background deliverer finish what row 1 kicked, where this version can say."""
+def end_background(timeout: float = 30.0) -> None:
+    """Let the background deliverer finish what row 1 kicked, then stop it, where this
+    version can: its sweeps must not deliver the later rows' intents."""
     from django_akamai.delivery import modes
 
-    wait = getattr(modes, "wait_idle", None)
-    if wait is not None:
-        wait(timeout)
+    for name in ("wait_idle", "stop_background"):
+        call = getattr(modes, name, None)
+        if call is not None:
+            call(timeout)
 
 
 # --- the database of one run, and Django configured for it -----------------------------------
@@ -305,6 +307,18 @@ def intent_rows() -> list[dict[str, Any]]:
     return list(PurgeIntent.objects.order_by("pk").values())
 
 
+def sample_intent() -> dict[str, Any]:
+    """A real intent's row: one the warm-up saves recorded, else one recorded here."""
+    from django.db import transaction
+
+    from django_akamai import funnel
+
+    if not intent_rows():
+        with transaction.atomic():
+            funnel.record(funnel.plan([f"{BASE_URL}/sample/"]), using="default")
+    return intent_rows()[0]
+
+
 def clear_intents() -> None:
     from django_akamai.models import PurgeIntent
 
@@ -402,7 +416,7 @@ def one_save(n: int, reps: int, scratch: Scratch, items: list, plains: list) -> 
                 )
                 scratch.empty()
             if mode == "background":
-                wait_background()
+                end_background()
         clear_intents()
         plain_ms = median([r["plain"] for r in per_rep]) * 1e3
         purged_ms = median([r["purged"] for r in per_rep]) * 1e3
@@ -545,7 +559,7 @@ def table_size() -> dict[str, Any]:
 
     table = _table()
     if connection.vendor == "postgresql":
-        _sql("SELECT pg_stat_force_next_flush()")  # this backend's counts, before reading them
+        _flush_pg_stats()  # this backend's counts, before reading them
         ((total, heap, indexes),) = _sql(
             "SELECT pg_total_relation_size(%s::regclass), pg_relation_size(%s::regclass), "
             "pg_indexes_size(%s::regclass)",
@@ -567,6 +581,8 @@ def table_size() -> dict[str, Any]:
             "last_autovacuum": str(last_auto) if last_auto else None,
             "autovacuum_count": autovacuums,
         }
+    # InnoDB's figures in information_schema are its statistics: refresh them first.
+    _sql(f"ANALYZE TABLE {_q(table)}")
     ((data, index, free, rows),) = _sql(
         "SELECT data_length, index_length, data_free, table_rows FROM information_schema.TABLES "
         "WHERE table_schema = DATABASE() AND table_name = %s",
@@ -581,13 +597,24 @@ def table_size() -> dict[str, Any]:
     }
 
 
+def _flush_pg_stats() -> None:
+    """Have this backend publish its statistics now (PostgreSQL 15+; older ones publish
+    within half a second, and the figures read may lag that much)."""
+    from django.db import DatabaseError
+
+    try:
+        _sql("SELECT pg_stat_force_next_flush()")
+    except DatabaseError:
+        pass
+
+
 def transactions() -> int:
     """Transactions this connection has committed (PostgreSQL: the database's
     ``xact_commit``; MariaDB: this session's ``Handler_commit``), read-only ones included."""
     from django.db import connection
 
     if connection.vendor == "postgresql":
-        _sql("SELECT pg_stat_force_next_flush()")
+        _flush_pg_stats()
         ((count,),) = _sql(
             "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
         )
@@ -696,7 +723,7 @@ def deliverer(emulator: Any, count: int, passes: int) -> tuple[dict[str, Any], d
     bookkeeping = control - after
     row = {
         "intents": count,
-        "delivered": report.accepted,
+        "delivered": getattr(report, "accepted", None),
         "requests": requests,
         "emulator_bytes_per_request": round(counters["bytes_received"] / max(1, requests)),
         "raw_bytes_per_request": round(sum(len(b) for _, b in bodies) / max(1, len(bodies))),
@@ -708,7 +735,12 @@ def deliverer(emulator: Any, count: int, passes: int) -> tuple[dict[str, Any], d
         "raw_post_ms": round(raw_wall * 1e3, 3),
         "raw_post_cpu_ms": round(raw_cpu * 1e3, 3),
         "raw_passes": [[round(w * 1e3, 3), round(c * 1e3, 3)] for w, c in raw],
-        "ratio": round(wall / (requests * raw_wall), 2) if requests and raw_wall else None,
+        # None unless this call delivered them all (another deliverer must not have helped).
+        "ratio": (
+            round(wall / (requests * raw_wall), 2)
+            if requests and raw_wall and getattr(report, "accepted", count) == count
+            else None
+        ),
         "few": {
             "intents": 5 * per_request,
             "requests": few_requests,
@@ -731,6 +763,7 @@ def one_intent(emulator: Any, reps: int) -> dict[str, Any]:
     from django_akamai.delivery.worker import deliver_pending
 
     poster = RawPoster(emulator)
+    emulator.reset()
     walls, raws, statements, commits = [], [], [], []
     for i in range(reps):
         url = f"{BASE_URL}/one-intent/{i}/{uuid.uuid4().hex}/"
@@ -829,7 +862,7 @@ def on_database(vendor: str, quick: bool) -> dict[str, Any]:
             from benchapp.models import Item, PlainItem
             from django.db import connection
 
-            results["server"] = connection.get_database_version()
+            results["server"] = ".".join(map(str, connection.get_database_version()))
             progress(f"{label}: {n['many']:,} rows of Item and of PlainItem")
             items = seed_rows(Item, max(n["many"], n["bulk"], n["one_save"]))
             plains = seed_rows(PlainItem, max(n["many"], n["bulk"], n["one_save"]))
@@ -837,7 +870,7 @@ def on_database(vendor: str, quick: bool) -> dict[str, Any]:
             for obj in items[:20] + plains[:20]:
                 obj.slug = f"warm-{obj.pk}"
                 obj.save()
-            scratch = Scratch(intent_rows()[0])
+            scratch = Scratch(sample_intent())
             clear_intents()
             started = time.perf_counter()
             progress(f"{label}: 1. one save")
@@ -997,7 +1030,13 @@ def database_table(data: dict[str, Any]) -> list[str]:
         f"{d['cpu_us_per_intent']:.1f} µs CPU per intent; {few['statements_per_request']:g} "
         f"statements, {few['transactions_per_request']:g} transactions per request "
         f"| raw signed POST {d['raw_post_ms']:.2f} ms × {d['requests']:,} requests "
-        f"| {_goal(d['ratio'], GOALS['deliverer_ratio'])} |"
+        f"| {_goal(d['ratio'], GOALS['deliverer_ratio'])}"
+        + (
+            f"; **only {d['delivered']:,} delivered by this call**"
+            if d["delivered"] not in (None, d["intents"])
+            else ""
+        )
+        + " |"
     )
     o = data["one_intent"]
     lines.append(
