@@ -252,6 +252,51 @@ def deliverers(data: dict[str, Any]) -> str | None:
     )
 
 
+def save_cost(results: dict[str, Any]) -> str | None:
+    """Scenario 11 (``bench_save_cost.py``): what purging adds to a save, per save, beside
+    the floor (one INSERT of an intent-shaped row in the transaction), per database."""
+    bars: list[Bar] = []
+    for data in results.get("databases", []):
+        name = data["database"]
+        floor = None
+        for row in data.get("one_save", []):
+            if floor is None:  # the first mode's ("worker": nothing else running)
+                floor = row["floor_ms"] * 1e3
+            bars.append(
+                (
+                    f"{name}: one save, {row['mode']}",
+                    [("added by purging", row["added_ms"] * 1e3)],
+                    f"({row['ratio']}× floor)",
+                )
+            )
+        many = data.get("many_saves")
+        if many:
+            for key, label in (("purged_us", "in one transaction"), ("suspended_us", "suspended")):
+                added = many[key] - many["plain_us"]
+                note = f"({added / floor:.2f}× floor)" if floor else ""
+                bars.append(
+                    (
+                        f"{name}: {many['saves']:,} saves {label}",
+                        [("added by purging", added)],
+                        note,
+                    )
+                )
+        bulk = data.get("bulk", {})
+        for row in bulk.get("rows", []) if bulk.get("available") else []:
+            added = (row["purged_ms"] - row["plain_ms"]) * 1e3 / row["rows"]
+            note = f"({added / floor:.2f}× floor)" if floor else ""
+            bars.append(
+                (f"{name}: {row['operation']}, per row", [("added by purging", added)], note)
+            )
+        if floor is not None:
+            bars.append((f"{name}: floor, one INSERT", [("floor: one INSERT", floor)], ""))
+    if not bars:
+        return None
+    return hbar_chart(
+        "Added cost per save of automatic purging, beside one plain INSERT", "µs", bars
+    )
+
+
 def _delivery_results(results: dict[str, Any], directory: Path) -> dict[str, Any]:
     """``bench_delivery.py``'s own results file, when this run ran it (scenario 7)."""
     path = directory / "delivery.json"
@@ -270,6 +315,7 @@ def draw(results: dict[str, Any], directory: Path) -> list[str]:
         "memory-1m.svg": lambda: memory(results.get("client_cost", {})),
         "packing.svg": lambda: packing(results.get("packing", {})),
         "deliverers.svg": lambda: deliverers(_delivery_results(results, directory)),
+        "save-cost.svg": lambda: save_cost(results.get("save_cost", {})),
     }
     written = []
     for name, make in charts.items():

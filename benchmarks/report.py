@@ -418,6 +418,12 @@ def _peers(data: dict[str, Any]) -> list[str]:
     return bench_peers.render(data)
 
 
+def _save_cost(data: dict[str, Any]) -> list[str]:
+    import bench_save_cost
+
+    return bench_save_cost.render(data)
+
+
 def _load(values: list[float] | None) -> str:
     return "unknown" if not values else " / ".join(f"{v:.2f}" for v in values)
 
@@ -469,6 +475,7 @@ def render(results: dict[str, Any], charts: list[str] = ()) -> str:
         ("8. Peers, fairly: python-fastpurge with and without replay refusal", "peers", _peers),
         ("9. The emulator's capacity, and commit -> fresh at the edge", "edge", _edge),
         ("10. Verification at the edge", "verification", _verification),
+        ("11. What purging costs a save, and delivering an intent", "save_cost", _save_cost),
     ]
     for title, key, render_section in sections:
         lines += [f"## {title}", ""]

@@ -44,6 +44,7 @@ SCENARIOS = (
     "peers",  # benchmarks/bench_peers.py
     "edge",  # benchmarks/bench_edge.py
     "verification",  # benchmarks/bench_verify.py
+    "save_cost",  # benchmarks/bench_save_cost.py
 )
 
 
@@ -119,6 +120,7 @@ def run(selected: list[str], quick: bool, runs: int) -> dict:
     sys.path.insert(0, str(HERE))
     import bench_edge
     import bench_peers
+    import bench_save_cost
     import bench_verify
     import harness
     import inputs
@@ -164,6 +166,8 @@ def run(selected: list[str], quick: bool, runs: int) -> dict:
         "peers": lambda: bench_peers.peers(urls[:small]),
         "edge": lambda: bench_edge.edge(seconds=5.0 if quick else 10.0),
         "verification": lambda: bench_verify.run(seconds=5.0 if quick else 10.0),
+        # Its own processes, with the project's .venv (the database drivers are there).
+        "save_cost": lambda: bench_save_cost.scenario(harness.env_python(), quick),
     }
     for name in selected:
         print(f"[{time.perf_counter() - started:6.0f}s] {name}...", flush=True)
