@@ -1,10 +1,11 @@
 """Writing intent rows: as few statements as the database allows, in the caller's transaction.
 
 ``write(rows, alias)`` INSERTs rows at once, with statements built once per connection and
-never through the ORM's per-field preparation: on PostgreSQL one ``INSERT ... SELECT FROM
-unnest(...)`` with one array parameter per column (the driver has no placeholders to parse per
-row), on MySQL and MariaDB one multi-row ``INSERT IGNORE`` per ``MAX_INSERT_BYTES`` (their
-``max_allowed_packet`` refuses a larger statement), on SQLite ``executemany``. Identical
+never through the ORM's per-field preparation: on PostgreSQL, for many rows, one ``INSERT ...
+SELECT FROM unnest(...)`` with one array parameter per column (the driver has no placeholders
+to parse per row), for a few a multi-row ``VALUES``; on MySQL and MariaDB one multi-row
+``INSERT IGNORE`` per ``MAX_INSERT_BYTES`` (their ``max_allowed_packet`` refuses a larger
+statement); on SQLite ``executemany``. Identical
 pending intents are stored once by the unique constraint (``ON CONFLICT DO NOTHING``,
 ``INSERT IGNORE``, ``INSERT OR IGNORE``); the times are the database's clock.
 
@@ -93,15 +94,28 @@ def _column(name: str) -> str:
     return str(PurgeIntent._meta.get_field(name).column)  # type: ignore[union-attr]
 
 
+class _Insert(NamedTuple):
+    """An INSERT of intents on one backend: ``head`` + rows + ``tail``; ``clock`` the
+    parameters of its times (after each row's, in ``VALUES``)."""
+
+    head: str
+    row: str  # one row's ``VALUES`` group, or the ``SELECT ... FROM unnest(...)``
+    tail: str
+    clock: list[Any]
+
+
 # Statements are built from the model's own quoted table and column names and the backend's
-# SQL for its clock; every value is a parameter. Built once per connection and delay.
-_statements: dict[tuple[str, str, float], tuple[str, list[Any]]] = {}
+# SQL for its clock; every value is a parameter. Built once per connection, style and delay.
+_statements: dict[tuple[str, str, str, float], _Insert] = {}
+
+#: Rows from which PostgreSQL gets one array parameter per column (``unnest``) rather than
+#: a ``VALUES`` group per row: cheaper to parse for many rows, dearer to plan for a few.
+UNNEST_FROM = 50
 
 
-def _statement(connection: Any, seconds: float) -> tuple[str, list[Any]]:
-    """The INSERT for this backend (for one row, where rows are repeated ``VALUES``), and the
-    parameters of its clock."""
-    cache_key = (connection.alias, connection.vendor, seconds)
+def _statement(connection: Any, seconds: float, style: str) -> _Insert:
+    """The INSERT of this backend in ``style`` ("values" or PostgreSQL's "unnest")."""
+    cache_key = (connection.alias, connection.vendor, style, seconds)
     if cache_key in _statements:
         return _statements[cache_key]
     qn = connection.ops.quote_name
@@ -111,20 +125,20 @@ def _statement(connection: Any, seconds: float) -> tuple[str, list[Any]]:
     )
     now, now_params = _time_sql(connection, 0)
     due, due_params = _time_sql(connection, seconds)
-    if connection.vendor == "postgresql":
-        # One array parameter per column: nothing for the driver to parse per row.
+    insert = {"mysql": "INSERT IGNORE", "sqlite": "INSERT OR IGNORE"}.get(connection.vendor)
+    tail = " ON CONFLICT DO NOTHING" if insert is None else ""
+    head = f"{insert or 'INSERT'} INTO {table} ({columns}) "
+    if style == "unnest":
         arrays = ", ".join("%s::text[]" for _ in _VARYING)
         fixed = ", ".join(_fixed_sql("u.key"))
-        sql = (
-            f"INSERT INTO {table} ({columns}) "  # noqa: S608 (no value in the text: see above)
-            f"SELECT {', '.join(f'u.{name}' for name in _VARYING)}, {fixed}, {now}, {due} "
-            f"FROM unnest({arrays}) AS u({', '.join(_VARYING)}) ON CONFLICT DO NOTHING"
+        row = (
+            f"SELECT {', '.join(f'u.{name}' for name in _VARYING)}, {fixed}, {now}, {due} "  # noqa: S608
+            f"FROM unnest({arrays}) AS u({', '.join(_VARYING)})"
         )
     else:
-        one = ", ".join(["%s"] * len(_VARYING) + _fixed_sql("%s") + [now, due])
-        insert = "INSERT IGNORE" if connection.vendor == "mysql" else "INSERT OR IGNORE"
-        sql = f"{insert} INTO {table} ({columns}) VALUES ({one})"  # noqa: S608 (see above)
-    _statements[cache_key] = (sql, [*now_params, *due_params])
+        head += "VALUES "
+        row = f"({', '.join(['%s'] * len(_VARYING) + _fixed_sql('%s') + [now, due])})"
+    _statements[cache_key] = _Insert(head, row, tail, [*now_params, *due_params])
     return _statements[cache_key]
 
 
@@ -132,32 +146,36 @@ def _fixed_sql(key_sql: str) -> list[str]:
     return [key_sql if sql is None else sql for sql in _FIXED.values()]
 
 
-def _write_postgresql(connection: Any, rows: Sequence[Row], seconds: float) -> None:
-    sql, clock = _statement(connection, seconds)
+def _write_unnest(connection: Any, rows: Sequence[Row], seconds: float) -> None:
+    """One array parameter per column (PostgreSQL): nothing for the driver to parse per row."""
+    insert = _statement(connection, seconds, "unnest")
+    sql = insert.head + insert.row + insert.tail
     with connection.cursor() as cursor:
         for batch in _batches(rows):
-            cursor.execute(sql, [*(list(column) for column in zip(*batch, strict=True)), *clock])
+            columns = [list(column) for column in zip(*batch, strict=True)]
+            cursor.execute(sql, [*columns, *insert.clock])
 
 
 def _write_values(connection: Any, rows: Sequence[Row], seconds: float) -> None:
-    """One multi-row ``VALUES`` statement per batch (MySQL, MariaDB)."""
-    sql, clock = _statement(connection, seconds)
-    head, one = sql.split(" VALUES ", 1)
+    """One multi-row ``VALUES`` statement per batch."""
+    insert = _statement(connection, seconds, "values")
     with connection.cursor() as cursor:
         for batch in _batches(rows):
             params: list[Any] = []
             for row in batch:
                 params += row
                 params.append(row.key)  # pending_key
-                params += clock
-            cursor.execute(f"{head} VALUES {', '.join([one] * len(batch))}", params)
+                params += insert.clock
+            values = ", ".join([insert.row] * len(batch))
+            cursor.execute(f"{insert.head}{values}{insert.tail}", params)
 
 
 def _write_each(connection: Any, rows: Sequence[Row], seconds: float) -> None:
     """``executemany`` of one-row statements (SQLite, where that is as fast as it gets)."""
-    sql, clock = _statement(connection, seconds)
+    insert = _statement(connection, seconds, "values")
+    sql = insert.head + insert.row + insert.tail
     with connection.cursor() as cursor:
-        cursor.executemany(sql, [(*row, row.key, *clock) for row in rows])
+        cursor.executemany(sql, [(*row, row.key, *insert.clock) for row in rows])
 
 
 def _write_orm(alias: str, rows: Sequence[Row], seconds: float) -> None:
@@ -184,9 +202,9 @@ def write(rows: Sequence[Row], alias: str, seconds: float = 0.0) -> None:
     flush(alias)
     connection = connections[alias]
     vendor = connection.vendor
-    if vendor == "postgresql":
-        _write_postgresql(connection, rows, seconds)
-    elif vendor == "mysql":
+    if vendor == "postgresql" and len(rows) >= UNNEST_FROM:
+        _write_unnest(connection, rows, seconds)
+    elif vendor in ("postgresql", "mysql"):
         _write_values(connection, rows, seconds)
     elif vendor == "sqlite":
         _write_each(connection, rows, seconds)
