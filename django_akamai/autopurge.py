@@ -42,7 +42,8 @@ Many-to-many changes (``article.categories.add(c)``, remove, clear, set, from ei
 purge every declared side they link or unlink, like a save (``m2m_changed``, see below).
 
 Not seen, because Django sends no signal for them: ``QuerySet.update()``, ``bulk_create()``,
-``bulk_update()``, raw SQL and rows of a custom ``through`` model written directly. Fixture
+``bulk_update()`` (unless opted in with ``django_akamai.bulk``), raw SQL and rows of a custom
+``through`` model written directly. Fixture
 loading (``raw`` saves) is skipped on purpose.
 """
 
