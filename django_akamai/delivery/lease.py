@@ -40,7 +40,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import Q
 
 from .. import conf
@@ -124,6 +124,11 @@ class Lease:
         self.holder = holder or new_holder_id()
         self.seconds = seconds
         self.held = False
+        #: Whether ``acquire`` took the lease from a holder that never released it (it died,
+        #: or its round broke): only then can intents it claimed be left behind.
+        self.taken_over = False
+        self._buckets: dict[str, Any] | None = None  # read with the lease, when it could be
+        self._renewed = 0.0  # time.monotonic() when the expiry was last set
 
     def _manager(self) -> Any:
         from ..models import DeliveryLease  # models load after the app registry
@@ -148,14 +153,16 @@ class Lease:
             if user is not None and user[0] is threading.current_thread():
                 del _local_users[(self.using, self.name, self.holder)]
 
-    def _ensure_row(self) -> None:
+    def _create_row(self) -> bool:
+        """Create the lease row if there is none; whether there was none."""
         if self._manager().filter(name=self.name).exists():
-            return
+            return False
         try:
             with transaction.atomic(using=self.using):
                 self._manager().create(name=self.name)
         except IntegrityError:
             pass  # another deliverer created it first
+        return True
 
     def _times(self, now: datetime | None) -> tuple[Any, Any]:
         """ "now" and the new expiry: the database's clock unless a test passes ``now``."""
@@ -165,6 +172,22 @@ class Lease:
             return now, now + timedelta(seconds=self.seconds)
         return database_now(), database_now(self.seconds)
 
+    def _take(self, condition: Q, expiry: Any) -> bool:
+        """The compare-and-set; where the database returns rows from an UPDATE, the buckets
+        come back in the same statement (the UPDATE leaves them as they are)."""
+        from ..models import DeliveryLease, update_returning, updates_return_rows
+
+        rows = self._manager().filter(condition, name=self.name)
+        marks = {"holder": self.holder, "expires_at": expiry}
+        if not updates_return_rows(self.using):
+            return rows.update(**marks) == 1
+        taken = update_returning(rows, marks, ["bucket_state"])
+        if taken:
+            field = DeliveryLease._meta.get_field("bucket_state")
+            state = field.from_db_value(taken[0][0], None, connections[self.using])
+            self._buckets = dict(state or {})
+        return bool(taken)
+
     def acquire(self, now: datetime | None = None) -> bool:
         """Take (or renew) the lease; True when this holder has it until now + seconds.
         The holder's own unreleased lease is taken again, never answered "busy"."""
@@ -172,43 +195,65 @@ class Lease:
             self.held = False
             return False
         current, expiry = self._times(now)
+        self._buckets = None
         try:
-            self._ensure_row()
-            taken = (
-                self._manager()
-                .filter(name=self.name)
-                .filter(Q(holder=self.holder) | Q(holder="") | Q(expires_at__lt=current))
-                .update(holder=self.holder, expires_at=expiry)
-            )
+            started = time.monotonic()
+            # A released lease first: the usual case, and one that leaves no claims behind.
+            self.taken_over = False
+            taken = self._take(Q(holder=""), expiry)
+            if not taken:
+                self.taken_over = True
+                unreleased = Q(holder=self.holder) | Q(expires_at__lt=current)
+                taken = self._take(Q(holder="") | unreleased, expiry)
+                if not taken and self._create_row():
+                    taken = self._take(Q(holder=""), expiry)
+                    self.taken_over = False
         except BaseException:
             self._leave_locally()
             raise
-        self.held = taken == 1
-        if not self.held:
+        self.held = taken
+        if self.held:
+            self._renewed = started
+        else:
             self._leave_locally()
         return self.held
 
-    def renew(self, now: datetime | None = None) -> bool:
-        """Extend the lease; False when it was lost (expired and taken by someone else)."""
+    def renew(self, now: datetime | None = None, *, every: float = 0.0) -> bool:
+        """Extend the lease; False when it was lost (expired and taken by someone else).
+
+        With ``every``, only once that many seconds have passed (by this process's monotonic
+        clock) since the expiry was last set; until then the lease is known to be held. Safe
+        because the expiry is the database's ``now + seconds`` of a statement issued after
+        the time noted here, so ``seconds - every`` of it is left at least (the caller makes
+        that longer than anything it does before the next call)."""
+        if every and self.held and time.monotonic() - self._renewed < every:
+            return True
+        started = time.monotonic()
         _, expiry = self._times(now)
         renewed = (
             self._manager().filter(name=self.name, holder=self.holder).update(expires_at=expiry)
         )
         self.held = renewed == 1
+        if self.held:
+            self._renewed = started
         return self.held
 
-    def release(self) -> None:
-        """Give the lease up (only if this holder still has it)."""
+    def release(self, bucket_state: dict[str, Any] | None = None) -> None:
+        """Give the lease up (only if this holder still has it), leaving ``bucket_state``
+        for the next holder when given: one statement."""
         self.held = False
+        changes: dict[str, Any] = {"holder": "", "expires_at": None}
+        if bucket_state is not None:
+            changes["bucket_state"] = bucket_state
         try:
-            self._manager().filter(name=self.name, holder=self.holder).update(
-                holder="", expires_at=None
-            )
+            self._manager().filter(name=self.name, holder=self.holder).update(**changes)
         finally:
             self._leave_locally()
 
     def bucket_state(self) -> dict[str, Any]:
-        """The rate-limit state the last holder left."""
+        """The rate-limit state the last holder left (read with the lease where it could be)."""
+        if self._buckets is not None:
+            return dict(self._buckets)
         row = self._manager().filter(name=self.name).values_list("bucket_state", flat=True)
         return dict(row.first() or {})
 
