@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from django.db import IntegrityError, connections, models, transaction
 from django.db.models import Case, Count, ExpressionWrapper, F, Max, Min, Q, Value, When
@@ -199,24 +199,33 @@ def id_list_sql(using: str, ids: list[int]) -> tuple[str, list[Any]]:
     digits reaches the SQL)."""
     if connections[using].vendor == "postgresql":
         return "= ANY(%s)", [[int(pk) for pk in ids]]
-    return "IN (%s)" % ",".join(str(int(pk)) for pk in ids), []
+    return f"IN ({','.join(str(int(pk)) for pk in ids)})", []
 
 
 def update_returning(
     queryset: models.QuerySet, changes: dict[str, Any], returning: list[str]
 ) -> list[tuple[Any, ...]]:
-    """``queryset.update(**changes)`` returning ``returning`` of each row changed, in one
-    statement; only where ``updates_return_rows``."""
+    """``queryset.update(**changes)`` returning the fields ``returning`` of each row changed
+    (as Python values), in one statement; only where ``updates_return_rows``."""
     using = queryset.db
     connection = connections[using]
-    query = queryset.query.chain(UpdateQuery)
+    query = cast(UpdateQuery, queryset.query.chain(UpdateQuery))
     query.add_update_values(changes)
     sql, params = query.get_compiler(using).as_sql()
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(queryset.model._meta.get_field(name).column) for name in returning)
+    fields = [cast(models.Field, queryset.model._meta.get_field(name)) for name in returning]
+    columns = ", ".join(quote(str(field.column)) for field in fields)
     with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
-        cursor.execute(f"{sql} RETURNING {columns}", params)
-        return [tuple(row) for row in cursor.fetchall()]
+        cursor.execute(f"{sql} RETURNING {columns}", params)  # noqa: S608 (names quoted)
+        rows = cursor.fetchall()
+    decoders = [getattr(field, "from_db_value", None) for field in fields]
+    return [
+        tuple(
+            value if decode is None else decode(value, None, connection)
+            for decode, value in zip(decoders, row, strict=True)
+        )
+        for row in rows
+    ]
 
 
 def _reason(error: Any, fallback: str, detail: str, status: int | None = None) -> dict[str, Any]:
@@ -384,8 +393,9 @@ class IntentQuerySet(models.QuerySet):
             picked, params = due.values("id")[:limit].query.get_compiler(using).as_sql()
             if skip_locked:
                 picked += " " + connection.ops.for_update_sql(skip_locked=True)
+            # Quoted names and Django's compiled subquery; every value is a parameter.
             sql = (
-                f"UPDATE {table} SET {changes} WHERE {quote('id')} IN ({picked}) "
+                f"UPDATE {table} SET {changes} WHERE {quote('id')} IN ({picked}) "  # noqa: S608
                 f"RETURNING {fields}"
             )
             with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
@@ -401,7 +411,7 @@ class IntentQuerySet(models.QuerySet):
             with connection.cursor() as cursor:
                 for chunk in chunks([row[0] for row in rows], INLINE_IDS):
                     where, params = id_list_sql(using, chunk)
-                    sql = f"UPDATE {table} SET {changes} WHERE {quote('id')} {where}"
+                    sql = f"UPDATE {table} SET {changes} WHERE {quote('id')} {where}"  # noqa: S608
                     cursor.execute(sql, [*values, *params])
         return [Claimed(*row) for row in rows]
 
@@ -436,7 +446,8 @@ class IntentQuerySet(models.QuerySet):
         with transaction.mark_for_rollback_on_error(self.db), connection.cursor() as cursor:
             for chunk in chunks(ids, INLINE_IDS):
                 where, params = id_list_sql(self.db, chunk)
-                cursor.execute(f"DELETE FROM {table} WHERE {quote('id')} {where}", params)
+                sql = f"DELETE FROM {table} WHERE {quote('id')} {where}"  # noqa: S608 (ids: int())
+                cursor.execute(sql, params)
                 deleted += cursor.rowcount
         return deleted
 

@@ -4,9 +4,13 @@ A ``DeliveryLease`` row per account names its holder and when the lease expires.
 one compare-and-set ``UPDATE ... WHERE name = %s AND (holder = me OR holder = '' OR
 expires_at < now)``: the database applies it atomically (row lock on PostgreSQL and MySQL,
 the write lock on SQLite), so of any number of deliverers in any number of processes exactly
-one gets ``1`` back. The holder renews before every request; a holder that dies (SIGKILL,
-power loss) stops renewing and the lease expires, so another deliverer takes over and first
-returns the dead holder's claimed intents to pending.
+one gets ``1`` back. A released lease is tried first (``holder = ''``): the usual case, which
+leaves no claimed intents behind; only a lease taken from a holder that never released it
+(``Lease.taken_over``) makes the deliverer return that holder's claimed intents to pending.
+Where ``UPDATE ... RETURNING`` exists (PostgreSQL, SQLite) the same statement returns the
+buckets the last holder left. The holder renews by time (``Lease.renew(every=...)``); a holder
+that dies (SIGKILL, power loss) stops renewing and the lease expires, so another deliverer
+takes over. ``release`` saves the buckets in the same UPDATE.
 
 Why not ``select_for_update(skip_locked=True)`` on the lease row: it needs a transaction held
 open for the whole delivery (minutes, across HTTP requests) and does not exist on SQLite; the
@@ -40,7 +44,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, connections, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from .. import conf
@@ -175,7 +179,7 @@ class Lease:
     def _take(self, condition: Q, expiry: Any) -> bool:
         """The compare-and-set; where the database returns rows from an UPDATE, the buckets
         come back in the same statement (the UPDATE leaves them as they are)."""
-        from ..models import DeliveryLease, update_returning, updates_return_rows
+        from ..models import update_returning, updates_return_rows
 
         rows = self._manager().filter(condition, name=self.name)
         marks = {"holder": self.holder, "expires_at": expiry}
@@ -183,9 +187,7 @@ class Lease:
             return rows.update(**marks) == 1
         taken = update_returning(rows, marks, ["bucket_state"])
         if taken:
-            field = DeliveryLease._meta.get_field("bucket_state")
-            state = field.from_db_value(taken[0][0], None, connections[self.using])
-            self._buckets = dict(state or {})
+            self._buckets = dict(taken[0][0] or {})
         return bool(taken)
 
     def acquire(self, now: datetime | None = None) -> bool:

@@ -8,8 +8,9 @@ limits, so 1,000 saves committed one by one go out in about ``ceil(bytes / 50,00
 requests), pace from the account's buckets (continued from the state the last holder saved on
 the lease), and settle each request:
 
-- accepted: the intents are deleted; the purge history records the request (the sender's
-  ``request_accepted``, as for every other purge);
+- accepted: the intents are deleted and the purge history records the request (the sender's
+  ``request_accepted``, as for every other purge), in one transaction: one commit
+  (``_settling``, entered once Akamai answered, through ``Sender.send``'s ``settle``);
 - transient failure (timeouts, 5xx, 429s past the request's deadline): the intents go back to
   pending with ``attempts`` + 1 and ``next_attempt_at`` backed off, stored in the table so a
   restart keeps it; this round stops (Akamai is unreachable);
@@ -21,6 +22,16 @@ the lease), and settle each request:
   ``sender.refused_by_gateway``): the intents go back to pending as they were, with no attempt
   counted and no backoff, and the report says why (``config_error``); ``delivery.modes`` looks
   again later.
+
+What a round asks of the database, for one intent: the lease (with the buckets its last holder
+left, in one statement where ``UPDATE ... RETURNING`` exists); the claim (one statement there);
+the history row and the DELETE (one transaction); the release (with the buckets, one UPDATE);
+and, once released, one look at what is pending (when the next intent is due, and whether one
+became due meanwhile): six statements on PostgreSQL and SQLite, eight on MariaDB, and two
+more and a commit per further request (``tests/test_delivery_statements.py``). The lease is
+renewed by time (``renew_every``), not before every request; the dead holder's claims are
+looked for only when the lease was taken from a holder that never released it; what is
+still claimed at the end is looked up only when the round broke off.
 
 Public functions: ``deliver_pending``, ``retry_failed``, ``discard_failed``, ``pending_summary``,
 ``intent_databases``, ``account_name``. Nothing here decides *when* to deliver: that is
