@@ -81,7 +81,8 @@ def deliver() -> dict[str, Any]:
     sql: list[str] = []
 
     def keep(execute: Any, statement: str, params: Any, many: bool, context: Any) -> Any:
-        sql.append(statement)
+        if not statement.upper().startswith(CONTROL):  # savepoints pass through here too
+            sql.append(statement)
         return execute(statement, params, many, context)
 
     with connection.execute_wrapper(keep):

@@ -198,7 +198,8 @@ def id_list_sql(using: str, ids: list[int]) -> tuple[str, list[Any]]:
     (``= ANY(%s)``), the numbers themselves elsewhere (each through ``int()``: nothing but
     digits reaches the SQL)."""
     if connections[using].vendor == "postgresql":
-        return "= ANY(%s)", [[int(pk) for pk in ids]]
+        # The array as one text parameter: the driver adapts one string, not a list.
+        return "= ANY(%s::bigint[])", ["{" + ",".join(str(int(pk)) for pk in ids) + "}"]
     return f"IN ({','.join(str(int(pk)) for pk in ids)})", []
 
 

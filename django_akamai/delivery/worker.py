@@ -295,10 +295,11 @@ class _Group:
         self.options = options
         self.report = report
         self.ids: dict[Any, list[int]] = {}
-        actors: dict[str, None] = {}
         for intent in intents:
             self.ids.setdefault(intent.object, []).append(intent.pk)
-            for actor in intent.actor.split(","):
+        actors: dict[str, None] = {}
+        for recorded in dict.fromkeys(intent.actor for intent in intents):  # few distinct
+            for actor in recorded.split(","):
                 if actor:
                     actors[actor] = None
         self.actor = ",".join(actors)[:200] or None
@@ -425,12 +426,13 @@ def _round(
             claimed = _claim(using, holder, burst, account)
             if not claimed:
                 break
-            groups: dict[PurgeOptions, list[Any]] = {}
+            groups: dict[tuple[str, str, str], list[Any]] = {}
             for intent in claimed:
-                options = PurgeOptions(intent.action, intent.object_type, intent.network)
-                groups.setdefault(options, []).append(intent)
+                key = (intent.action, intent.object_type, intent.network)
+                groups.setdefault(key, []).append(intent)
             try:
-                for options, intents in groups.items():
+                for key, intents in groups.items():
+                    options = PurgeOptions(*key)
                     group = _Group(using, options, intents, report)
                     try:
                         sender.envelope(options)
