@@ -6,7 +6,10 @@ error here is logged and swallowed, and the INSERT runs in a savepoint when the 
 inside a transaction, so that a failure (no table yet) cannot break that transaction.
 
 The row is written at once, on the caller's connection: one INSERT per request sent (a
-request carries up to 50,000 bytes of objects), plus a commit in autocommit mode. Why not a
+request carries up to 50,000 bytes of objects), plus a commit in autocommit mode. The
+deliverer reports each accepted request inside the transaction that deletes its intents
+(``delivery.worker._settling``), so the row and the deletion share one commit; the savepoint
+keeps a failed INSERT from undoing that deletion. Why not a
 background thread: a second connection writing concurrently is what SQLite, the database of
 most development machines and test suites, handles worst ("database is locked"), and the
 caller's transaction semantics stay plain. What it costs is measured by

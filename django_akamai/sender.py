@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from django.dispatch import Signal
@@ -168,11 +169,22 @@ class Sender:
 
     # --- sending ------------------------------------------------------------------------
 
-    def send(self, batch: list[Any], options: PurgeOptions) -> dict[str, Any]:
+    def send(
+        self,
+        batch: list[Any],
+        options: PurgeOptions,
+        *,
+        settle: Callable[[], AbstractContextManager[Any]] | None = None,
+    ) -> dict[str, Any]:
         """Send ``batch`` in one request; return Akamai's decoded answer.
 
         Raises ``PurgeRequestFailed`` (``PurgeRetriesExhausted`` for transient failures that
         outlasted the retries) after reporting the request.
+
+        ``settle``: once Akamai accepted, ``request_accepted`` is sent inside ``settle()``
+        (a context manager), entered after the HTTP request is answered: the deliverer's
+        transaction that removes the request's intents, so that they and the history row
+        the receivers write are committed together. An error it raises is the caller's.
         """
         transport = self.transport
         # What this request met on its way, for the history (the transport counts in total).
@@ -182,7 +194,8 @@ class Sender:
         except PurgeRequestFailed as exc:
             self._report(request_failed, False, batch, options, exc, limited, retried)
             raise
-        self._report(request_accepted, True, batch, options, result, limited, retried)
+        with settle() if settle is not None else nullcontext():
+            self._report(request_accepted, True, batch, options, result, limited, retried)
         logger.info(
             "Akamai %s accepted %d object(s) %s: action=%s type=%s network=%s purgeId=%s "
             "supportId=%s estimatedSeconds=%s",

@@ -4,9 +4,13 @@ A ``DeliveryLease`` row per account names its holder and when the lease expires.
 one compare-and-set ``UPDATE ... WHERE name = %s AND (holder = me OR holder = '' OR
 expires_at < now)``: the database applies it atomically (row lock on PostgreSQL and MySQL,
 the write lock on SQLite), so of any number of deliverers in any number of processes exactly
-one gets ``1`` back. The holder renews before every request; a holder that dies (SIGKILL,
-power loss) stops renewing and the lease expires, so another deliverer takes over and first
-returns the dead holder's claimed intents to pending.
+one gets ``1`` back. A released lease is tried first (``holder = ''``): the usual case, which
+leaves no claimed intents behind; only a lease taken from a holder that never released it
+(``Lease.taken_over``) makes the deliverer return that holder's claimed intents to pending.
+Where ``UPDATE ... RETURNING`` exists (PostgreSQL, SQLite) the same statement returns the
+buckets the last holder left. The holder renews by time (``Lease.renew(every=...)``); a holder
+that dies (SIGKILL, power loss) stops renewing and the lease expires, so another deliverer
+takes over. ``release`` saves the buckets in the same UPDATE.
 
 Why not ``select_for_update(skip_locked=True)`` on the lease row: it needs a transaction held
 open for the whole delivery (minutes, across HTTP requests) and does not exist on SQLite; the
@@ -124,6 +128,11 @@ class Lease:
         self.holder = holder or new_holder_id()
         self.seconds = seconds
         self.held = False
+        #: Whether ``acquire`` took the lease from a holder that never released it (it died,
+        #: or its round broke): only then can intents it claimed be left behind.
+        self.taken_over = False
+        self._buckets: dict[str, Any] | None = None  # read with the lease, when it could be
+        self._renewed = 0.0  # time.monotonic() when the expiry was last set
 
     def _manager(self) -> Any:
         from ..models import DeliveryLease  # models load after the app registry
@@ -148,14 +157,16 @@ class Lease:
             if user is not None and user[0] is threading.current_thread():
                 del _local_users[(self.using, self.name, self.holder)]
 
-    def _ensure_row(self) -> None:
+    def _create_row(self) -> bool:
+        """Create the lease row if there is none; whether there was none."""
         if self._manager().filter(name=self.name).exists():
-            return
+            return False
         try:
             with transaction.atomic(using=self.using):
                 self._manager().create(name=self.name)
         except IntegrityError:
             pass  # another deliverer created it first
+        return True
 
     def _times(self, now: datetime | None) -> tuple[Any, Any]:
         """ "now" and the new expiry: the database's clock unless a test passes ``now``."""
@@ -165,6 +176,20 @@ class Lease:
             return now, now + timedelta(seconds=self.seconds)
         return database_now(), database_now(self.seconds)
 
+    def _take(self, condition: Q, expiry: Any) -> bool:
+        """The compare-and-set; where the database returns rows from an UPDATE, the buckets
+        come back in the same statement (the UPDATE leaves them as they are)."""
+        from ..models import update_returning, updates_return_rows
+
+        rows = self._manager().filter(condition, name=self.name)
+        marks = {"holder": self.holder, "expires_at": expiry}
+        if not updates_return_rows(self.using):
+            return rows.update(**marks) == 1
+        taken = update_returning(rows, marks, ["bucket_state"])
+        if taken:
+            self._buckets = dict(taken[0][0] or {})
+        return bool(taken)
+
     def acquire(self, now: datetime | None = None) -> bool:
         """Take (or renew) the lease; True when this holder has it until now + seconds.
         The holder's own unreleased lease is taken again, never answered "busy"."""
@@ -172,43 +197,65 @@ class Lease:
             self.held = False
             return False
         current, expiry = self._times(now)
+        self._buckets = None
         try:
-            self._ensure_row()
-            taken = (
-                self._manager()
-                .filter(name=self.name)
-                .filter(Q(holder=self.holder) | Q(holder="") | Q(expires_at__lt=current))
-                .update(holder=self.holder, expires_at=expiry)
-            )
+            started = time.monotonic()
+            # A released lease first: the usual case, and one that leaves no claims behind.
+            self.taken_over = False
+            taken = self._take(Q(holder=""), expiry)
+            if not taken:
+                self.taken_over = True
+                unreleased = Q(holder=self.holder) | Q(expires_at__lt=current)
+                taken = self._take(Q(holder="") | unreleased, expiry)
+                if not taken and self._create_row():
+                    taken = self._take(Q(holder=""), expiry)
+                    self.taken_over = False
         except BaseException:
             self._leave_locally()
             raise
-        self.held = taken == 1
-        if not self.held:
+        self.held = taken
+        if self.held:
+            self._renewed = started
+        else:
             self._leave_locally()
         return self.held
 
-    def renew(self, now: datetime | None = None) -> bool:
-        """Extend the lease; False when it was lost (expired and taken by someone else)."""
+    def renew(self, now: datetime | None = None, *, every: float = 0.0) -> bool:
+        """Extend the lease; False when it was lost (expired and taken by someone else).
+
+        With ``every``, only once that many seconds have passed (by this process's monotonic
+        clock) since the expiry was last set; until then the lease is known to be held. Safe
+        because the expiry is the database's ``now + seconds`` of a statement issued after
+        the time noted here, so ``seconds - every`` of it is left at least (the caller makes
+        that longer than anything it does before the next call)."""
+        if every and self.held and time.monotonic() - self._renewed < every:
+            return True
+        started = time.monotonic()
         _, expiry = self._times(now)
         renewed = (
             self._manager().filter(name=self.name, holder=self.holder).update(expires_at=expiry)
         )
         self.held = renewed == 1
+        if self.held:
+            self._renewed = started
         return self.held
 
-    def release(self) -> None:
-        """Give the lease up (only if this holder still has it)."""
+    def release(self, bucket_state: dict[str, Any] | None = None) -> None:
+        """Give the lease up (only if this holder still has it), leaving ``bucket_state``
+        for the next holder when given: one statement."""
         self.held = False
+        changes: dict[str, Any] = {"holder": "", "expires_at": None}
+        if bucket_state is not None:
+            changes["bucket_state"] = bucket_state
         try:
-            self._manager().filter(name=self.name, holder=self.holder).update(
-                holder="", expires_at=None
-            )
+            self._manager().filter(name=self.name, holder=self.holder).update(**changes)
         finally:
             self._leave_locally()
 
     def bucket_state(self) -> dict[str, Any]:
-        """The rate-limit state the last holder left."""
+        """The rate-limit state the last holder left (read with the lease where it could be)."""
+        if self._buckets is not None:
+            return dict(self._buckets)
         row = self._manager().filter(name=self.name).values_list("bucket_state", flat=True)
         return dict(row.first() or {})
 

@@ -8,8 +8,9 @@ limits, so 1,000 saves committed one by one go out in about ``ceil(bytes / 50,00
 requests), pace from the account's buckets (continued from the state the last holder saved on
 the lease), and settle each request:
 
-- accepted: the intents are deleted; the purge history records the request (the sender's
-  ``request_accepted``, as for every other purge);
+- accepted: the intents are deleted and the purge history records the request (the sender's
+  ``request_accepted``, as for every other purge), in one transaction: one commit
+  (``_settling``, entered once Akamai answered, through ``Sender.send``'s ``settle``);
 - transient failure (timeouts, 5xx, 429s past the request's deadline): the intents go back to
   pending with ``attempts`` + 1 and ``next_attempt_at`` backed off, stored in the table so a
   restart keeps it; this round stops (Akamai is unreachable);
@@ -22,6 +23,16 @@ the lease), and settle each request:
   counted and no backoff, and the report says why (``config_error``); ``delivery.modes`` looks
   again later.
 
+What a round asks of the database, for one intent: the lease (with the buckets its last holder
+left, in one statement where ``UPDATE ... RETURNING`` exists); the claim (one statement there);
+the history row and the DELETE (one transaction); the release (with the buckets, one UPDATE);
+and, once released, one look at what is pending (when the next intent is due, and whether one
+became due meanwhile): six statements on PostgreSQL and SQLite, eight on MariaDB, and two
+more and a commit per further request (``tests/test_delivery_statements.py``). The lease is
+renewed by time (``renew_every``), not before every request; the dead holder's claims are
+looked for only when the lease was taken from a holder that never released it; what is
+still claimed at the end is looked up only when the round broke off.
+
 Public functions: ``deliver_pending``, ``retry_failed``, ``discard_failed``, ``pending_summary``,
 ``intent_databases``, ``account_name``. Nothing here decides *when* to deliver: that is
 ``delivery.modes``.
@@ -33,12 +44,13 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db import connections, router
+from django.db import connections, router, transaction
 
 from .. import conf, switches
 from ..exceptions import (
@@ -161,16 +173,31 @@ def request_deadline() -> float:
     return min(conf.setting("AKAMAI_RETRY_DEADLINE"), REQUEST_DEADLINE)
 
 
+def longest_request() -> float:
+    """The longest one request can take: no retry starts past the deadline, and the last
+    attempt may take a connect and a read timeout."""
+    connect, read = conf.timeouts()
+    return request_deadline() + connect + read
+
+
 def lease_seconds() -> float:
-    """Longer than any one request can take: no retry starts past the deadline, and the last
-    attempt may take a connect and a read timeout; doubled for slack. The holder renews
-    before every request, so this is also how long a dead holder blocks its account.
+    """Longer than any one request can take (``longest_request``), with the timeouts again
+    and 5 s for slack; also how long a dead holder blocks its account.
     ``AKAMAI_DELIVERY_LEASE_SECONDS`` overrides it."""
     configured = conf.setting("AKAMAI_DELIVERY_LEASE_SECONDS")
     if configured is not None:
         return float(configured)
     connect, read = conf.timeouts()
-    return request_deadline() + 2 * (connect + read) + 5.0
+    return longest_request() + connect + read + 5.0
+
+
+def renew_every(seconds: float) -> float:
+    """How often the holder of a lease of ``seconds`` renews it: before a request, once half
+    of the slack the lease has over ``longest_request`` has passed since the expiry was last
+    set, so at least ``longest_request`` plus half that slack is left when a request starts.
+    That is one renewal every few seconds of sending instead of one per request (a statement
+    and a commit each); a lease shorter than a request (a setting) renews before every one."""
+    return max(0.0, (seconds - longest_request()) / 2)
 
 
 def _intents(using: str) -> Any:
@@ -234,8 +261,18 @@ def _return_orphans(using: str, account: _Account) -> int:
     return count
 
 
-def _delete(using: str, ids: Iterable[int]) -> None:
-    _intents(using).settle(ids)
+@contextmanager
+def _settling(using: str, ids: list[int]) -> Iterator[None]:
+    """Where an accepted request is reported (``Sender.send``'s ``settle``): one transaction
+    on the intents' database, entered after the HTTP answer, in which the purge history
+    writes its row (in a savepoint of its own: a failed INSERT is rolled back alone) and the
+    request's intents are deleted last (their row locks held only until the commit just
+    after). One commit per request; a failed DELETE rolls the history row back with it, and
+    the intents go back to pending (``_round``) to be sent again. History routed to another
+    database is written there, outside this transaction."""
+    with transaction.atomic(using=using):
+        yield
+        _intents(using).settle(ids)
 
 
 def _defer(using: str, ids: list[int], error: PurgeRequestFailed | None, reason: str) -> None:
@@ -258,10 +295,11 @@ class _Group:
         self.options = options
         self.report = report
         self.ids: dict[Any, list[int]] = {}
-        actors: dict[str, None] = {}
         for intent in intents:
             self.ids.setdefault(intent.object, []).append(intent.pk)
-            for actor in intent.actor.split(","):
+        actors: dict[str, None] = {}
+        for recorded in dict.fromkeys(intent.actor for intent in intents):  # few distinct
+            for actor in recorded.split(","):
                 if actor:
                     actors[actor] = None
         self.actor = ",".join(actors)[:200] or None
@@ -298,12 +336,13 @@ def _send_group(group: _Group, sender: Sender, lease: Lease, stop: threading.Eve
     queue = list(group.ids)
     start = 0  # queue[:start] is answered
     sender.actor = group.actor
+    every = renew_every(lease.seconds)
 
     def send(limit: int | None) -> None:
         nonlocal start
         if stop is not None and stop.is_set():
             raise _Stop("stop requested")
-        if not lease.renew():
+        if not lease.renew(every=every):
             raise _Stop("the delivery lease was lost")
         try:
             count = sender.count_fitting(queue, options, start, limit)
@@ -314,10 +353,10 @@ def _send_group(group: _Group, sender: Sender, lease: Lease, stop: threading.Eve
             _cannot_send(group, [queue[start - 1]], exc)
             return
         batch = queue[start : start + count]
+        ids = group.all_ids(batch)
         try:
-            sender.send(batch, options)
+            sender.send(batch, options, settle=lambda: _settling(group.using, ids))
         except PurgeRetriesExhausted as exc:
-            ids = group.all_ids(batch)
             _defer(group.using, ids, exc, exc.reason)
             group.report.deferred += len(ids)
             logger.warning("Akamai unreachable; %d purge intent(s) backed off: %s", len(ids), exc)
@@ -327,14 +366,14 @@ def _send_group(group: _Group, sender: Sender, lease: Lease, stop: threading.Eve
                 # The setup's problem (credentials, clock): nothing is blamed on the objects
                 # and nothing backs off; the process looks again (delivery.modes) and a fixed
                 # setup sends them at once.
-                ids = group.all_ids(queue[start:])
-                _intents(group.using).wait_for_setup(ids, exc)
-                group.report.deferred += len(ids)
+                unsent = group.all_ids(queue[start:])
+                _intents(group.using).wait_for_setup(unsent, exc)
+                group.report.deferred += len(unsent)
                 group.report.config_error = str(exc)
                 logger.error(
                     "Akamai refused a purge request (not its objects); %d purge intent(s) stay "
                     "pending: %s",
-                    len(ids),
+                    len(unsent),
                     exc,
                     exc_info=True,
                 )
@@ -345,16 +384,14 @@ def _send_group(group: _Group, sender: Sender, lease: Lease, stop: threading.Eve
                 send(len(batch) - half)
                 return
             start += 1
-            _fail(group.using, group.all_ids(batch), exc)
+            _fail(group.using, ids, exc)
             group.report.refused.extend(
                 Refusal(obj, options.type, exc.status, exc.title, exc.detail, exc.support_id)
                 for obj in batch
             )
             logger.error("Akamai refused %s; kept as a failed purge intent: %s", batch[0], exc)
             return
-        start += count
-        ids = group.all_ids(batch)
-        _delete(group.using, ids)
+        start += count  # settled: deleted with the history row, in ``_settling``
         group.report.accepted += len(ids)
         group.report.requests += 1
 
@@ -367,27 +404,35 @@ def _send_group(group: _Group, sender: Sender, lease: Lease, stop: threading.Eve
 
 def _round(
     using: str, account: _Account, holder: str, burst: bool, stop: threading.Event | None
-) -> DeliveryReport:
+) -> tuple[DeliveryReport, bool]:
+    """One holding of the account's lease; the report, and whether an intent is due now
+    (looked at once the lease is released)."""
     report = DeliveryReport()
     lease = Lease(account.identity, using=using, holder=holder, seconds=lease_seconds())
     if not lease.acquire():
         report.busy = True
-        return report
+        return report, False
     sender: Sender | None = None
     wait_until = None  # when Akamai was unreachable: the claimed rest waits as well
+    finished = False  # no error: each intent claimed was settled, failed or backed off...
+    cut_short = False  # ...unless the round stopped in the middle of its claims
     try:
-        _return_orphans(using, account)
+        if lease.taken_over:
+            # Only a lease nobody released can have claims behind it (claims are made and
+            # given back under the lease, before it is released).
+            _return_orphans(using, account)
         sender = _new_sender(account, lease.bucket_state())
         while not (stop is not None and stop.is_set()):
             claimed = _claim(using, holder, burst, account)
             if not claimed:
                 break
-            groups: dict[PurgeOptions, list[Any]] = {}
+            groups: dict[tuple[str, str, str], list[Any]] = {}
             for intent in claimed:
-                options = PurgeOptions(intent.action, intent.object_type, intent.network)
-                groups.setdefault(options, []).append(intent)
+                key = (intent.action, intent.object_type, intent.network)
+                groups.setdefault(key, []).append(intent)
             try:
-                for options, intents in groups.items():
+                for key, intents in groups.items():
+                    options = PurgeOptions(*key)
                     group = _Group(using, options, intents, report)
                     try:
                         sender.envelope(options)
@@ -399,26 +444,32 @@ def _round(
             except _Stop as stopped:
                 if stopped.args[0] == UNREACHABLE:
                     wait_until = _database_now(_backoff_seconds(1))
+                cut_short = True
                 break
             if len(claimed) < CLAIM_BATCH:
                 # That was everything due: what commits from now on is a busy site's trickle,
                 # gathered for the next round (``deliver_pending``) rather than chased one
                 # request per save.
                 break
+        finished = not cut_short
     finally:
-        # Whatever this holder still has claimed (a stop, a lost lease, an error) is pending.
-        left = _account_intents(using, account).claimed_by(holder)
+        # Whatever this holder still has claimed (a stop, a lost lease, an error) is pending;
+        # a round that ended without either has nothing claimed left, and need not look.
+        left = [] if finished else _account_intents(using, account).claimed_by(holder)
         if left:
             if wait_until is not None:
                 _back_to_pending(using, left, next_attempt_at=wait_until)
             else:
                 _back_to_pending(using, left)
+        buckets = None
         if sender is not None:
-            lease.save_bucket_state(sender.transport.pacer.snapshot())
+            buckets = sender.transport.pacer.snapshot()
             sender.close()
-        lease.release()
-    report.next_attempt_at, report.seconds_until_due = _account_intents(using, account).next_due()
-    return report
+        lease.release(buckets)
+    # After the release, so that an intent whose kick found the lease taken is seen here.
+    first, wait, due_now = _account_intents(using, account).outlook(holder, burst)
+    report.next_attempt_at, report.seconds_until_due = first, wait
+    return report, due_now
 
 
 _said_purging_off = False
@@ -505,7 +556,7 @@ def _deliver(
     window = conf.setting("AKAMAI_DELIVERY_DELAY")
     while True:
         started = time.monotonic()
-        report = _round(using, account, holder, burst, stop)
+        report, due_now = _round(using, account, holder, burst, stop)
         total.merge(report)
         if report.busy or report.config_error or stop.is_set():
             return
@@ -514,14 +565,10 @@ def _deliver(
         # Intents committed while this round was finishing found the lease still taken: look
         # again now that it is released, so their kick is not lost; but one window after this
         # round began, so that a busy site's saves go out together, not one request each.
-        if not _has_due(using, holder, burst, account):
+        if not due_now:
             return
         if stop.wait(max(0.0, started + window - time.monotonic())):
             return
-
-
-def _has_due(using: str, holder: str, burst: bool, account: _Account) -> bool:
-    return bool(_account_intents(using, account).has_due(holder, burst))
 
 
 # --- for operators: the admin, akamai_worker --status, the system checks ---------------------

@@ -1,0 +1,137 @@
+"""What the deliverer asks of the database, counted: statements for one intent, one commit per
+accepted request (its intents and its history row together), no placeholder per id, and the
+lease renewed by time rather than per request; on SQLite, PostgreSQL and MariaDB alike
+(``AKAMAI_TEST_DATABASE``)."""
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from django_akamai.delivery.worker import deliver_pending
+from django_akamai.models import PurgeIntent, PurgeRecord
+from django_akamai.signals import purge_request
+from tests.test_history import HistoryElsewhere
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "other"])
+
+CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")
+#: Statements that deliver one intent: take the lease (with its buckets), claim, the history
+#: row and the deletion (one transaction), release the lease (with the buckets), and one
+#: look at what is pending once it is released. MariaDB returns no rows from an UPDATE:
+#: the buckets are read apart, and a claim is a locking read and an UPDATE by id.
+ONE_INTENT = {"sqlite": 6, "postgresql": 6, "mysql": 8}
+
+
+@pytest.fixture
+def worker_mode(akamai_emulator, settings):
+    settings.AKAMAI_DELIVERY = "worker"
+    return akamai_emulator
+
+
+def save(urls):
+    with transaction.atomic():
+        purge_request.send(urls)
+
+
+def statements(captured):
+    return [q["sql"] for q in captured if not q["sql"].upper().startswith(CONTROL)]
+
+
+def commits(captured):
+    return [q["sql"] for q in captured if q["sql"].upper() == "COMMIT"]
+
+
+def on(table, verb, sql):
+    return sql.upper().startswith(verb) and table in sql
+
+
+def test_one_intent_is_delivered_in_a_handful_of_statements(worker_mode):
+    deliver_pending()  # the lease row exists from now on
+    save("/one")
+    with CaptureQueriesContext(connection) as captured:
+        report = deliver_pending()
+    assert (report.accepted, report.requests) == (1, 1)
+    assert len(statements(captured)) == ONE_INTENT[connection.vendor]
+    # The claim's locking read is MariaDB's only other transaction.
+    assert len(commits(captured)) == 1 + (connection.vendor == "mysql")
+    assert PurgeRecord.objects.count() == 1
+
+
+def test_each_accepted_request_is_one_commit_with_its_history_row(worker_mode, settings):
+    settings.AKAMAI_MAX_BODY_BYTES = 200  # a few URLs per request
+    deliver_pending()  # the lease row exists from now on
+    save([f"/page/{i}" for i in range(12)])
+    with CaptureQueriesContext(connection) as captured:
+        report = deliver_pending()
+    assert report.accepted == 12 and report.requests >= 3
+    sql = statements(captured)
+    assert len(commits(captured)) == report.requests + (connection.vendor == "mysql")
+    assert len([s for s in sql if on("purgerecord", "INSERT", s)]) == report.requests
+    assert len([s for s in sql if on("purgeintent", "DELETE", s)]) == report.requests
+    # Taken and released: no renewal per request (the lease is far from expiring).
+    assert len([s for s in sql if on("deliverylease", "UPDATE", s)]) == 2
+    assert PurgeRecord.objects.count() == report.requests
+
+
+def test_a_failed_deletion_rolls_its_history_row_back_and_the_intents_return(worker_mode):
+    save(["/a", "/b"])
+    failed = []
+
+    def fail_the_deletion(execute, sql, params, many, context):
+        if not failed and on("purgeintent", "DELETE", sql):
+            failed.append(sql)
+            raise DatabaseError("injected: the deletion failed")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(fail_the_deletion):
+        with pytest.raises(DatabaseError, match="injected"):
+            deliver_pending()
+    assert failed
+    # Accepted by Akamai, but not settled: no history row, and the intents wait again.
+    assert worker_mode.counters["accepted"] == 1
+    assert PurgeRecord.objects.count() == 0
+    assert sorted(PurgeIntent.objects.values_list("status", flat=True)) == ["pending"] * 2
+    report = deliver_pending()  # due as they were
+    assert report.accepted == 2
+    assert PurgeRecord.objects.count() == 1 and PurgeIntent.objects.count() == 0
+
+
+def test_a_failed_history_row_never_undoes_the_settlement(worker_mode):
+    save(["/a", "/b"])
+
+    def fail_the_history(execute, sql, params, many, context):
+        if on("purgerecord", "INSERT", sql):
+            raise DatabaseError("injected: no history table")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(fail_the_history):
+        report = deliver_pending()
+    assert (report.accepted, report.requests) == (2, 1)
+    assert PurgeIntent.objects.count() == 0
+    assert PurgeRecord.objects.count() == 0
+
+
+def test_history_routed_elsewhere_is_written_there(worker_mode, settings):
+    settings.DATABASE_ROUTERS = [f"{HistoryElsewhere.__module__}.HistoryElsewhere"]
+    save(["/a", "/b"])
+    assert deliver_pending().accepted == 2
+    assert PurgeIntent.objects.count() == 0
+    assert PurgeRecord.objects.using("other").count() == 1
+    assert PurgeRecord.objects.using("default").count() == 0
+
+
+def test_deleting_and_claiming_use_no_placeholder_per_id(worker_mode):
+    save([f"/many/{i}" for i in range(600)])  # one request
+    seen = []
+
+    def keep(execute, sql, params, many, context):
+        seen.append((sql, list(params or ())))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(keep):
+        report = deliver_pending()
+    assert (report.accepted, report.requests) == (600, 1)
+    deletions = [params for sql, params in seen if on("purgeintent", "DELETE", sql)]
+    claims = [params for sql, params in seen if on("purgeintent", "UPDATE", sql)]
+    assert len(deletions) == 1 and len(deletions[0]) <= 1  # one array, or the numbers
+    assert claims and all(len(params) < 10 for params in claims)
