@@ -26,7 +26,8 @@ $(STAMP): $(BIN)/python setup.py requirements-test.txt requirements-dev.txt pypr
 # fail when AKAMAI_TEST_REQUIRE_BROKER=1 (.ci/run).
 PIPELINE_TESTS := tests/test_pipeline.py tests/test_pipeline_faults.py tests/test_intent_table.py \
 	tests/test_intent_processes.py tests/test_intent_admin.py tests/test_background_thread.py \
-	tests/test_delivery_contract.py tests/test_intent_writes.py tests/test_bulk_purge.py
+	tests/test_delivery_contract.py tests/test_intent_writes.py tests/test_bulk_purge.py \
+	tests/test_delivery_statements.py
 
 # The linters first (seconds), so that a change that passes make test passes make lint too.
 test: $(STAMP) browser
