@@ -17,6 +17,7 @@ from typing import Any, Literal, overload
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.views.decorators.debug import sensitive_variables
 
 from .exceptions import (
@@ -206,14 +207,33 @@ V2_DEFAULT_BASE_URL = DEFAULTS["AKAMAI_CCUAPI_BASE_URL"]
 APIS = ("v2", "v3")
 
 
+# What each setting read, and validated, for the life of the process: a setting that is not
+# set costs Django an AttributeError on every read, and a save reads several. Settings do not
+# change while a process runs (Django's rule); when a test overrides one, ``setting_changed``
+# empties both.
+_read: dict[str, Any] = {}
+_validated: dict[str, Any] = {}
+
+
+def _forget(**kwargs: Any) -> None:
+    _read.clear()
+    _validated.clear()
+
+
+setting_changed.connect(_forget, dispatch_uid=f"{__name__}._forget")
+
+
 def get_setting(name: str) -> Any:
     """The value of an ``AKAMAI_*`` setting as configured, or its default, unvalidated (for
     the checks and the credentials, which say themselves what is wrong); works without
     Django settings. Everything else reads ``setting()``."""
+    if name in _read:
+        return _read[name]
     default = DEFAULTS[name]
     if not settings.configured:
         return default
-    return getattr(settings, name, default)
+    value = _read[name] = getattr(settings, name, default)
+    return value
 
 
 def setting(name: str) -> Any:
@@ -221,17 +241,19 @@ def setting(name: str) -> Any:
     float (a string of digits, read from the environment, say, as its number), a bool as a
     bool; or ``AkamaiConfigurationError`` naming the setting (where ``int("eight")`` would
     raise a bare ``ValueError`` on the first purge)."""
+    if name in _validated:
+        return _validated[name]
     value = get_setting(name)
     problem = setting_problem(name, value)
     if problem:
         raise AkamaiConfigurationError(f"{name} {problem}.")
     spec = SPECS[name]
-    if value is None:
-        return None
-    if spec.kind == "number":
-        return _as_number(value, spec.number)
-    if spec.kind == "bool":
-        return bool(value)
+    if value is not None:
+        if spec.kind == "number":
+            value = _as_number(value, spec.number)
+        elif spec.kind == "bool":
+            value = bool(value)
+    _validated[name] = value
     return value
 
 
