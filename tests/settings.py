@@ -24,9 +24,13 @@ INSTALLED_APPS = [
 ]
 DATABASE_VENDOR = selected_vendor()
 if DATABASE_VENDOR == "sqlite":
+    # No statement cache: the live server's request threads share the in-memory database's
+    # connection with the test, and Python 3.10's sqlite3 cache is not thread-safe (a
+    # KeyError on every later statement once two threads raced on it).
+    _SQLITE = {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
     DATABASES = {
-        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
-        "other": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
+        "default": {**_SQLITE, "OPTIONS": {"cached_statements": 0}},
+        "other": {**_SQLITE, "OPTIONS": {"cached_statements": 0}},
     }
 else:
     use_pymysql()
