@@ -115,27 +115,20 @@ class PurgingQuerySet(QuerySet[_M]):
         update_fields: Collection[str] | None = None,
         unique_fields: Collection[str] | None = None,
     ) -> list[_M]:
+        options: dict[str, Any] = {
+            "batch_size": batch_size,
+            "ignore_conflicts": ignore_conflicts,
+            "update_conflicts": update_conflicts,
+            "update_fields": update_fields,
+            "unique_fields": unique_fields,
+        }
         config = self._purge_config()
         if config is None:
-            return super().bulk_create(
-                objs,
-                batch_size=batch_size,
-                ignore_conflicts=ignore_conflicts,
-                update_conflicts=update_conflicts,
-                update_fields=update_fields,
-                unique_fields=unique_fields,
-            )
+            return super().bulk_create(objs, **options)
         objs = list(objs)
 
         def create() -> list[_M]:
-            return self.bulk_create(
-                objs,
-                batch_size=batch_size,
-                ignore_conflicts=ignore_conflicts,
-                update_conflicts=update_conflicts,
-                update_fields=update_fields,
-                unique_fields=unique_fields,
-            )
+            return self.bulk_create(objs, **options)  # Django's own, under the guard
 
         # Rows an upsert overwrites change their page: their old state is read first.
         upsert = list(unique_fields or ()) if update_conflicts else None
