@@ -64,6 +64,7 @@ ROOT = HERE.parent
 sys.path[:0] = [str(HERE), str(ROOT)]
 
 import charts  # noqa: E402 (after the path above)
+from figures import figure  # noqa: E402
 
 DATABASES = ("postgresql", "mariadb")
 LABELS = {"postgresql": "PostgreSQL", "mariadb": "MariaDB"}
@@ -985,16 +986,6 @@ def scenario(python: str, quick: bool, timeout: float = 1800) -> dict[str, Any]:
 # --- the report -----------------------------------------------------------------------------
 
 
-def _v(value: Any, digits: int = 2) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:,.{digits}f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
 def _goal(value: float | None, most: float) -> str:
     if value is None:
         return "–"
@@ -1014,7 +1005,7 @@ def database_table(data: dict[str, Any]) -> list[str]:
             f"| INSERT in the transaction {row['floor_ms']:.3f} ms; in its own "
             f"{row['floor_own_transaction_ms']:.3f} ms "
             f"| {_goal(row['ratio'], GOALS['one_save_ratio'])}; own transaction "
-            f"{_v(row['ratio_own_transaction'])}×; statements +{s['added']} (goal "
+            f"{figure(row['ratio_own_transaction'])}×; statements +{s['added']} (goal "
             f"+{GOALS['statements_added']}) |"
         )
     m = data["many_saves"]
@@ -1057,10 +1048,10 @@ def database_table(data: dict[str, Any]) -> list[str]:
     o = data["one_intent"]
     lines.append(
         f"| 5 | one intent recorded, then `deliver_pending()` | {o['wall_ms']:.2f} ms, "
-        f"{_v(o['statements'])} statements, besides {_v(o.get('control'))} BEGIN, COMMIT "
-        f"and SAVEPOINT ({_v(o['transactions'])} transactions) "
+        f"{figure(o['statements'])} statements, besides {figure(o.get('control'))} BEGIN, COMMIT "
+        f"and SAVEPOINT ({figure(o['transactions'])} transactions) "
         f"| one-URL raw signed POST {o['raw_post_ms']:.2f} ms "
-        f"| {_v(o['ratio'])}×; statements {_v(o['statements'])} (goal "
+        f"| {figure(o['ratio'])}×; statements {figure(o['statements'])} (goal "
         f"≤{GOALS['one_intent_statements']}) |"
     )
     r = data["record"]
@@ -1082,10 +1073,10 @@ def database_table(data: dict[str, Any]) -> list[str]:
     for stage, when in stages.items():
         s = t[stage]
         extra = (
-            f"{_v(s.get('live_tuples'))} live, {_v(s.get('dead_tuples'))} dead tuples; "
-            f"autovacuum {s.get('autovacuum')}, runs {_v(s.get('autovacuum_count'))}"
+            f"{figure(s.get('live_tuples'))} live, {figure(s.get('dead_tuples'))} dead tuples; "
+            f"autovacuum {s.get('autovacuum')}, runs {figure(s.get('autovacuum_count'))}"
             if "dead_tuples" in s
-            else f"free {_v(s.get('free_bytes'))} B, rows ≈{_v(s.get('rows_estimate'))}"
+            else f"free {figure(s.get('free_bytes'))} B, rows ≈{figure(s.get('rows_estimate'))}"
         )
         lines.append(
             f"| 7 | intent table, {when} "

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from figures import figure
+
 MAX_BODY = 50_000
 
 
-def _f(value: Any, digits: int = 2) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:,.{digits}f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
+_f = figure
 
 
 def _ratio(value: float | None, reference: float | None, digits: int = 2) -> str:
