@@ -27,7 +27,7 @@ $(STAMP): $(BIN)/python setup.py requirements-test.txt requirements-dev.txt pypr
 PIPELINE_TESTS := tests/test_pipeline.py tests/test_pipeline_faults.py tests/test_intent_table.py \
 	tests/test_intent_processes.py tests/test_intent_admin.py tests/test_background_thread.py \
 	tests/test_delivery_contract.py tests/test_intent_writes.py tests/test_bulk_purge.py \
-	tests/test_delivery_statements.py
+	tests/test_delivery_statements.py tests/test_autopurge_batching.py
 
 # The linters first (seconds), so that a change that passes make test passes make lint too.
 test: $(STAMP) browser

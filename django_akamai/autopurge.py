@@ -70,7 +70,7 @@ from django.db.models.signals import (
 from . import conf, funnel, intents
 from .exceptions import AkamaiConfigurationError, describe
 from .normalise.tags import model_tag, object_tags
-from .options import parse_options
+from .options import Unplanned, parse_options
 
 logger = logging.getLogger("django_akamai")
 
@@ -87,12 +87,6 @@ _BEFORE_DELETE = "_akamai_purge_before_delete"
 _BEFORE_M2M = "_akamai_purge_before_m2m"
 
 Spec = tuple[Any, ...] | Callable[[Model], Iterable[Any] | None]
-
-
-def _values(spec: Spec, instance: Model) -> list[Any]:
-    if callable(spec):
-        return list(spec(instance) or ())
-    return list(spec)
 
 
 @dataclass(frozen=True)
@@ -116,51 +110,72 @@ class ModelPurge:
         """
         urls: list[Any] = []
         tags: list[Any] = []
-
-        def part(what: str, kind: str, compute: Callable[[], list[Any]]) -> list[Any]:
-            try:
-                return compute()
-            except Exception as exc:
-                _unplannable(instance, what, exc, using or funnel.alias_of(instance), kind)
-                return []
-
-        tags += part("the 'tags'", "tag", lambda: _values(self.tags, instance))
+        if self.tags:
+            tags += self._part(instance, using, "the 'tags'", "tag", _values, self.tags)
         if self.cache_tags:
-            tags += part(
-                "the cache tags", "tag", lambda: [*object_tags(instance), model_tag(instance)]
-            )
+            tags += self._part(instance, using, "the cache tags", "tag", _cache_tags)
         elif self.own_url:
-            url = part(
-                "get_absolute_url()",
-                "url",
-                lambda: [instance.get_absolute_url()],  # type: ignore[attr-defined]
-            )
+            url = self._part(instance, using, "get_absolute_url()", "url", _absolute_url)
             if url and url[0]:  # an object with no public page (e.g. a draft) has nothing
                 urls.append(url[0])
-        urls += part("the 'urls'", "url", lambda: _values(self.urls, instance))
+        if self.urls:
+            urls += self._part(instance, using, "the 'urls'", "url", _values, self.urls)
         return urls, tags
 
+    @staticmethod
+    def _part(
+        instance: Model, using: str | None, what: str, kind: str, compute: Any, *args: Any
+    ) -> list[Any]:
+        try:
+            return compute(instance, *args)
+        except Exception as exc:
+            _unplannable(instance, what, exc, using or funnel.alias_of(instance), kind)
+            return []
+
     def purge(self, urls: list[Any], tags: list[Any], using: str | None, instance: Model) -> None:
-        """Record the purge of ``urls`` and ``tags`` in the saving transaction; never raises."""
+        """Record the purge of ``urls`` and ``tags`` in the saving transaction; never raises.
+
+        Each value is checked as ``PurgeRequest.add()`` checks it (sizes too); a bad one is
+        kept visible as a failed intent and must not take the others with it. Inside a
+        transaction they are planned with its other purges (``funnel.record_each``)."""
+        if not (urls or tags):
+            return
         alias = using or funnel.alias_of(instance)
-        plans = []
+        entries = []
         for kind, values in (("url", urls), ("tag", tags)):
-            if not values:
-                continue
-            # One by one, each checked as PurgeRequest.add() checks it (sizes too): a bad
-            # value is kept visible as a failed intent and must not take the others with it.
-            the_plan, errors = funnel.plan_each(values, {**self.options, "type": kind})
-            for value, exc in errors:
-                _unplannable(instance, f"{kind} {describe(value)}", exc, alias, kind)
-            if the_plan:
-                plans.append(the_plan)
-        if plans:
-            try:
-                funnel.record(plans, using=alias, actor=ACTOR, account=self.account)
-            except Exception:
-                logger.exception(
-                    "Could not record the purge of %s %r; the save goes on", self.label, instance
+            if values:
+
+                def on_error(value: Any, exc: Exception, kind: str = kind) -> None:
+                    _unplannable(instance, f"{kind} {describe(value)}", exc, alias, kind)
+
+                options = self.plan_options(kind)
+                entries.append(
+                    Unplanned(tuple(values), options, alias, self.account, ACTOR, on_error)
                 )
+        try:
+            funnel.record_each(entries)
+        except Exception:
+            logger.exception(
+                "Could not record the purge of %s %r; the save goes on", self.label, instance
+            )
+
+    def plan_options(self, kind: str) -> dict[str, Any]:
+        """The options a purge of ``kind`` ("url" or "tag") is planned with."""
+        return {**self.options, "type": kind}
+
+
+def _values(instance: Model, spec: Spec) -> list[Any]:
+    if callable(spec):
+        return list(spec(instance) or ())
+    return list(spec)
+
+
+def _cache_tags(instance: Model) -> list[Any]:
+    return [*object_tags(instance), model_tag(instance)]
+
+
+def _absolute_url(instance: Model) -> list[Any]:
+    return [instance.get_absolute_url()]  # type: ignore[attr-defined]
 
 
 def _unplannable(instance: Model, what: str, exc: BaseException, alias: str, kind: str) -> None:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import configparser
 import dataclasses
+import functools
 import hmac
 import os
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypeVar, overload
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -213,11 +215,32 @@ APIS = ("v2", "v3")
 # empties both.
 _read: dict[str, Any] = {}
 _validated: dict[str, Any] = {}
+_derived: dict[str, Any] = {}
 
 
 def _forget(**kwargs: Any) -> None:
     _read.clear()
     _validated.clear()
+    _derived.clear()
+
+
+_R = TypeVar("_R")
+
+
+def per_settings(compute: Callable[[], _R]) -> Callable[[], _R]:
+    """``compute()`` (a value derived from settings alone) once per process, forgotten with
+    the settings it was read from; an error is raised again at every call, never kept."""
+    name = compute.__qualname__
+
+    @functools.wraps(compute)
+    def derived() -> _R:
+        try:
+            return _derived[name]
+        except KeyError:
+            value = _derived[name] = compute()
+            return value
+
+    return derived
 
 
 setting_changed.connect(_forget, dispatch_uid=f"{__name__}._forget")
@@ -750,6 +773,11 @@ def accounts() -> dict[str, Account]:
     word, an unknown key, ``HOSTNAMES`` that is not a list of host names, a host two accounts
     claim, credential values that are not strings (their values are never quoted).
     """
+    return dict(_accounts())
+
+
+@per_settings
+def _accounts() -> dict[str, Account]:
     value = get_setting("AKAMAI_ACCOUNTS")
     if not value:
         return {}
@@ -855,7 +883,8 @@ def account_for_url(url: str, configured: dict[str, Account] | None = None) -> s
 def _account_credentials(name: str) -> EdgeGridCredentials:
     """The Fast Purge credentials of the named account ``name``: its host and tokens, or its
     edgerc file (default ``AKAMAI_EDGERC_FILENAME``) and section (default: its name)."""
-    config = accounts()[name].settings
+    # Read afresh: credentials are resolved once per sender, never per save.
+    config = _accounts.__wrapped__()[name].settings  # type: ignore[attr-defined]
     names = {field: _where(name, key) for key, field in ACCOUNT_CREDENTIAL_KEYS.items()}
     values = {
         field: hide(config.get(key)) if field in _V3_SECRETS else config.get(key)
@@ -993,6 +1022,11 @@ def configured_api() -> str:
 
 def base_urls() -> list[str]:
     """``AKAMAI_BASE_URL`` as a list of ``scheme://host`` prefixes (possibly empty)."""
+    return list(_base_urls())
+
+
+@per_settings
+def _base_urls() -> list[str]:
     value = get_setting("AKAMAI_BASE_URL")
     if not value:
         return []

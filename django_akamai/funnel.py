@@ -47,7 +47,7 @@ from .exceptions import (
     describe,
 )
 from .normalise import normalise, normalise_url, validate_cpcode, validate_tag
-from .options import Plan, PurgeOptions, parse
+from .options import Plan, PurgeOptions, Unplanned, parse
 from .packing import check_all_fit, split_batches
 from .sender import Sender
 from .switches import SuspendedPurges
@@ -67,6 +67,7 @@ __all__ = [
     "plan_each",
     "planned",
     "record",
+    "record_each",
     "request_purge",
     "requests",
     "route",
@@ -281,6 +282,33 @@ def plan_each(
     return Plan(opts, tuple(dict.fromkeys(objects))), errors
 
 
+def plan_unplanned(entries: Iterable[Unplanned]) -> list[Plan]:
+    """Plan what doors deferred (``Unplanned``), as few plans as their options and accounts
+    allow: each group at once, and value by value only when a value in it is bad (each bad
+    one to its entry's ``on_error``). The plans name their entries' accounts."""
+    groups: dict[tuple[Any, ...], list[Unplanned]] = {}
+    for entry in entries:
+        key = (tuple(entry.options.items()), entry.account)
+        groups.setdefault(key, []).append(entry)
+    plans = []
+    for group in groups.values():
+        opts, account = parse(group[0].options), group[0].account
+        values = [value for entry in group for value in entry.values]
+        try:
+            objects = plan(values, opts, account=account).objects
+        except Exception:
+            found: list[Any] = []
+            for entry in group:
+                the_plan, errors = plan_each(entry.values, opts)
+                found.extend(the_plan.objects)
+                for value, exc in errors:
+                    entry.on_error(value, exc)
+            objects = tuple(dict.fromkeys(found))
+        if objects:
+            plans.append(Plan(opts, objects, account))
+    return plans
+
+
 # --- routing --------------------------------------------------------------------------------
 
 
@@ -344,6 +372,54 @@ def record(
     if switches.hold(plans, using=using, actor=actor):
         return 0  # purging is off, or suspend_purges() records them at its end
     return _record_by_account(plans, using=using, actor=actor, delay=delay)
+
+
+def record_each(entries: Iterable[Unplanned]) -> None:
+    """Automatic purging's way in: plan each entry's values (a bad one goes to the entry's
+    ``on_error`` and must not take the others with it) and record them as :func:`record`
+    does, on the entry's database, account and actor.
+
+    Inside a transaction on that database, or a ``suspend_purges()`` block, planning waits
+    and is done once for all the purges waiting there: just before the transaction's
+    intents are written (before it commits or takes a savepoint, or the table is read), or
+    when the block ends. Elsewhere (autocommit mode, purging off) it is done now."""
+    entries = [entry for entry in entries if entry.values]
+    if not entries:
+        return
+    state = switches.holding()
+    if state == switches.SUSPENDED:
+        for entry in entries:
+            switches.hold_unplanned(entry)
+        return
+    if state is None and all(
+        intents.gather_later(entry, _rows_of, entry.using, size=len(entry.values))
+        for entry in entries
+    ):
+        return  # (one database for all of them: all kept, or none)
+    first = entries[0]
+    record(plan_unplanned(entries), using=first.using, actor=first.actor)
+
+
+def _rows_of(entries: list[Unplanned]) -> list[Any]:
+    """The intent rows of a transaction's deferred purges (``intent_writes`` calls this just
+    before it writes them). A purge must never fail the transaction it belongs to: an
+    error is logged, as a save's own would be."""
+    try:
+        by_actor: dict[str | None, list[Unplanned]] = {}
+        for entry in entries:
+            by_actor.setdefault(entry.actor, []).append(entry)
+        rows: list[Any] = []
+        using = entries[0].using
+        for actor, group in by_actor.items():
+            plans = route(plan_unplanned(group))
+            accounts = {name: (_identity(name), part) for name, part in _by_account(plans).items()}
+            for identity, part in accounts.values():
+                rows.extend(intents.rows(part, actor, identity))
+                second_purge.record_later(part, using=using, actor=actor, account=identity)
+        return rows
+    except Exception:
+        logger.exception("Could not record the purges of %d change(s)", len(entries))
+        return []
 
 
 # Each account's identity, read once per process: resolving credentials may read an edgerc
@@ -476,7 +552,9 @@ def suspend_purges() -> Iterator[SuspendedPurges]:
         raise
     finally:
         if outer is not None:
-            outer.requested.extend(mine.requested)  # the outermost block purges it all
+            # The outermost block purges it all.
+            outer.requested.extend(mine.requested)
+            outer.unplanned.extend(mine.unplanned)
         elif failed:
             try:
                 _finish(mine)
@@ -490,6 +568,17 @@ def _finish(held: SuspendedPurges) -> None:
     """Record what ``held`` collected as purge intents of their accounts; the default
     account's collapsed to its CP codes if too many."""
     Key = tuple[str, PurgeOptions]  # (account, options)
+    by_database: dict[str, list[Unplanned]] = {}
+    for entry in held.unplanned:
+        by_database.setdefault(entry.using, []).append(entry)
+    held.unplanned = []
+    for alias, entries in by_database.items():
+        # Planned all at once: what automatic purging asked for inside the block.
+        by_actor: dict[str | None, list[Unplanned]] = {}
+        for entry in entries:
+            by_actor.setdefault(entry.actor, []).append(entry)
+        for actor, group in by_actor.items():
+            held.requested.extend((alias, p, actor) for p in plan_unplanned(group))
     by_alias: dict[str, dict[Key, dict[Any, None]]] = {}
     actors: dict[str, dict[str, None]] = {}
     for alias, the_plan, actor in held.requested:

@@ -33,7 +33,7 @@ from django.db.models.sql import Query
 
 from .models import PurgeIntent, before_intents_used, database_now
 
-__all__ = ["MAX_INSERT_BYTES", "Row", "flush", "gather", "write"]
+__all__ = ["MAX_INSERT_BYTES", "Row", "RowsOf", "flush", "gather", "gather_later", "write"]
 
 #: Bytes of row data per INSERT at most: MySQL and MariaDB refuse a statement larger than
 #: their max_allowed_packet (16 MiB by default).
@@ -229,11 +229,27 @@ class _Marker:
         self.after_commit()
 
 
+#: Turns the entries a door deferred (``gather_later``) into rows, all of a transaction's
+#: at once.
+RowsOf = Callable[[list[Any]], Sequence[Row]]
+
+
+class _Batch:
+    """What one savepoint level gathered, in order: lists of rows, and ``(rows_of, entry)``
+    pairs whose rows are made when written."""
+
+    __slots__ = ("marker", "items")
+
+    def __init__(self, marker: _Marker):
+        self.marker = marker
+        self.items: list[Any] = []
+
+
 class _Gathered:
-    """The rows waiting on one connection, each batch with the marker of its savepoint level."""
+    """What waits on one connection, a batch per savepoint level, each with its marker."""
 
     def __init__(self) -> None:
-        self.batches: list[tuple[_Marker, list[Row]]] = []
+        self.batches: list[_Batch] = []
         self.count = 0
         self.level: tuple[list[Any], list[str]] | None = None  # (run_on_commit, savepoint_ids)
 
@@ -265,27 +281,49 @@ def _wrap(connection: Any) -> None:
     connection.savepoint = savepoint_after_rows
 
 
-def gather(rows: Sequence[Row], alias: str, after_commit: Callable[[], None]) -> None:
-    """Keep ``rows`` to be written before the transaction open on ``alias`` commits, and run
-    ``after_commit`` once it has (once per savepoint level that gathered rows)."""
-    if not rows:
-        return
+def _batch(alias: str, after_commit: Callable[[], None], size: int) -> _Batch:
+    """The batch of the savepoint level open on ``alias`` now, counting ``size`` more rows;
+    what waits is written first if that makes ``GATHER_ROWS`` (bounded memory)."""
     connection = connections[alias]
     gathered = _gathered(connection)
+    if gathered.count + size > GATHER_ROWS:
+        flush(alias)
     level = (connection.run_on_commit, list(connection.savepoint_ids))
     last = gathered.level
     # The same on-commit list (no rollback since) and the same savepoints open: the last
     # marker still stands for this level, so these rows join its batch.
     if gathered.batches and last is not None and last[0] is level[0] and last[1] == level[1]:
-        gathered.batches[-1][1].extend(rows)
+        batch = gathered.batches[-1]
     else:
-        marker = _Marker(after_commit)
-        transaction.on_commit(marker, using=alias)
-        gathered.batches.append((marker, list(rows)))
+        batch = _Batch(_Marker(after_commit))
+        transaction.on_commit(batch.marker, using=alias)
+        gathered.batches.append(batch)
         gathered.level = level
-    gathered.count += len(rows)
-    if gathered.count >= GATHER_ROWS:
-        flush(alias)
+    gathered.count += size
+    return batch
+
+
+def gather(rows: Sequence[Row], alias: str, after_commit: Callable[[], None]) -> None:
+    """Keep ``rows`` to be written before the transaction open on ``alias`` commits, and run
+    ``after_commit`` once it has (once per savepoint level that gathered rows)."""
+    if not rows:
+        return
+    items = _batch(alias, after_commit, len(rows)).items
+    if items and type(items[-1]) is list:
+        items[-1].extend(rows)
+    else:
+        items.append(list(rows))
+
+
+def gather_later(
+    entry: Any, rows_of: RowsOf, alias: str, after_commit: Callable[[], None], size: int = 1
+) -> None:
+    """``gather()`` of rows not made yet: when the transaction's rows are written,
+    ``rows_of`` is called ONCE with every entry given to it since (in order, those of
+    savepoints that rolled back left out) and returns their rows. A door whose rows cost a
+    fixed price per call to make (planning, routing) pays it once per transaction. ``size``:
+    about how many rows ``entry`` makes."""
+    _batch(alias, after_commit, size).items.append((rows_of, entry))
 
 
 def flush(alias: str) -> None:
@@ -295,8 +333,29 @@ def flush(alias: str) -> None:
     if gathered is None or not gathered.batches:
         return
     alive = {id(entry[1]) for entry in connection.run_on_commit}
-    rows = [row for marker, batch in gathered.batches if id(marker) in alive for row in batch]
+    items = [
+        item for batch in gathered.batches if id(batch.marker) in alive for item in batch.items
+    ]
+    # Emptied first: making rows may read the intent table, which flushes again.
     gathered.batches, gathered.count, gathered.level = [], 0, None
+    rows: list[Row] = []
+    run: list[Any] = []  # consecutive entries of one rows_of: made at once, order kept
+    run_of: RowsOf | None = None
+    for item in items:
+        if type(item) is list:
+            if run_of is not None:
+                rows.extend(run_of(run))
+                run, run_of = [], None
+            rows.extend(item)
+            continue
+        rows_of, entry = item
+        if run_of is not None and rows_of is not run_of:
+            rows.extend(run_of(run))
+            run = []
+        run_of = rows_of
+        run.append(entry)
+    if run_of is not None:
+        rows.extend(run_of(run))
     write(rows, alias)
 
 

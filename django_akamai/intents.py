@@ -16,21 +16,29 @@ autocommit mode, otherwise from one ``on_commit`` hook per transaction (see
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db import connections, router, transaction
 
-from . import switches
+from . import conf, switches
 from .delivery import lease as leases
 from .delivery import modes as delivery
 from .options import Plan, PurgeOptions
 
 logger = logging.getLogger("django_akamai")
 
-__all__ = ["in_transaction", "intent_key", "record", "record_unplannable"]
+__all__ = [
+    "gather_later",
+    "in_transaction",
+    "intent_key",
+    "record",
+    "record_unplannable",
+    "rows",
+]
 
 #: Longest actor kept (the column's size).
 MAX_ACTOR = 200
@@ -45,6 +53,20 @@ def intent_key(options: PurgeOptions, value: Any) -> str:
 def intents_alias(using: str) -> str:
     """Where intents of a transaction on ``using`` are written: ``using`` itself when the
     intent table is there (atomic with the change), else the router's choice."""
+    aliases = _intents_aliases()
+    found = aliases.get(using)
+    if found is None:
+        found = aliases[using] = _route_intents(using)
+    return found
+
+
+@conf.per_settings
+def _intents_aliases() -> dict[str, str]:
+    # The routers' answer, asked once per database and process (every save asks).
+    return {}
+
+
+def _route_intents(using: str) -> str:
     from .models import PurgeIntent
 
     if router.allow_migrate_model(using, PurgeIntent):
@@ -57,7 +79,8 @@ def in_transaction(using: str) -> bool:
     return connections[using].in_atomic_block
 
 
-def _rows(plans: Iterable[Plan], actor: str | None, account: str, delay: float) -> list[Any]:
+def rows(plans: Iterable[Plan], actor: str | None, account: str, delay: float = 0.0) -> list[Any]:
+    """The intent rows (``intent_writes.Row``) of ``plans`` for ``account``, not written."""
     from .intent_writes import Row
 
     actor = (actor or "")[:MAX_ACTOR]
@@ -98,20 +121,44 @@ def record(
     plans = [plans] if isinstance(plans, Plan) else list(plans)
     if account is None:
         account = leases.default_account()
-    rows = _rows(plans, actor, account, delay)
-    if not rows:
+    new_rows = rows(plans, actor, account, delay)
+    if not new_rows:
         return 0
     alias = intents_alias(using)
     if alias != using and connections[using].in_atomic_block:
         # The table lives elsewhere: write it once this transaction commits (not atomic with
         # the change, but never for a change that rolled back).
-        transaction.on_commit(lambda: _write_now(rows, alias, delay), using=using)
-        return len(rows)
+        transaction.on_commit(lambda: _write_now(new_rows, alias, delay), using=using)
+        return len(new_rows)
     if delay > 0 or not connections[alias].in_atomic_block:
-        _write_now(rows, alias, delay)
+        _write_now(new_rows, alias, delay)
     else:
-        intent_writes.gather(rows, alias, after_commit=lambda: delivery.kick(alias))
-    return len(rows)
+        intent_writes.gather(new_rows, alias, after_commit=lambda: delivery.kick(alias))
+    return len(new_rows)
+
+
+def gather_later(entry: Any, rows_of: Any, alias: str, size: int = 1) -> bool:
+    """Have ``rows_of`` make ``entry``'s rows together with the rest of the transaction open
+    on ``alias``, when its rows are written (``intent_writes.gather_later``); delivery is
+    kicked after the commit. False, and nothing kept, where that cannot be: outside a
+    transaction, or where the intent table lives on another database."""
+    if not connections[alias].in_atomic_block or intents_alias(alias) != alias:
+        return False
+    _writes().gather_later(entry, rows_of, alias, _kicker(alias), size)
+    return True
+
+
+@functools.cache
+def _writes() -> Any:
+    from . import intent_writes  # it imports the models: once the apps are loaded
+
+    return intent_writes
+
+
+@functools.cache
+def _kicker(alias: str) -> Callable[[], None]:
+    """Delivery's kick for ``alias``, once the transaction that recorded on it committed."""
+    return lambda: delivery.kick(alias)
 
 
 def _write_now(rows: list[Any], alias: str, delay: float) -> None:

@@ -7,9 +7,10 @@ objects or talks to Akamai.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import conf
 from .exceptions import InvalidPurgeOptions, describe
@@ -20,6 +21,7 @@ __all__ = [
     "OPTION_KEYS",
     "Plan",
     "PurgeOptions",
+    "Unplanned",
     "option_arguments",
     "options_dict",
     "options_mapping",
@@ -111,7 +113,22 @@ def parse(options: dict[str, Any] | PurgeOptions | None) -> PurgeOptions:
     """Options (v2 or v3 words) over ``AKAMAI_PURGE_OPTIONS``, validated."""
     if isinstance(options, PurgeOptions):
         return options
-    return parse_options(options, conf.get_setting("AKAMAI_PURGE_OPTIONS"))
+    # Every automatic purge parses the same few dicts: each is validated once per process
+    # (``_parsed`` is forgotten with the settings). A dict that cannot be a key (a list for
+    # a value, say) is simply parsed, and refused, every time.
+    try:
+        key = tuple(options.items()) if isinstance(options, dict) else options
+        return _parsed()[key]
+    except (KeyError, TypeError):
+        parsed = parse_options(options, conf.get_setting("AKAMAI_PURGE_OPTIONS"))
+    with contextlib.suppress(TypeError):
+        _parsed()[key] = parsed
+    return parsed
+
+
+@conf.per_settings
+def _parsed() -> dict[Any, PurgeOptions]:
+    return {}
 
 
 def option_arguments(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -146,3 +163,17 @@ class Plan:
 
     def __len__(self) -> int:
         return len(self.objects)
+
+
+class Unplanned(NamedTuple):
+    """Values a door asked to purge, to be planned later together with others (automatic
+    purging inside a transaction or a ``suspend_purges()`` block: planning once for many
+    saves costs far less than once per save). Each value that cannot be planned goes to
+    ``on_error`` with its exception; the others are purged."""
+
+    values: tuple[Any, ...]
+    options: dict[str, Any]
+    using: str
+    account: str | None
+    actor: str | None
+    on_error: Callable[[Any, Exception], None]

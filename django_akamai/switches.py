@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from django.db import DEFAULT_DB_ALIAS
 
 from . import conf
-from .options import Plan
+from .options import Plan, Unplanned
 
 logger = logging.getLogger("django_akamai")
 
@@ -36,6 +36,7 @@ __all__ = [
     "SuspendedPurges",
     "collecting",
     "hold",
+    "hold_unplanned",
     "holding",
     "purging_enabled",
 ]
@@ -56,6 +57,8 @@ class SuspendedPurges:
 
     #: (database alias, plan, actor) in the order the doors asked.
     requested: list[tuple[str, Plan, str | None]] = field(default_factory=list)
+    #: What automatic purging asked for, planned when the block ends (all at once).
+    unplanned: list[Unplanned] = field(default_factory=list)
     #: The plans recorded at the end (empty for an inner block: the outer one purges).
     purged: list[Plan] = field(default_factory=list)
     #: Whether the end purged the site's CP codes instead of the objects collected.
@@ -63,8 +66,11 @@ class SuspendedPurges:
 
     @property
     def count(self) -> int:
-        """Distinct objects collected (the same URL asked for twice counts once)."""
-        return len({(p.options, obj) for _, p, _ in self.requested for obj in p.objects})
+        """Distinct objects collected (the same URL asked for twice counts once; what
+        automatic purging asked for counts as it was given until the block ends)."""
+        planned = {(p.options, obj) for _, p, _ in self.requested for obj in p.objects}
+        waiting = {(tuple(u.options.items()), v) for u in self.unplanned for v in u.values}
+        return len(planned) + len(waiting)
 
 
 _collecting: contextvars.ContextVar[SuspendedPurges | None] = contextvars.ContextVar(
@@ -115,6 +121,14 @@ def hold(
     for the_plan in plans:
         collector.requested.append((using or DEFAULT_DB_ALIAS, the_plan, actor))
     return SUSPENDED
+
+
+def hold_unplanned(entry: Unplanned) -> None:
+    """Keep what automatic purging asked for in the open ``suspend_purges()`` block, to be
+    planned with the rest when it ends (only when :func:`holding` said ``SUSPENDED``)."""
+    collector = _collecting.get()
+    assert collector is not None
+    collector.unplanned.append(entry)
 
 
 def holding() -> str | None:
