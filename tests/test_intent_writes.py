@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django_akamai import funnel, intent_writes
 from django_akamai.intents import record
 from django_akamai.models import PurgeIntent
+from django_akamai.options import Plan, PurgeOptions
 from tests.testapp.models import Article
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -124,3 +125,28 @@ def test_identical_intents_of_one_transaction_are_stored_once():
         put("/same")
         put("/same", "/other")
     assert stored() == [f"{BASE}/other", f"{BASE}/same"]
+
+
+def test_many_intents_keep_every_character_of_their_objects():
+    # From COLUMNS_FROM rows PostgreSQL takes each column as one JSON array: quotes,
+    # backslashes, control and non-ASCII characters, placeholders must come back as sent.
+    odd = ["'", '"', "\\", "\\n", "%s", "%(x)s", "\x1f", "\x01", "é", "\u2028", "😀", ",{}"]
+    values = [f"{BASE}/odd/{i}{odd[i % len(odd)]}" for i in range(intent_writes.COLUMNS_FROM * 2)]
+    actor = 'o\'ne\\ "actor" 😀'
+    with transaction.atomic():  # a Plan as it stands: nothing normalised on the way
+        record(Plan(PurgeOptions(), tuple(values)), using="default", actor=actor)
+    assert stored() == sorted(values)
+    assert set(PurgeIntent.objects.values_list("actor", flat=True)) == {actor}
+
+
+def test_identical_intents_among_many_in_one_statement_are_stored_once():
+    paths = [f"/many/{i}" for i in range(intent_writes.COLUMNS_FROM)]
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        put(*paths)
+        put(*paths[:10])
+    with transaction.atomic():
+        put(*paths)
+    assert intent_inserts(queries) == 1
+    assert stored() == sorted(f"{BASE}{path}" for path in paths)
+    keys = PurgeIntent.objects.values_list("key", "pending_key", "failed_key")
+    assert all(pending == key and failed is None for key, pending, failed in keys)
