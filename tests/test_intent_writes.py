@@ -3,8 +3,9 @@ savepoints that did not roll back (``django_akamai.intent_writes``). Runs on SQL
 PostgreSQL and MariaDB with ``AKAMAI_TEST_DATABASE`` (the Makefile's PIPELINE_TESTS)."""
 
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from django_akamai import funnel, intent_writes
 from django_akamai.intents import record
@@ -150,3 +151,17 @@ def test_identical_intents_among_many_in_one_statement_are_stored_once():
     assert stored() == sorted(f"{BASE}{path}" for path in paths)
     keys = PurgeIntent.objects.values_list("key", "pending_key", "failed_key")
     assert all(pending == key and failed is None for key, pending, failed in keys)
+
+
+def test_the_table_itself_refuses_a_second_pending_or_failed_row_of_an_object_and_account():
+    # The unique constraints, partial where the database allows (models.UniqueWhereSet):
+    # a row whose key is NULL in them (claimed; pending in the failed one) never collides.
+    row = {"key": "k" * 64, "account": "a", "object_type": "url", "action": "delete"}
+    row |= {"network": "production", "value": "/v", "created_at": timezone.now()}
+    for status in ("pending", "failed", "claimed", "claimed"):
+        PurgeIntent.objects.create(status=status, **row)
+    PurgeIntent.objects.create(status="pending", **{**row, "account": "b"})
+    for status in ("pending", "failed"):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            PurgeIntent.objects.create(status=status, **row)
+    assert PurgeIntent.objects.count() == 5
