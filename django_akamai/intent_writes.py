@@ -111,8 +111,9 @@ class _Insert(NamedTuple):
 _statements: dict[tuple[str, str, str, float], _Insert] = {}
 
 #: Rows from which PostgreSQL gets one JSON array per column rather than a ``VALUES`` group
-#: per row: cheaper to parse for many rows, dearer to plan for a few.
-COLUMNS_FROM = 50
+#: per row: the driver quotes each parameter of a ``VALUES`` group by itself, which costs
+#: more than the JSON functions' planning from about five rows on.
+COLUMNS_FROM = 5
 
 
 def _statement(connection: Any, seconds: float, style: str) -> _Insert:
