@@ -160,7 +160,7 @@ def _write_columns(connection: Any, rows: Sequence[Row], seconds: float) -> None
     with connection.cursor() as cursor:
         for batch in _batches(rows):
             columns = [dumps(column) for column in zip(*batch, strict=True)]
-            cursor.execute(sql, [*columns, *insert.clock])
+            cursor.execute(sql, [*insert.clock, *columns])  # the times come first in the SELECT
 
 
 def _write_values(connection: Any, rows: Sequence[Row], seconds: float) -> None:

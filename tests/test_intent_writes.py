@@ -167,3 +167,13 @@ def test_the_table_itself_refuses_a_second_pending_or_failed_row_of_an_object_an
         with pytest.raises(IntegrityError), transaction.atomic():
             PurgeIntent.objects.create(status=status, **row)
     assert PurgeIntent.objects.count() == 5
+
+
+def test_many_delayed_intents_are_due_later_by_the_database_clock():
+    # The statement's times take parameters here (now + delay): they must meet their own.
+    paths = [f"/later/{i}" for i in range(max(intent_writes.COLUMNS_FROM, 60))]
+    with transaction.atomic():
+        record(funnel.plan(paths), using="default", actor="test", delay=30)
+    rows = PurgeIntent.objects.values_list("value", "created_at", "next_attempt_at")
+    assert sorted(value for value, _, _ in rows) == sorted(f"{BASE}{path}" for path in paths)
+    assert all(30 <= (due - created).total_seconds() < 31 for _, created, due in rows)
