@@ -2,12 +2,13 @@
 
 ``write(rows, alias)`` INSERTs rows at once, with statements built once per connection and
 never through the ORM's per-field preparation: on PostgreSQL, for many rows, one ``INSERT ...
-SELECT FROM unnest(...)`` with one array parameter per column (the driver has no placeholders
-to parse per row), for a few a multi-row ``VALUES``; on MySQL and MariaDB one multi-row
-``INSERT IGNORE`` per ``MAX_INSERT_BYTES`` (their ``max_allowed_packet`` refuses a larger
-statement); on SQLite ``executemany``. Identical
-pending intents are stored once by the unique constraint (``ON CONFLICT DO NOTHING``,
-``INSERT IGNORE``, ``INSERT OR IGNORE``); the times are the database's clock.
+SELECT FROM ROWS FROM (json_array_elements_text(...), ...)`` with one JSON array per column
+(nothing to parse per row, and the driver quotes one string per column where a text array
+costs it a decision per element), for a few a multi-row ``VALUES``; on MySQL and MariaDB one
+multi-row ``INSERT IGNORE`` per ``MAX_INSERT_BYTES`` (their ``max_allowed_packet`` refuses a
+larger statement); on SQLite ``executemany``. Identical pending intents are stored once by the
+unique constraint (``ON CONFLICT DO NOTHING``, ``INSERT IGNORE``, ``INSERT OR IGNORE``); the
+times are the database's clock.
 
 ``gather(rows, alias)`` is the same write inside ``transaction.atomic()``, deferred: a
 transaction's rows are kept with its connection and written together, so ten thousand saves in
@@ -25,6 +26,7 @@ one transaction cost a handful of INSERTs instead of ten thousand. They are writ
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
@@ -99,7 +101,7 @@ class _Insert(NamedTuple):
     parameters of its times (after each row's, in ``VALUES``)."""
 
     head: str
-    row: str  # one row's ``VALUES`` group, or the ``SELECT ... FROM unnest(...)``
+    row: str  # one row's ``VALUES`` group, or the ``SELECT ... FROM ROWS FROM (...)``
     tail: str
     clock: list[Any]
 
@@ -108,13 +110,14 @@ class _Insert(NamedTuple):
 # SQL for its clock; every value is a parameter. Built once per connection, style and delay.
 _statements: dict[tuple[str, str, str, float], _Insert] = {}
 
-#: Rows from which PostgreSQL gets one array parameter per column (``unnest``) rather than
-#: a ``VALUES`` group per row: cheaper to parse for many rows, dearer to plan for a few.
-UNNEST_FROM = 50
+#: Rows from which PostgreSQL gets one JSON array per column rather than a ``VALUES`` group
+#: per row: the driver quotes each parameter of a ``VALUES`` group by itself, which costs
+#: more than the JSON functions' planning from about five rows on.
+COLUMNS_FROM = 5
 
 
 def _statement(connection: Any, seconds: float, style: str) -> _Insert:
-    """The INSERT of this backend in ``style`` ("values" or PostgreSQL's "unnest")."""
+    """The INSERT of this backend in ``style`` ("values" or PostgreSQL's "columns")."""
     cache_key = (connection.alias, connection.vendor, style, seconds)
     if cache_key in _statements:
         return _statements[cache_key]
@@ -128,12 +131,13 @@ def _statement(connection: Any, seconds: float, style: str) -> _Insert:
     insert = {"mysql": "INSERT IGNORE", "sqlite": "INSERT OR IGNORE"}.get(connection.vendor)
     tail = " ON CONFLICT DO NOTHING" if insert is None else ""
     head = f"{insert or 'INSERT'} INTO {table} ({columns}) "
-    if style == "unnest":
-        arrays = ", ".join("%s::text[]" for _ in _VARYING)
+    if style == "columns":
+        # ROWS FROM zips the arrays element by element, in order, as unnest() would.
+        arrays = ", ".join("json_array_elements_text(%s::json)" for _ in _VARYING)
         fixed = ", ".join(_fixed_sql("u.key"))
         row = (
             f"SELECT {', '.join(f'u.{name}' for name in _VARYING)}, {fixed}, {now}, {due} "  # noqa: S608
-            f"FROM unnest({arrays}) AS u({', '.join(_VARYING)})"
+            f"FROM ROWS FROM ({arrays}) AS u({', '.join(_VARYING)})"
         )
     else:
         head += "VALUES "
@@ -146,14 +150,17 @@ def _fixed_sql(key_sql: str) -> list[str]:
     return [key_sql if sql is None else sql for sql in _FIXED.values()]
 
 
-def _write_unnest(connection: Any, rows: Sequence[Row], seconds: float) -> None:
-    """One array parameter per column (PostgreSQL): nothing for the driver to parse per row."""
-    insert = _statement(connection, seconds, "unnest")
+def _write_columns(connection: Any, rows: Sequence[Row], seconds: float) -> None:
+    """One JSON array per column (PostgreSQL): a text array costs the driver a quoting
+    decision per element, a JSON document is written by one C call (any character is
+    escaped, so no value can break it)."""
+    insert = _statement(connection, seconds, "columns")
     sql = insert.head + insert.row + insert.tail
+    dumps = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
     with connection.cursor() as cursor:
         for batch in _batches(rows):
-            columns = [list(column) for column in zip(*batch, strict=True)]
-            cursor.execute(sql, [*columns, *insert.clock])
+            columns = [dumps(column) for column in zip(*batch, strict=True)]
+            cursor.execute(sql, [*insert.clock, *columns])  # the times come first in the SELECT
 
 
 def _write_values(connection: Any, rows: Sequence[Row], seconds: float) -> None:
@@ -202,8 +209,8 @@ def write(rows: Sequence[Row], alias: str, seconds: float = 0.0) -> None:
     flush(alias)
     connection = connections[alias]
     vendor = connection.vendor
-    if vendor == "postgresql" and len(rows) >= UNNEST_FROM:
-        _write_unnest(connection, rows, seconds)
+    if vendor == "postgresql" and len(rows) >= COLUMNS_FROM:
+        _write_columns(connection, rows, seconds)
     elif vendor in ("postgresql", "mysql"):
         _write_values(connection, rows, seconds)
     elif vendor == "sqlite":

@@ -617,6 +617,21 @@ class IntentQuerySet(models.QuerySet):
                 # a twin committed between two statements: look again
 
 
+class UniqueWhereSet(models.UniqueConstraint):
+    """A unique constraint whose last field is NULL in most rows: indexed only where it is set,
+    on the databases that index part of a table (PostgreSQL, SQLite). NULLs never collide in
+    a unique constraint, so leaving those rows out of the index changes no outcome, only the
+    cost of writing them (an INSERT of a pending intent, a claim). MySQL and MariaDB, which
+    cannot, index every row as before; Django is told of no condition, so it checks and
+    validates the constraint as the plain one it is."""
+
+    def _get_condition_sql(self, model: Any, schema_editor: Any) -> str | None:
+        if not schema_editor.connection.features.supports_partial_indexes:
+            return None
+        column = model._meta.get_field(self.fields[-1]).column
+        return f"{schema_editor.quote_name(column)} IS NOT NULL"
+
+
 class PurgeIntent(models.Model):
     """One object waiting to be purged: written in the caller's transaction, removed once
     Akamai accepted it (``django_akamai.intents`` records, ``django_akamai.delivery.worker`` sends).
@@ -669,13 +684,13 @@ class PurgeIntent(models.Model):
         ordering = ["id"]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="akamai_intent_due")]
         constraints = [
-            # Plain (not partial) unique constraints: the account leads, so they index it too.
-            models.UniqueConstraint(
+            # One pending and one failed intent per object and account; indexed only where
+            # the key is set, where the database can (UniqueWhereSet). Queries by account
+            # name a status too, which the due index leads with.
+            UniqueWhereSet(
                 fields=["account", "pending_key"], name="akamai_one_pending_per_account"
             ),
-            models.UniqueConstraint(
-                fields=["account", "failed_key"], name="akamai_one_failed_per_account"
-            ),
+            UniqueWhereSet(fields=["account", "failed_key"], name="akamai_one_failed_per_account"),
         ]
 
     def __str__(self) -> str:

@@ -3,12 +3,14 @@ savepoints that did not roll back (``django_akamai.intent_writes``). Runs on SQL
 PostgreSQL and MariaDB with ``AKAMAI_TEST_DATABASE`` (the Makefile's PIPELINE_TESTS)."""
 
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from django_akamai import funnel, intent_writes
 from django_akamai.intents import record
 from django_akamai.models import PurgeIntent
+from django_akamai.options import Plan, PurgeOptions
 from tests.testapp.models import Article
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -124,3 +126,54 @@ def test_identical_intents_of_one_transaction_are_stored_once():
         put("/same")
         put("/same", "/other")
     assert stored() == [f"{BASE}/other", f"{BASE}/same"]
+
+
+def test_many_intents_keep_every_character_of_their_objects():
+    # From COLUMNS_FROM rows PostgreSQL takes each column as one JSON array: quotes,
+    # backslashes, control and non-ASCII characters, placeholders must come back as sent.
+    odd = ["'", '"', "\\", "\\n", "%s", "%(x)s", "\x1f", "\x01", "é", "\u2028", "😀", ",{}"]
+    values = [
+        f"{BASE}/odd/{i}{odd[i % len(odd)]}" for i in range(max(intent_writes.COLUMNS_FROM, 60))
+    ]
+    actor = 'o\'ne\\ "actor" 😀'
+    with transaction.atomic():  # a Plan as it stands: nothing normalised on the way
+        record(Plan(PurgeOptions(), tuple(values)), using="default", actor=actor)
+    assert stored() == sorted(values)
+    assert set(PurgeIntent.objects.values_list("actor", flat=True)) == {actor}
+
+
+def test_identical_intents_among_many_in_one_statement_are_stored_once():
+    paths = [f"/many/{i}" for i in range(max(intent_writes.COLUMNS_FROM, 60))]
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        put(*paths)
+        put(*paths[:10])
+    with transaction.atomic():
+        put(*paths)
+    assert intent_inserts(queries) == 1
+    assert stored() == sorted(f"{BASE}{path}" for path in paths)
+    keys = PurgeIntent.objects.values_list("key", "pending_key", "failed_key")
+    assert all(pending == key and failed is None for key, pending, failed in keys)
+
+
+def test_the_table_itself_refuses_a_second_pending_or_failed_row_of_an_object_and_account():
+    # The unique constraints, partial where the database allows (models.UniqueWhereSet):
+    # a row whose key is NULL in them (claimed; pending in the failed one) never collides.
+    row = {"key": "k" * 64, "account": "a", "object_type": "url", "action": "delete"}
+    row |= {"network": "production", "value": "/v", "created_at": timezone.now()}
+    for status in ("pending", "failed", "claimed", "claimed"):
+        PurgeIntent.objects.create(status=status, **row)
+    PurgeIntent.objects.create(status="pending", **{**row, "account": "b"})
+    for status in ("pending", "failed"):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            PurgeIntent.objects.create(status=status, **row)
+    assert PurgeIntent.objects.count() == 5
+
+
+def test_many_delayed_intents_are_due_later_by_the_database_clock():
+    # The statement's times take parameters here (now + delay): they must meet their own.
+    paths = [f"/later/{i}" for i in range(max(intent_writes.COLUMNS_FROM, 60))]
+    with transaction.atomic():
+        record(funnel.plan(paths), using="default", actor="test", delay=30)
+    rows = PurgeIntent.objects.values_list("value", "created_at", "next_attempt_at")
+    assert sorted(value for value, _, _ in rows) == sorted(f"{BASE}{path}" for path in paths)
+    assert all(30 <= (due - created).total_seconds() < 31 for _, created, due in rows)
