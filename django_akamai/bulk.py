@@ -71,11 +71,12 @@ class PurgingQuerySet(QuerySet[_M]):
     change, as a save does, when its model is declared in ``AKAMAI_PURGE_MODELS`` (for other
     models they are Django's own).
 
-    ``update()`` reads the matched rows (one SELECT, in chunks of :data:`CHUNK_SIZE`),
-    updates exactly those rows, and reads them again by primary key. ``bulk_update()`` reads
-    the old rows by primary key; the new state is the old row with the updated fields taken
-    from the objects. ``bulk_create()`` purges the created objects, computed from the objects
-    once inserted. Each records ONE set of purge intents in the caller's transaction.
+    ``update()`` reads the matched rows (one SELECT, in chunks of :data:`CHUNK_SIZE`) and
+    updates exactly those rows; the new state is the old row with the values set, or, for an
+    expression, the rows read again by primary key. ``bulk_update()`` reads the old rows by
+    primary key; the new state is the old row with the updated fields taken from the objects.
+    ``bulk_create()`` purges the created objects, computed from the objects once inserted.
+    Each records ONE set of purge intents in the caller's transaction, every URL and tag once.
     """
 
     def _purge_config(self) -> ModelPurge | None:
@@ -222,9 +223,10 @@ def _builder(model: type[Model], alias: str) -> Callable[[Sequence[Any]], Model]
     make of them; None when only the ORM can make it (its own __init__ or from_db, an init
     receiver, a field whose descriptor transforms what is set)."""
     names = _attnames(model)
+    from_db = getattr(model.from_db, "__func__", None)
     if (
         model.__init__ is not Model.__init__
-        or model.from_db.__func__ is not Model.from_db.__func__  # type: ignore[attr-defined]
+        or from_db is not Model.from_db.__func__  # type: ignore[attr-defined]
         or not _only_autopurge_receivers(model)
         or not all(_plain_descriptor(model, name) for name in names)
     ):
