@@ -238,6 +238,27 @@ def test_a_model_with_init_receivers_of_its_own_gets_the_orms_instances(worker, 
     assert pending() == [url("/stories/s0/"), url("/stories/s1/")]
 
 
+def test_a_field_whose_descriptor_transforms_what_is_set_gets_the_orms_instances(
+    worker, settings, monkeypatch
+):
+    Story.objects.create(slug="quiet", title="lower")  # before Story is declared
+
+    class Shouting:
+        """A descriptor that changes the value set (as some third-party fields' do)."""
+
+        def __get__(self, instance, owner):
+            return self if instance is None else instance.__dict__["title"]
+
+        def __set__(self, instance, value):
+            instance.__dict__["title"] = value.upper()
+
+    monkeypatch.setattr(Story, "title", Shouting())
+    settings.AKAMAI_PURGE_MODELS = {"testapp.Story": {"tags": lambda s: [f"t-{s.title}"]}}
+    Story.objects.filter(slug="quiet").update(views=1)
+    tags = PurgeIntent.objects.filter(object_type="tag").values_list("value", flat=True)
+    assert list(tags) == ["t-LOWER"]  # the instance the ORM makes, through the descriptor
+
+
 def test_a_row_whose_url_cannot_be_made_is_kept_visible_and_the_others_purged(
     worker, stories, monkeypatch
 ):
