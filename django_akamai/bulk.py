@@ -35,10 +35,11 @@ from functools import cache, reduce
 from typing import Any, TypeVar
 
 from django.db import connections, transaction
-from django.db.models import Model, Q, QuerySet
+from django.db.models import F, Model, Q, QuerySet
 from django.db.models.base import ModelState
 from django.db.models.fields.files import FileDescriptor
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
+from django.db.models.lookups import Lookup
 from django.db.models.signals import post_init, pre_init
 
 from . import autopurge, funnel, intents
@@ -152,6 +153,28 @@ def _chunk_size(alias: str) -> int:
 def _chunks(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+class _AnyOf(Lookup):
+    """``pk = ANY(%s)`` (PostgreSQL): a chunk's primary keys as ONE array parameter. Django's
+    ``pk__in`` prepares, places and binds each key on its own, which costs several times
+    the statement's own work in this process for a chunk of 2,000."""
+
+    lookup_name = "django_akamai_any"  # never registered: made by _by_keys() only
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> Any:
+        lhs, params = self.process_lhs(compiler, connection)
+        field = self.lhs.output_field
+        keys = [field.get_db_prep_value(key, connection) for key in self.rhs]
+        return f"{lhs} = ANY(%s)", (*params, keys)
+
+
+def _by_keys(qs: QuerySet[Any], keys: Sequence[Any], alias: str) -> QuerySet[Any]:
+    """``qs.filter(pk__in=keys)``, for a non-empty chunk of keys."""
+    if connections[alias].vendor == "postgresql":
+        return qs.filter(_AnyOf(F("pk"), list(keys)))
+    return qs.filter(pk__in=keys)
 
 
 Collected = tuple[list[Any], list[Any]]  # URLs, tags
@@ -316,7 +339,7 @@ def _update(qs: QuerySet[Any], config: ModelPurge, kwargs: dict[str, Any]) -> tu
     # In the queryset's order, a chunk at a time: an order_by() that keeps a unique column
     # free of collisions (MySQL checks each row) still holds.
     for chunk in _chunks(pks, size):
-        count += qs.filter(pk__in=chunk).update(**kwargs)
+        count += _by_keys(qs, chunk, alias).update(**kwargs)
     if change is None:
         # The new state, read again by primary key: expressions (F("n") + 1) are what the
         # row now holds only once the database computed them.
@@ -360,7 +383,7 @@ def _read_again(
 ) -> None:
     base = qs.model._base_manager.using(alias)
     for chunk in _chunks(pks, size):
-        for row in _instances(base.filter(pk__in=chunk), alias):
+        for row in _instances(_by_keys(base, chunk, alias), alias):
             collect(row)
 
 
@@ -394,7 +417,7 @@ def _bulk_update(
     old: list[Model] = []
     base = qs.model._base_manager.using(alias)
     for chunk in _chunks(pks, size):
-        for row in _instances(base.filter(pk__in=chunk), alias):
+        for row in _instances(_by_keys(base, chunk, alias), alias):
             collect(row)
             old.append(row)
     count = plain()

@@ -189,6 +189,24 @@ def test_an_update_reads_the_new_state_only_for_an_expression(worker, stories):
     assert pending() == [url(f"/stories/s{i}/") for i in range(3)]
 
 
+def test_the_rows_of_a_chunk_are_named_in_one_array_on_postgresql(worker, stories, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("pk__in elsewhere: no array parameter")
+    monkeypatch.setattr(bulk, "CHUNK_SIZE", 2)
+    stories[1].slug = "renamed"
+    with CaptureQueriesContext(connection) as queries:
+        assert Story.objects.update(views=F("views") + 1) == 3
+        assert Story.objects.bulk_update([stories[1]], ["slug"]) == 1
+    table = Story._meta.db_table
+    by_key = [
+        q["sql"] for q in queries.captured_queries if table in q["sql"] and "ANY(" in q["sql"]
+    ]
+    # update(): 2 UPDATEs and 2 reads of the new state; bulk_update(): 1 read of the old rows.
+    assert [sql.split()[0] for sql in by_key] == ["UPDATE", "UPDATE", "SELECT", "SELECT", "SELECT"]
+    assert set(Story.objects.values_list("views", flat=True)) == {1}
+    assert pending() == sorted(url(f"/stories/{slug}/") for slug in ("s0", "s1", "s2", "renamed"))
+
+
 def test_the_rows_read_for_the_purge_are_made_without_model_init(
     worker, stories, monkeypatch, settings
 ):
