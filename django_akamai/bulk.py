@@ -230,10 +230,10 @@ def _only_autopurge_receivers(model: type[Model]) -> bool:
     for signal in (pre_init, post_init):
         if not signal.has_listeners(model):
             continue
-        live = getattr(signal, "_live_receivers", None)
-        if live is None:
+        try:  # Django's own (5.x: sync and async receivers); another shape: the ORM's way
+            sync, asynchronous = signal._live_receivers(model)
+        except Exception:
             return False
-        sync, asynchronous = live(model)
         if asynchronous or any(
             getattr(receiver, "__module__", None) != autopurge.__name__ for receiver in sync
         ):
