@@ -35,7 +35,12 @@ from functools import cache, reduce
 from typing import Any, TypeVar
 
 from django.db import connections, transaction
-from django.db.models import Model, Q, QuerySet
+from django.db.models import F, Model, Q, QuerySet
+from django.db.models.base import ModelState
+from django.db.models.fields.files import FileDescriptor
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
+from django.db.models.lookups import Lookup
+from django.db.models.signals import post_init, pre_init
 
 from . import autopurge, funnel, intents
 from .autopurge import ModelPurge
@@ -67,11 +72,12 @@ class PurgingQuerySet(QuerySet[_M]):
     change, as a save does, when its model is declared in ``AKAMAI_PURGE_MODELS`` (for other
     models they are Django's own).
 
-    ``update()`` reads the matched rows (one SELECT, in chunks of :data:`CHUNK_SIZE`),
-    updates exactly those rows, and reads them again by primary key. ``bulk_update()`` reads
-    the old rows by primary key; the new state is the old row with the updated fields taken
-    from the objects. ``bulk_create()`` purges the created objects, computed from the objects
-    once inserted. Each records ONE set of purge intents in the caller's transaction.
+    ``update()`` reads the matched rows (one SELECT, in chunks of :data:`CHUNK_SIZE`) and
+    updates exactly those rows; the new state is the old row with the values set, or, for an
+    expression, the rows read again by primary key. ``bulk_update()`` reads the old rows by
+    primary key; the new state is the old row with the updated fields taken from the objects.
+    ``bulk_create()`` purges the created objects, computed from the objects once inserted.
+    Each records ONE set of purge intents in the caller's transaction, every URL and tag once.
     """
 
     def _purge_config(self) -> ModelPurge | None:
@@ -149,13 +155,133 @@ def _chunks(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield values[start : start + size]
 
 
+class _AnyOf(Lookup):
+    """``pk = ANY(%s)`` (PostgreSQL): a chunk's primary keys as ONE array parameter. Django's
+    ``pk__in`` prepares, places and binds each key on its own, which costs several times
+    the statement's own work in this process for a chunk of 2,000."""
+
+    lookup_name = "django_akamai_any"  # never registered: made by _by_keys() only
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> Any:
+        lhs, params = self.process_lhs(compiler, connection)
+        field = self.lhs.output_field
+        keys = [field.get_db_prep_value(key, connection) for key in self.rhs]
+        return f"{lhs} = ANY(%s)", (*params, keys)
+
+
+def _by_keys(qs: QuerySet[Any], keys: Sequence[Any], alias: str) -> QuerySet[Any]:
+    """``qs.filter(pk__in=keys)``, for a non-empty chunk of keys."""
+    if connections[alias].vendor == "postgresql":
+        return qs.filter(_AnyOf(F("pk"), list(keys)))
+    return qs.filter(pk__in=keys)
+
+
 Collected = tuple[list[Any], list[Any]]  # URLs, tags
 
 
-def _collect(into: Collected, config: ModelPurge, obj: Model, alias: str) -> None:
-    urls, tags = config.objects(obj, alias)
-    into[0].extend(urls)
-    into[1].extend(tags)
+def _collector(config: ModelPurge, alias: str, into: Collected) -> Callable[[Model], None]:
+    """What collects an instance's URLs and tags (``ModelPurge.objects``) into ``into``."""
+    urls, tags = into
+    if config.own_url and not (config.urls or config.tags or config.cache_tags):
+        # get_absolute_url() alone (the common declaration), called directly: objects()
+        # costs several times more a row. A row whose call raises goes through objects(),
+        # which keeps it visible as a failed intent, as a save does.
+        def own_url(obj: Model) -> None:
+            try:
+                url = obj.get_absolute_url()  # type: ignore[attr-defined]
+            except Exception:
+                urls.extend(config.objects(obj, alias)[0])
+                return
+            if url:  # an object with no public page (e.g. a draft) has nothing
+                urls.append(url)
+
+        return own_url
+
+    def objects(obj: Model) -> None:
+        found_urls, found_tags = config.objects(obj, alias)
+        urls.extend(found_urls)
+        tags.extend(found_tags)
+
+    return objects
+
+
+# --- reading rows ------------------------------------------------------------------------------
+#
+# The purge needs instances (get_absolute_url(), the declaration's callables), but not the
+# ORM's way of making them: Model.__init__ and the pre_init/post_init signals cost several
+# times the read itself. Where nothing can tell the difference, an instance is made as
+# autopurge makes a save's old state: the row's values put in place, no signal.
+
+
+def _plain_descriptor(model: type[Model], attname: str) -> bool:
+    """Whether setting ``attname`` stores the value as it is (what __dict__ does too)."""
+    descriptor = next((k.__dict__[attname] for k in model.__mro__ if attname in k.__dict__), None)
+    if not hasattr(descriptor, "__set__"):
+        return True
+    # Django's own that store the value: a ForeignKey's (drops a cached related object, which
+    # a new instance has not) and a FileField's (wraps it lazily, on reading).
+    return type(descriptor) in (ForeignKeyDeferredAttribute, FileDescriptor)
+
+
+def _only_autopurge_receivers(model: type[Model]) -> bool:
+    """No pre_init or post_init receiver for ``model`` besides autopurge's own (which keeps
+    what an instance was loaded with, for its next save: these are never saved)."""
+    for signal in (pre_init, post_init):
+        if not signal.has_listeners(model):
+            continue
+        try:  # Django's own (5.x: sync and async receivers); another shape: the ORM's way
+            sync, asynchronous = signal._live_receivers(model)
+        except Exception:
+            return False
+        if asynchronous or any(
+            getattr(receiver, "__module__", None) != autopurge.__name__ for receiver in sync
+        ):
+            return False
+    return True
+
+
+def _builder(model: type[Model], alias: str) -> Callable[[Sequence[Any]], Model] | None:
+    """How a row's values (every concrete field, in order) become the instance the ORM would
+    make of them; None when only the ORM can make it (its own __init__ or from_db, an init
+    receiver, a field whose descriptor transforms what is set)."""
+    names = _attnames(model)
+    from_db = getattr(model.from_db, "__func__", None)
+    if (
+        model.__init__ is not Model.__init__
+        or from_db is not Model.from_db.__func__  # type: ignore[attr-defined]
+        or not _only_autopurge_receivers(model)
+        or not all(_plain_descriptor(model, name) for name in names)
+    ):
+        return None
+    new = model.__new__
+
+    def build(values: Sequence[Any]) -> Model:
+        instance = new(model)
+        instance.__dict__.update(zip(names, values, strict=True))
+        state = instance._state = ModelState()
+        state.adding = False
+        state.db = alias
+        return instance
+
+    return build
+
+
+def _attnames(model: type[Model]) -> list[str]:
+    return [field.attname for field in model._meta.concrete_fields]
+
+
+def _instances(qs: QuerySet[Any], alias: str, size: int | None = None) -> Iterator[Model]:
+    """The rows ``qs`` matches as instances of its model, every concrete field loaded;
+    streamed ``size`` rows at a time when given."""
+    qs = qs.prefetch_related(None)  # related objects are the purge's business only if it asks
+    build = _builder(qs.model, alias)
+    if build is None:
+        rows: Iterable[Model] = qs.iterator(chunk_size=size) if size else qs
+        yield from rows
+        return
+    values = qs.values_list(*_attnames(qs.model))
+    yield from map(build, values.iterator(chunk_size=size) if size else values)
 
 
 _R = TypeVar("_R")
@@ -194,6 +320,7 @@ def _update(qs: QuerySet[Any], config: ModelPurge, kwargs: dict[str, Any]) -> tu
     alias = _alias(qs)
     size = _chunk_size(alias)
     purged: Collected = ([], [])
+    collect = _collector(config, alias, purged)
     # The old state: one SELECT of the matched rows (streamed in chunks), before any change.
     # No select_for_update(): the UPDATE below changes only these rows (pk__in), so a row that
     # starts to match meanwhile is left as it is and no change goes unpurged. A row another
@@ -202,21 +329,21 @@ def _update(qs: QuerySet[Any], config: ModelPurge, kwargs: dict[str, Any]) -> tu
     # without a lock too), and locking would make the read cost as much as the update.
     pks: list[Any] = []
     change = _plain_values(qs.model, kwargs)
-    for row in _rows(qs, alias).iterator(chunk_size=size):
+    for row in _instances(_rows(qs, alias), alias, size):
         pks.append(row.pk)
-        _collect(purged, config, row, alias)
+        collect(row)
         if change is not None:  # the new state without a second read
             change(row)
-            _collect(purged, config, row, alias)
+            collect(row)
     count = 0
     # In the queryset's order, a chunk at a time: an order_by() that keeps a unique column
     # free of collisions (MySQL checks each row) still holds.
     for chunk in _chunks(pks, size):
-        count += qs.filter(pk__in=chunk).update(**kwargs)
+        count += _by_keys(qs, chunk, alias).update(**kwargs)
     if change is None:
         # The new state, read again by primary key: expressions (F("n") + 1) are what the
         # row now holds only once the database computed them.
-        _read_again(qs, config, pks, size, alias, purged)
+        _read_again(qs, pks, size, alias, collect)
     return count, purged
 
 
@@ -249,16 +376,15 @@ def _plain_values(model: type[Model], kwargs: dict[str, Any]) -> Callable[[Model
 
 def _read_again(
     qs: QuerySet[Any],
-    config: ModelPurge,
     pks: Sequence[Any],
     size: int,
     alias: str,
-    into: Collected,
+    collect: Callable[[Model], None],
 ) -> None:
     base = qs.model._base_manager.using(alias)
     for chunk in _chunks(pks, size):
-        for row in base.filter(pk__in=chunk):
-            _collect(into, config, row, alias)
+        for row in _instances(_by_keys(base, chunk, alias), alias):
+            collect(row)
 
 
 # --- bulk_update() -----------------------------------------------------------------------------
@@ -274,6 +400,7 @@ def _bulk_update(
     alias = _alias(qs)
     size = _chunk_size(alias)
     purged: Collected = ([], [])
+    collect = _collector(config, alias, purged)
     pks = list(dict.fromkeys(obj.pk for obj in objs if obj.pk is not None))
     by_pk: dict[Any, Model] = {}
     for obj in objs:  # the first object of a pk wins, as in Django's CASE ... WHEN
@@ -290,12 +417,12 @@ def _bulk_update(
     old: list[Model] = []
     base = qs.model._base_manager.using(alias)
     for chunk in _chunks(pks, size):
-        for row in base.filter(pk__in=chunk):
-            _collect(purged, config, row, alias)
+        for row in _instances(_by_keys(base, chunk, alias), alias):
+            collect(row)
             old.append(row)
     count = plain()
     if expressions:  # F("views") + 1: only the database knows the new value
-        _read_again(qs, config, pks, size, alias, purged)
+        _read_again(qs, pks, size, alias, collect)
         return count, purged
     # The new state without a second read: the old row with the updated fields taken from the
     # object (the object's other fields may be stale or never loaded).
@@ -305,7 +432,7 @@ def _bulk_update(
             setattr(row, field.attname, getattr(obj, field.attname))
             if field.is_relation and field.is_cached(row):
                 field.delete_cached_value(row)
-        _collect(purged, config, row, alias)
+        collect(row)
     return count, purged
 
 
@@ -333,7 +460,8 @@ def _existing(qs: QuerySet[Any], objs: list[Any], unique_fields: list[str] | Non
     rows: dict[Any, Model] = {}
     width = max(map(len, groups), default=1)  # parameters a condition takes
     for chunk in _chunks(conditions, max(1, _chunk_size(alias) // width)):
-        rows.update((row.pk, row) for row in base.filter(reduce(operator.or_, chunk)))
+        found = _instances(base.filter(reduce(operator.or_, chunk)), alias)
+        rows.update((row.pk, row) for row in found)
     return list(rows.values())
 
 
@@ -346,14 +474,15 @@ def _bulk_create(
 ) -> tuple[list[Any], Collected]:
     alias = _alias(qs)
     purged: Collected = ([], [])
+    collect = _collector(config, alias, purged)
     for row in _existing(qs, objs, upsert) if upsert is not None else ():
-        _collect(purged, config, row, alias)
+        collect(row)
     created = plain()
     # Primary keys come back from the INSERT where the database returns them (PostgreSQL,
     # MariaDB 10.5+, SQLite 3.35+; not with ignore_conflicts). Without one, the URL is
     # computed from what the object holds: a URL made from other fields (a slug) is right.
     for obj in created:
-        _collect(purged, config, obj, alias)
+        collect(obj)
     return created, purged
 
 

@@ -13,8 +13,9 @@ import threading
 
 import pytest
 from django.db import connection, models, transaction
-from django.db.models import F, Value
+from django.db.models import F, Model, Value
 from django.db.models.functions import Concat
+from django.db.models.signals import post_init
 from django.test.utils import CaptureQueriesContext
 
 from django_akamai import bulk
@@ -164,6 +165,132 @@ def test_a_model_not_declared_is_not_purged_and_not_read(worker, settings):
 def test_queryset_delete_is_purged_already_by_the_delete_receivers(worker, stories):
     Story.objects.filter(slug__in=["s0", "s1"]).delete()
     assert pending() == [url("/stories/s0/"), url("/stories/s1/")]
+
+
+def test_an_update_reads_the_new_state_only_for_an_expression(worker, stories):
+    table = Story._meta.db_table
+    with CaptureQueriesContext(connection) as by_value:
+        assert Story.objects.filter(slug="s2").update(title="x") == 1
+    with CaptureQueriesContext(connection) as by_expression:
+        assert Story.objects.filter(slug__in=["s0", "s1"]).update(slug=F("slug")) == 2
+
+    def on_stories(queries):
+        # PostgreSQL streams the read through a server-side cursor: DECLARE ... SELECT.
+        verbs = [q["sql"].split()[0] for q in queries.captured_queries if table in q["sql"]]
+        return ["SELECT" if verb == "DECLARE" else verb for verb in verbs]
+
+    # A value: the old rows, the UPDATE; the new state is the old row with the value set.
+    assert on_stories(by_value) == ["SELECT", "UPDATE"]
+    # An expression: the rows again after the UPDATE, as the database computed them.
+    assert on_stories(by_expression) == ["SELECT", "UPDATE", "SELECT"]
+    for queries in (by_value, by_expression):
+        assert len(intent_inserts(queries.captured_queries)) == 1
+    # Old and new URL the same: each recorded once.
+    assert pending() == [url(f"/stories/s{i}/") for i in range(3)]
+
+
+def test_the_rows_of_a_chunk_are_named_in_one_array_on_postgresql(worker, stories, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("pk__in elsewhere: no array parameter")
+    monkeypatch.setattr(bulk, "CHUNK_SIZE", 2)
+    stories[1].slug = "renamed"
+    with CaptureQueriesContext(connection) as queries:
+        assert Story.objects.update(views=F("views") + 1) == 3
+        assert Story.objects.bulk_update([stories[1]], ["slug"]) == 1
+    table = Story._meta.db_table
+    by_key = [
+        q["sql"] for q in queries.captured_queries if table in q["sql"] and "ANY(" in q["sql"]
+    ]
+    # update(): 2 UPDATEs and 2 reads of the new state; bulk_update(): 1 read of the old rows.
+    assert [sql.split()[0] for sql in by_key] == ["UPDATE", "UPDATE", "SELECT", "SELECT", "SELECT"]
+    assert set(Story.objects.values_list("views", flat=True)) == {1}
+    assert pending() == sorted(url(f"/stories/{slug}/") for slug in ("s0", "s1", "s2", "renamed"))
+
+
+def test_the_rows_read_for_the_purge_are_made_without_model_init(
+    worker, stories, monkeypatch, settings
+):
+    made = []
+    real_init = Model.__init__
+
+    def counting_init(self, *args, **kwargs):
+        made.append(type(self))
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(Model, "__init__", counting_init)
+    seen = []
+
+    def tags(story):
+        seen.append((story.slug, story.title, story.views, story._state.adding, story._state.db))
+        return [f"v{story.views}"]
+
+    settings.AKAMAI_PURGE_MODELS = {"testapp.Story": {"tags": tags}}
+    Story.objects.filter(slug__in=["s0", "s1"]).update(views=7)
+    Story.objects.bulk_update([Story(pk=stories[2].pk, views=9)], ["views"])
+    assert made.count(Story) == 1  # the object given to bulk_update(); none for the rows read
+    # Each state is what the ORM would have made of the row: whole, loaded from this database.
+    assert sorted(seen) == [
+        ("s0", "T0", 0, False, "default"),
+        ("s0", "T0", 7, False, "default"),
+        ("s1", "T1", 0, False, "default"),
+        ("s1", "T1", 7, False, "default"),
+        ("s2", "T2", 0, False, "default"),
+        ("s2", "T2", 9, False, "default"),
+    ]
+    tags_recorded = PurgeIntent.objects.filter(object_type="tag").values_list("value", flat=True)
+    assert sorted(tags_recorded) == ["v0", "v7", "v9"]
+
+
+def test_a_model_with_init_receivers_of_its_own_gets_the_orms_instances(worker, stories):
+    loaded = []
+
+    def remember(sender, instance, **kwargs):
+        loaded.append(instance.slug)
+
+    post_init.connect(remember, sender=Story, weak=False)
+    try:
+        Story.objects.filter(slug__in=["s0", "s1"]).update(title="x")
+    finally:
+        post_init.disconnect(remember, sender=Story)
+    assert sorted(loaded) == ["s0", "s1"]  # the receiver saw every row read
+    assert pending() == [url("/stories/s0/"), url("/stories/s1/")]
+
+
+def test_a_field_whose_descriptor_transforms_what_is_set_gets_the_orms_instances(
+    worker, settings, monkeypatch
+):
+    Story.objects.create(slug="quiet", title="lower")  # before Story is declared
+
+    class Shouting:
+        """A descriptor that changes the value set (as some third-party fields' do)."""
+
+        def __get__(self, instance, owner):
+            return self if instance is None else instance.__dict__["title"]
+
+        def __set__(self, instance, value):
+            instance.__dict__["title"] = value.upper()
+
+    monkeypatch.setattr(Story, "title", Shouting())
+    settings.AKAMAI_PURGE_MODELS = {"testapp.Story": {"tags": lambda s: [f"t-{s.title}"]}}
+    Story.objects.filter(slug="quiet").update(views=1)
+    tags = PurgeIntent.objects.filter(object_type="tag").values_list("value", flat=True)
+    assert list(tags) == ["t-LOWER"]  # the instance the ORM makes, through the descriptor
+
+
+def test_a_row_whose_url_cannot_be_made_is_kept_visible_and_the_others_purged(
+    worker, stories, monkeypatch
+):
+    def get_absolute_url(self):
+        if self.slug == "s1":
+            raise ValueError("no page")
+        return f"/stories/{self.slug}/"
+
+    monkeypatch.setattr(Story, "get_absolute_url", get_absolute_url)
+    assert Story.objects.update(title="x") == 3
+    waiting = PurgeIntent.objects.filter(status="pending").values_list("value", flat=True)
+    assert sorted(waiting) == [url("/stories/s0/"), url("/stories/s2/")]
+    failed = PurgeIntent.objects.get(status="failed")  # its old and new state: one row
+    assert "get_absolute_url()" in failed.value and "no page" in failed.error_detail
 
 
 # --- bulk_create() and bulk_update() -----------------------------------------------------------
