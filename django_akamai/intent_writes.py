@@ -27,6 +27,7 @@ one transaction cost a handful of INSERTs instead of ten thousand. They are writ
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
@@ -150,31 +151,36 @@ def _fixed_sql(key_sql: str) -> list[str]:
     return [key_sql if sql is None else sql for sql in _FIXED.values()]
 
 
-def _write_columns(connection: Any, rows: Sequence[Row], seconds: float) -> None:
+def _write_columns(connection: Any, rows: Sequence[Row], seconds: float, then: str) -> None:
     """One JSON array per column (PostgreSQL): a text array costs the driver a quoting
     decision per element, a JSON document is written by one C call (any character is
-    escaped, so no value can break it)."""
+    escaped, so no value can break it). ``then`` follows the last statement."""
     insert = _statement(connection, seconds, "columns")
     sql = insert.head + insert.row + insert.tail
     dumps = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+    batches = list(_batches(rows))
     with connection.cursor() as cursor:
-        for batch in _batches(rows):
+        for index, batch in enumerate(batches, 1):
             columns = [dumps(column) for column in zip(*batch, strict=True)]
-            cursor.execute(sql, [*insert.clock, *columns])  # the times come first in the SELECT
+            last = then if index == len(batches) else ""
+            # The times come first in the SELECT.
+            cursor.execute(sql + last, [*insert.clock, *columns])
 
 
-def _write_values(connection: Any, rows: Sequence[Row], seconds: float) -> None:
-    """One multi-row ``VALUES`` statement per batch."""
+def _write_values(connection: Any, rows: Sequence[Row], seconds: float, then: str) -> None:
+    """One multi-row ``VALUES`` statement per batch; ``then`` follows the last one."""
     insert = _statement(connection, seconds, "values")
+    batches = list(_batches(rows))
     with connection.cursor() as cursor:
-        for batch in _batches(rows):
+        for index, batch in enumerate(batches, 1):
             params: list[Any] = []
             for row in batch:
                 params += row
                 params.append(row.key)  # pending_key
                 params += insert.clock
             values = ", ".join([insert.row] * len(batch))
-            cursor.execute(f"{insert.head}{values}{insert.tail}", params)
+            last = then if index == len(batches) else ""
+            cursor.execute(f"{insert.head}{values}{insert.tail}{last}", params)
 
 
 def _write_each(connection: Any, rows: Sequence[Row], seconds: float) -> None:
@@ -201,22 +207,44 @@ def _write_orm(alias: str, rows: Sequence[Row], seconds: float) -> None:
         )
 
 
-def write(rows: Sequence[Row], alias: str, seconds: float = 0.0) -> None:
+def write(rows: Sequence[Row], alias: str, seconds: float = 0.0, *, commit: bool = False) -> None:
     """INSERT ``rows`` now on ``alias`` (in its transaction, if one is open), due ``seconds``
-    from the database's now. Rows gathered on that connection are written first."""
+    from the database's now. Rows gathered on that connection are written first.
+
+    ``commit``: the transaction commits right after (the connection's ``commit`` is on its
+    way); where the driver takes several statements in one query, the COMMIT goes with the
+    last INSERT, and the driver's own commit then finds nothing left to do."""
     if not rows:
         return
     flush(alias)
     connection = connections[alias]
     vendor = connection.vendor
+    then = "; COMMIT" if commit and _commits_in_statement(connection) else ""
     if vendor == "postgresql" and len(rows) >= COLUMNS_FROM:
-        _write_columns(connection, rows, seconds)
+        _write_columns(connection, rows, seconds, then)
     elif vendor in ("postgresql", "mysql"):
-        _write_values(connection, rows, seconds)
+        _write_values(connection, rows, seconds, then)
     elif vendor == "sqlite":
         _write_each(connection, rows, seconds)
     else:
         _write_orm(alias, rows, seconds)
+
+
+def _commits_in_statement(connection: Any) -> bool:
+    """Whether a statement on ``connection`` may end with its transaction's COMMIT: psycopg
+    3's client-side-binding cursor (Django's default on PostgreSQL) sends several statements
+    as one query, so the intents and the commit cost one round trip to the server, not two.
+    On an error the COMMIT is never run and the transaction rolls back as before; psycopg
+    then finds the transaction ended, and its own commit sends nothing."""
+    if connection.vendor != "postgresql":
+        return False
+    psycopg = sys.modules.get("psycopg")  # imported already where it is the driver in use
+    raw = connection.connection
+    return (
+        psycopg is not None
+        and isinstance(raw, psycopg.Connection)
+        and issubclass(raw.cursor_factory, psycopg.ClientCursor)
+    )
 
 
 # --- a transaction's rows, written together -------------------------------------------------
@@ -277,7 +305,7 @@ def _wrap(connection: Any) -> None:
     commit, savepoint = connection.commit, connection.savepoint
 
     def commit_with_rows() -> None:
-        flush(connection.alias)
+        flush(connection.alias, commit=True)
         commit()
 
     def savepoint_after_rows() -> Any:
@@ -333,8 +361,9 @@ def gather_later(
     _batch(alias, after_commit, size).items.append((rows_of, entry))
 
 
-def flush(alias: str) -> None:
-    """Write the rows gathered on ``alias`` whose savepoints did not roll back; drop the rest."""
+def flush(alias: str, *, commit: bool = False) -> None:
+    """Write the rows gathered on ``alias`` whose savepoints did not roll back; drop the rest.
+    ``commit``: its transaction commits next (``write``)."""
     connection = connections[alias]
     gathered = connection.__dict__.get(_ATTR)
     if gathered is None or not gathered.batches:
@@ -363,7 +392,7 @@ def flush(alias: str) -> None:
         run.append(entry)
     if run_of is not None:
         rows.extend(run_of(run))
-    write(rows, alias)
+    write(rows, alias, commit=commit)
 
 
 before_intents_used.append(flush)

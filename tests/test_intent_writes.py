@@ -177,3 +177,35 @@ def test_many_delayed_intents_are_due_later_by_the_database_clock():
     rows = PurgeIntent.objects.values_list("value", "created_at", "next_attempt_at")
     assert sorted(value for value, _, _ in rows) == sorted(f"{BASE}{path}" for path in paths)
     assert all(30 <= (due - created).total_seconds() < 31 for _, created, due in rows)
+
+
+def test_on_postgresql_the_intents_and_the_commit_travel_as_one_query():
+    if connection.vendor != "postgresql":
+        pytest.skip("psycopg's client-side cursor on PostgreSQL only")
+    committed = []
+    with CaptureQueriesContext(connection) as queries:
+        with transaction.atomic():
+            put("/a", "/b")
+            transaction.on_commit(lambda: committed.append(True))
+    [insert] = [q["sql"] for q in queries if "purgeintent" in q["sql"]]
+    assert insert.startswith("INSERT") and insert.endswith("; COMMIT")
+    assert committed == [True]  # Django saw its commit through
+    assert stored() == [f"{BASE}/a", f"{BASE}/b"]
+    with transaction.atomic():  # and the connection goes on as usual
+        put("/c")
+    assert len(stored()) == 3
+
+
+def test_intents_that_fail_at_the_commit_roll_the_whole_transaction_back():
+    if connection.vendor != "postgresql":
+        # SQLite does not enforce a column's length, MariaDB's INSERT IGNORE makes it a warning.
+        pytest.skip("the INSERT that ends with the COMMIT is PostgreSQL's")
+    bad = intent_writes.Row("k" * 64, "", "url", "invalidate", "n" * 40, f"{BASE}/x", "test")
+    with pytest.raises(Exception), transaction.atomic():  # noqa: B017 (the backend's own error)
+        Article.objects.create(slug="undone")
+        intent_writes.gather([bad], "default", after_commit=lambda: None)
+    assert not Article.objects.filter(slug="undone").exists()
+    assert PurgeIntent.objects.count() == 0
+    with transaction.atomic():
+        put("/after")
+    assert stored() == [f"{BASE}/after"]
