@@ -182,9 +182,10 @@ class Sender:
         outlasted the retries) after reporting the request.
 
         ``settle``: once Akamai accepted, ``request_accepted`` is sent inside ``settle()``
-        (a context manager), entered after the HTTP request is answered: the deliverer's
-        transaction that removes the request's intents, so that they and the history row
-        the receivers write are committed together. An error it raises is the caller's.
+        (a context manager), entered after the HTTP request is answered: the deliverer's,
+        which removes the request's intents once the receivers have run, in the same commit
+        as the history row (``delivery.worker._settling``). An error it raises is the
+        caller's.
         """
         transport = self.transport
         # What this request met on its way, for the history (the transport counts in total).

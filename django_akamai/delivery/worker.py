@@ -50,9 +50,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db import connections, router, transaction
+from django.db import DatabaseError, connections, router, transaction
 
-from .. import conf, switches
+from .. import conf, history, switches
 from ..exceptions import (
     AkamaiConfigurationError,
     InvalidPurgeObject,
@@ -263,15 +263,30 @@ def _return_orphans(using: str, account: _Account) -> int:
 
 @contextmanager
 def _settling(using: str, ids: list[int]) -> Iterator[None]:
-    """Where an accepted request is reported (``Sender.send``'s ``settle``): one transaction
-    on the intents' database, entered after the HTTP answer, in which the purge history
-    writes its row (in a savepoint of its own: a failed INSERT is rolled back alone) and the
-    request's intents are deleted last (their row locks held only until the commit just
-    after). One commit per request; a failed DELETE rolls the history row back with it, and
-    the intents go back to pending (``_round``) to be sent again. History routed to another
-    database is written there, outside this transaction."""
-    with transaction.atomic(using=using):
+    """Where an accepted request is reported (``Sender.send``'s ``settle``), entered after
+    the HTTP answer: the receivers of ``request_accepted`` run, the purge history handing
+    its row over (``history.handed_over``) instead of writing it; then the row and the
+    deletion of the request's intents are one transaction, one commit: one statement on
+    PostgreSQL (``IntentQuerySet.settle``), the INSERT and the DELETE elsewhere. Should that
+    fail, it is settled again, the row in a savepoint of its own (a failed INSERT rolled
+    back alone, never undoing the deletion) and the DELETE; a DELETE that fails again
+    raises, and the intents go back to pending (``_round``) to be sent again. History
+    routed to another database is written there, in a transaction of its own."""
+    with history.handed_over(using) as rows:
         yield
+    record = rows[0] if rows else None
+    for extra in rows[1:]:  # another receiver of the same request: written apart
+        history.write(extra)
+    if record is not None:
+        try:
+            with transaction.atomic(using=using):
+                _intents(using).settle(ids, record)
+            return
+        except DatabaseError:
+            logger.debug("Settling with the history row failed; settling again", exc_info=True)
+    with transaction.atomic(using=using):
+        if record is not None:
+            history.write(record)
         _intents(using).settle(ids)
 
 
