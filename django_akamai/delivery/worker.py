@@ -45,9 +45,11 @@ import random
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.db import DatabaseError, connections, router, transaction
@@ -62,7 +64,7 @@ from ..exceptions import (
     shown,
 )
 from ..options import PurgeOptions
-from ..sender import Sender, default_retry, refuses_objects
+from ..sender import Answer, Sender, default_retry, refuses_objects
 from .lease import Lease, account_name, process_holder_id
 
 logger = logging.getLogger("django_akamai")
@@ -345,13 +347,32 @@ def _new_sender(account: _Account, bucket_state: dict[str, Any]) -> Sender:
     return sender
 
 
-def _send_group(group: _Group, sender: Sender, lease: Lease, stop: threading.Event | None) -> None:
-    """Send every object of ``group``; raise ``_Stop`` when the round must end."""
+def _send_group(
+    group: _Group,
+    sender: Sender,
+    lease: Lease,
+    stop: threading.Event | None,
+    http: ThreadPoolExecutor,
+) -> None:
+    """Send every object of ``group``; raise ``_Stop`` when the round must end.
+
+    One request at a time; once one is accepted, the next goes out (``Sender.post``, in the
+    ``http`` thread) before it is settled, so its transaction runs while the next request is
+    on its way, in this thread, on this thread's connection (``unsettled``: at most one)."""
     options = group.options
     queue = list(group.ids)
     start = 0  # queue[:start] is answered
     sender.actor = group.actor
     every = renew_every(lease.seconds)
+    unsettled: list[tuple[Answer, list[int]]] = []  # accepted, its intents not yet deleted
+
+    def settle() -> None:
+        while unsettled:
+            answer, ids = unsettled.pop()
+            # Deleted with the history row, in one commit (``_settling``).
+            sender.report(answer, settle=partial(_settling, group.using, ids))
+            group.report.accepted += len(ids)
+            group.report.requests += 1
 
     def send(limit: int | None) -> None:
         nonlocal start
@@ -369,8 +390,20 @@ def _send_group(group: _Group, sender: Sender, lease: Lease, stop: threading.Eve
             return
         batch = queue[start : start + count]
         ids = group.all_ids(batch)
+        if unsettled:
+            on_its_way = http.submit(sender.post, batch, options)
+            try:
+                settle()
+            finally:
+                answer = on_its_way.result()
+        else:
+            answer = sender.post(batch, options)
+        if answer.error is None:
+            start += count
+            unsettled.append((answer, ids))
+            return
         try:
-            sender.send(batch, options, settle=lambda: _settling(group.using, ids))
+            sender.report(answer)  # the failure: reported, then raised
         except PurgeRetriesExhausted as exc:
             _defer(group.using, ids, exc, exc.reason)
             group.report.deferred += len(ids)
@@ -405,13 +438,19 @@ def _send_group(group: _Group, sender: Sender, lease: Lease, stop: threading.Eve
                 for obj in batch
             )
             logger.error("Akamai refused %s; kept as a failed purge intent: %s", batch[0], exc)
-            return
-        start += count  # settled: deleted with the history row, in ``_settling``
-        group.report.accepted += len(ids)
-        group.report.requests += 1
 
-    while start < len(queue):
-        send(None)
+    try:
+        while start < len(queue):
+            send(None)
+    except BaseException:
+        # The round ends (a stop, Akamai unreachable, an error): what Akamai accepted is
+        # still settled if the database lets it; otherwise it is sent again.
+        try:
+            settle()
+        except Exception:
+            logger.warning("An accepted purge request could not be settled", exc_info=True)
+        raise
+    settle()
 
 
 # --- the job ----------------------------------------------------------------------------
@@ -437,35 +476,38 @@ def _round(
             # given back under the lease, before it is released).
             _return_orphans(using, account)
         sender = _new_sender(account, lease.bucket_state())
-        while not (stop is not None and stop.is_set()):
-            claimed = _claim(using, holder, burst, account)
-            if not claimed:
-                break
-            groups: dict[tuple[str, str, str], list[Any]] = {}
-            for intent in claimed:
-                key = (intent.action, intent.object_type, intent.network)
-                groups.setdefault(key, []).append(intent)
-            try:
-                for key, intents in groups.items():
-                    options = PurgeOptions(*key)
-                    group = _Group(using, options, intents, report)
-                    try:
-                        sender.envelope(options)
-                    except AkamaiConfigurationError as exc:
-                        # e.g. cache tags with CCU v2 credentials: these can never be sent.
-                        _cannot_send(group, list(group.ids), exc)
-                        continue
-                    _send_group(group, sender, lease, stop)
-            except _Stop as stopped:
-                if stopped.args[0] == UNREACHABLE:
-                    wait_until = _database_now(_backoff_seconds(1))
-                cut_short = True
-                break
-            if len(claimed) < CLAIM_BATCH:
-                # That was everything due: what commits from now on is a busy site's trickle,
-                # gathered for the next round (``deliver_pending``) rather than chased one
-                # request per save.
-                break
+        # The thread that sends a request while the one before is settled (``_send_group``);
+        # started at the first such request.
+        with ThreadPoolExecutor(1, thread_name_prefix="akamai-delivery-post") as http:
+            while not (stop is not None and stop.is_set()):
+                claimed = _claim(using, holder, burst, account)
+                if not claimed:
+                    break
+                groups: dict[tuple[str, str, str], list[Any]] = {}
+                for intent in claimed:
+                    key = (intent.action, intent.object_type, intent.network)
+                    groups.setdefault(key, []).append(intent)
+                try:
+                    for key, intents in groups.items():
+                        options = PurgeOptions(*key)
+                        group = _Group(using, options, intents, report)
+                        try:
+                            sender.envelope(options)
+                        except AkamaiConfigurationError as exc:
+                            # e.g. cache tags with CCU v2 credentials: these can never be sent.
+                            _cannot_send(group, list(group.ids), exc)
+                            continue
+                        _send_group(group, sender, lease, stop, http)
+                except _Stop as stopped:
+                    if stopped.args[0] == UNREACHABLE:
+                        wait_until = _database_now(_backoff_seconds(1))
+                    cut_short = True
+                    break
+                if len(claimed) < CLAIM_BATCH:
+                    # That was everything due: what commits from now on is a busy site's trickle,
+                    # gathered for the next round (``deliver_pending``) rather than chased one
+                    # request per save.
+                    break
         finished = not cut_short
     finally:
         # Whatever this holder still has claimed (a stop, a lost lease, an error) is pending;
