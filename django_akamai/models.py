@@ -441,8 +441,9 @@ class IntentQuerySet(models.QuerySet):
             first = due.values("id")[:limit]
             if skip_locked:
                 # The first ``limit`` due ids picked unlocked (a bounded sort: a LIMIT above
-                # FOR UPDATE would sort every due row first), then locked and checked again.
-                first = due.order_by().filter(id__in=first).values("id")
+                # FOR UPDATE would sort every due row first), then locked, still pending.
+                table_rows = self.model._default_manager.using(using)
+                first = table_rows.filter(id__in=first, status=PurgeIntent.PENDING).values("id")
             picked, params = first.query.get_compiler(using).as_sql()
             if skip_locked:
                 picked += " " + connection.ops.for_update_sql(skip_locked=True)

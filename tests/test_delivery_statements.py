@@ -4,13 +4,16 @@ lease renewed by time rather than per request; on SQLite, PostgreSQL and MariaDB
 (``AKAMAI_TEST_DATABASE``)."""
 
 import re
+import threading
 
 import pytest
 from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from django_akamai.delivery import worker
 from django_akamai.delivery.worker import deliver_pending
 from django_akamai.models import PurgeIntent, PurgeRecord
+from django_akamai.sender import request_accepted
 from django_akamai.signals import purge_request
 from tests.test_history import HistoryElsewhere
 
@@ -143,3 +146,43 @@ def test_deleting_and_claiming_use_no_placeholder_per_id(worker_mode):
     row = len(PurgeRecord._meta.concrete_fields) if connection.vendor == "postgresql" else 0
     assert len(deletions) == 1 and len(deletions[0]) <= 1 + row
     assert claims and all(len(params) < 10 for params in claims)
+
+
+def long_round(monkeypatch, settings, count):
+    """``count`` intents claimed four at a time, a few URLs per request."""
+    monkeypatch.setattr(worker, "CLAIM_BATCH", 4)
+    settings.AKAMAI_MAX_BODY_BYTES = 200
+    save([f"/long/{i}" for i in range(count)])
+
+
+def test_a_long_round_claims_ahead_and_leaves_nothing_claimed(worker_mode, settings, monkeypatch):
+    deliver_pending()  # the lease row exists from now on
+    long_round(monkeypatch, settings, 14)
+    with CaptureQueriesContext(connection) as captured:
+        report = deliver_pending()
+    assert report.accepted == 14 and report.requests >= 4
+    assert PurgeIntent.objects.count() == 0
+    assert PurgeRecord.objects.count() == report.requests
+    # Four claims (4, 4, 4, 2); after the first, each made ahead on another connection where
+    # the database has more than one writer.
+    claims_here = [s for s in statements(captured) if on("purgeintent", "UPDATE", s)]
+    assert len(claims_here) == (4 if connection.vendor == "sqlite" else 1)
+
+
+def test_a_stop_returns_what_was_claimed_ahead_to_pending(worker_mode, settings, monkeypatch):
+    long_round(monkeypatch, settings, 14)
+    stop = threading.Event()
+
+    def stop_after_the_first(**kwargs):
+        stop.set()
+
+    request_accepted.connect(stop_after_the_first, dispatch_uid="test-stop-after-the-first")
+    try:
+        report = deliver_pending(stop=stop)
+    finally:
+        request_accepted.disconnect(dispatch_uid="test-stop-after-the-first")
+    assert 1 <= report.accepted < 14
+    left = list(PurgeIntent.objects.values_list("status", flat=True))
+    assert left == ["pending"] * (14 - report.accepted)
+    assert PurgeRecord.objects.count() == report.requests
+    assert deliver_pending().accepted == 14 - report.accepted
