@@ -411,14 +411,14 @@ class IntentQuerySet(models.QuerySet):
         only its own deliverers ever return it as an orphan.
 
         Where ``UPDATE ... WHERE id IN (SELECT ... LIMIT n)`` is allowed (SQLite, PostgreSQL)
-        it is one statement; on PostgreSQL the subquery is ``FOR UPDATE SKIP LOCKED``: rows
-        another deliverer is claiming are passed over, never waited for. On SQLite a
+        it is one statement; on PostgreSQL the subquery locks the first ``limit`` due ids,
+        picked unlocked, ``FOR UPDATE SKIP LOCKED``: rows another transaction holds are
+        passed over, never waited for. On SQLite a
         statement that writes from its start waits for the write lock (the busy timeout);
         a SELECT followed by an UPDATE in one transaction fails at once with "database is
         locked" when another connection (a save) writes in between. MySQL and MariaDB
         refuse a LIMIT in an IN subquery (error 1235): there the ids are selected ``FOR
-        UPDATE SKIP LOCKED`` in a transaction, then updated by id. Either way the claim is
-        short: the lease holder sends nothing while it runs.
+        UPDATE SKIP LOCKED`` in a transaction, then updated by id.
         """
         using = self.db
         connection = connections[using]

@@ -25,13 +25,16 @@ the lease), and settle each request:
 
 What a round asks of the database, for one intent: the lease (with the buckets its last holder
 left, in one statement where ``UPDATE ... RETURNING`` exists); the claim (one statement there);
-the history row and the DELETE (one transaction); the release (with the buckets, one UPDATE);
-and, once released, one look at what is pending (when the next intent is due, and whether one
-became due meanwhile): six statements on PostgreSQL and SQLite, eight on MariaDB, and two
-more and a commit per further request (``tests/test_delivery_statements.py``). The lease is
-renewed by time (``renew_every``), not before every request; the dead holder's claims are
-looked for only when the lease was taken from a holder that never released it; what is
-still claimed at the end is looked up only when the round broke off.
+the history row and the DELETE (one transaction; one statement on PostgreSQL); the release
+(with the buckets, one UPDATE); and, once released, one look at what is pending (when the
+next intent is due, and whether one became due meanwhile): five statements on PostgreSQL,
+six on SQLite, eight on MariaDB, and one statement (two elsewhere) and a commit per further
+request (``tests/test_delivery_statements.py``). The lease is renewed by time
+(``renew_every``), not before every request; the dead holder's claims are looked for only when
+the lease was taken from a holder that never released it; what is still claimed at the end is
+looked up only when the round broke off. The database's work overlaps Akamai's: the next
+request goes out (a thread that only speaks HTTP) while the one before is settled, and the
+next batch is claimed ahead on a connection of its own while one is sent (``_Claims``).
 
 Public functions: ``deliver_pending``, ``retry_failed``, ``discard_failed``, ``pending_summary``,
 ``intent_databases``, ``account_name``. Nothing here decides *when* to deliver: that is
