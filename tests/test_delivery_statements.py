@@ -186,3 +186,27 @@ def test_a_stop_returns_what_was_claimed_ahead_to_pending(worker_mode, settings,
     assert left == ["pending"] * (14 - report.accepted)
     assert PurgeRecord.objects.count() == report.requests
     assert deliver_pending().accepted == 14 - report.accepted
+
+
+def test_a_request_accepted_while_the_one_before_failed_to_settle_is_settled(worker_mode, settings):
+    settings.AKAMAI_MAX_BODY_BYTES = 200  # a few URLs per request
+    save([f"/page/{i}" for i in range(12)])
+    failed = []
+
+    def fail_the_first_settlement(execute, sql, params, many, context):
+        if on("purgeintent", "DELETE", sql) and len(failed) < 2:  # both of its attempts
+            failed.append(sql)
+            raise DatabaseError("injected: the first deletion failed")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(fail_the_first_settlement):
+        with pytest.raises(DatabaseError, match="injected"):
+            deliver_pending()
+    # The second request was on its way meanwhile: accepted, and settled on the way out
+    # rather than sent again; the first one's intents wait again, and nothing else was sent.
+    assert worker_mode.counters["accepted"] == 2
+    assert PurgeRecord.objects.count() == 1
+    left = list(PurgeIntent.objects.values_list("status", flat=True))
+    assert 0 < len(left) < 12 and set(left) == {"pending"}
+    assert deliver_pending().accepted == len(left)
+    assert PurgeIntent.objects.count() == 0

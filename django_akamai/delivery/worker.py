@@ -397,8 +397,13 @@ def _send_group(
             on_its_way = http.submit(sender.post, batch, options)
             try:
                 settle()
-            finally:
-                answer = on_its_way.result()
+            except BaseException:
+                # This one was sent all the same: if accepted, it is settled on the way out
+                # when the database lets it (``_send_group``), else sent again.
+                if on_its_way.result().error is None:
+                    unsettled.append((on_its_way.result(), ids))
+                raise
+            answer = on_its_way.result()
         else:
             answer = sender.post(batch, options)
         if answer.error is None:
