@@ -47,13 +47,12 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from django.db import DatabaseError, connections, router, transaction
 
@@ -350,18 +349,41 @@ def _new_sender(account: _Account, bucket_state: dict[str, Any]) -> Sender:
     return sender
 
 
-def _send_group(
-    group: _Group,
-    sender: Sender,
-    lease: Lease,
-    stop: threading.Event | None,
-    http: ThreadPoolExecutor,
-) -> None:
+_T = TypeVar("_T")
+
+
+class _InThread(threading.Thread, Generic[_T]):
+    """One call run in a thread of its own, started at once; ``result()`` waits for it.
+    A daemon thread: a process that exits (after ``AKAMAI_DELIVERY_EXIT_WAIT``) never
+    waits for a request still retrying."""
+
+    def __init__(self, name: str, call: Callable[[], _T]):
+        super().__init__(name=name, daemon=True)
+        self.call = call
+        self.value: _T | None = None
+        self.error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.value = self.call()
+        except BaseException as exc:  # handed to the thread that waits for it
+            self.error = exc
+
+    def result(self) -> _T:
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return cast(_T, self.value)
+
+
+def _send_group(group: _Group, sender: Sender, lease: Lease, stop: threading.Event | None) -> None:
     """Send every object of ``group``; raise ``_Stop`` when the round must end.
 
-    One request at a time; once one is accepted, the next goes out (``Sender.post``, in the
-    ``http`` thread) before it is settled, so its transaction runs while the next request is
-    on its way, in this thread, on this thread's connection (``unsettled``: at most one)."""
+    One request at a time; once one is accepted, the next goes out (``Sender.post``, in a
+    thread that only speaks HTTP) before it is settled, so its transaction runs while the
+    next request is on its way, in this thread, on this thread's connection
+    (``unsettled``: at most one)."""
     options = group.options
     queue = list(group.ids)
     start = 0  # queue[:start] is answered
@@ -394,7 +416,7 @@ def _send_group(
         batch = queue[start : start + count]
         ids = group.all_ids(batch)
         if unsettled:
-            on_its_way = http.submit(sender.post, batch, options)
+            on_its_way = _InThread("akamai-delivery-post", partial(sender.post, batch, options))
             try:
                 settle()
             except BaseException:
@@ -476,8 +498,7 @@ class _Claims:
         self.args = (using, holder, burst, account)
         connection = connections[using]
         self.ahead_allowed = connection.vendor != "sqlite" and not connection.in_atomic_block
-        self.thread: ThreadPoolExecutor | None = None
-        self.ahead: Future[list[Claimed]] | None = None
+        self.ahead: _InThread[list[Claimed]] | None = None
 
     def next(self) -> list[Claimed]:
         """The next batch of claimed intents (empty: nothing more is due)."""
@@ -487,14 +508,18 @@ class _Claims:
         else:
             claimed = _claim(*self.args)
         if len(claimed) >= CLAIM_BATCH and self.ahead_allowed:
-            if self.thread is None:
-                self.thread = ThreadPoolExecutor(1, thread_name_prefix="akamai-delivery-claim")
-            self.ahead = self.thread.submit(_claim, *self.args)
+            self.ahead = _InThread("akamai-delivery-claim", self._claim_apart)
         return claimed
 
+    def _claim_apart(self) -> list[Claimed]:
+        try:
+            return _claim(*self.args)
+        finally:
+            connections.close_all()  # this thread's connection
+
     def close(self) -> bool:
-        """Wait for a claim made ahead and close the thread's connection; whether that claim
-        may have left intents claimed that this round did not send."""
+        """Wait for a claim made ahead; whether it may have left intents claimed that this
+        round did not send."""
         unsent = False
         if self.ahead is not None:
             try:
@@ -502,10 +527,6 @@ class _Claims:
             except Exception:  # the database failed it: the round looks for what is claimed
                 unsent = True
             self.ahead = None
-        if self.thread is not None:
-            self.thread.submit(connections.close_all).result()  # that thread's connections
-            self.thread.shutdown()
-            self.thread = None
         return unsent
 
 
@@ -530,38 +551,35 @@ def _round(
             # given back under the lease, before it is released).
             _return_orphans(using, account)
         sender = _new_sender(account, lease.bucket_state())
-        # The thread that sends a request while the one before is settled (``_send_group``);
-        # started at the first such request.
-        with ThreadPoolExecutor(1, thread_name_prefix="akamai-delivery-post") as http:
-            while not (stop is not None and stop.is_set()):
-                claimed = claims.next()
-                if not claimed:
-                    break
-                groups: dict[tuple[str, str, str], list[Any]] = {}
-                for intent in claimed:
-                    key = (intent.action, intent.object_type, intent.network)
-                    groups.setdefault(key, []).append(intent)
-                try:
-                    for key, intents in groups.items():
-                        options = PurgeOptions(*key)
-                        group = _Group(using, options, intents, report)
-                        try:
-                            sender.envelope(options)
-                        except AkamaiConfigurationError as exc:
-                            # e.g. cache tags with CCU v2 credentials: these can never be sent.
-                            _cannot_send(group, list(group.ids), exc)
-                            continue
-                        _send_group(group, sender, lease, stop, http)
-                except _Stop as stopped:
-                    if stopped.args[0] == UNREACHABLE:
-                        wait_until = _database_now(_backoff_seconds(1))
-                    cut_short = True
-                    break
-                if len(claimed) < CLAIM_BATCH:
-                    # That was everything due: what commits from now on is a busy site's trickle,
-                    # gathered for the next round (``deliver_pending``) rather than chased one
-                    # request per save.
-                    break
+        while not (stop is not None and stop.is_set()):
+            claimed = claims.next()
+            if not claimed:
+                break
+            groups: dict[tuple[str, str, str], list[Any]] = {}
+            for intent in claimed:
+                key = (intent.action, intent.object_type, intent.network)
+                groups.setdefault(key, []).append(intent)
+            try:
+                for key, intents in groups.items():
+                    options = PurgeOptions(*key)
+                    group = _Group(using, options, intents, report)
+                    try:
+                        sender.envelope(options)
+                    except AkamaiConfigurationError as exc:
+                        # e.g. cache tags with CCU v2 credentials: these can never be sent.
+                        _cannot_send(group, list(group.ids), exc)
+                        continue
+                    _send_group(group, sender, lease, stop)
+            except _Stop as stopped:
+                if stopped.args[0] == UNREACHABLE:
+                    wait_until = _database_now(_backoff_seconds(1))
+                cut_short = True
+                break
+            if len(claimed) < CLAIM_BATCH:
+                # That was everything due: what commits from now on is a busy site's trickle,
+                # gathered for the next round (``deliver_pending``) rather than chased one
+                # request per save.
+                break
         finished = not cut_short
     finally:
         # Whatever this holder still has claimed (a stop, a lost lease, an error, a claim made
