@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
 
@@ -490,19 +491,28 @@ class IntentQuerySet(models.QuerySet):
 
     def settle(self, ids: Iterable[int], record: dict[str, Any] | None = None) -> None:
         """Accepted by Akamai: the intents ``ids`` are deleted (this queryset's filters do not
-        apply: the ids name them). One statement per ``INLINE_IDS`` ids, with no placeholder
-        per id (``id_list_sql``); the intent table has no relations and no signals, so this
-        is the whole of what the ORM's ``delete()`` would do.
+        apply: the ids name them), in one transaction, one commit. One statement per
+        ``INLINE_IDS`` ids, with no placeholder per id (``id_list_sql``); the intent table
+        has no relations and no signals, so this is the whole of what the ORM's ``delete()``
+        would do.
 
         ``record``: the request's history row (``PurgeRecord`` field values), written by the
         same statement on PostgreSQL (the ``DELETE`` in a ``WITH``), by an ``INSERT`` just
-        before it elsewhere (the caller's transaction makes them one commit). A failure of
-        either raises: the caller settles again with the row written apart
-        (``delivery.worker._settling``)."""
+        before it elsewhere. A failure of either raises: the caller settles again with the
+        row written apart (``delivery.worker._settling``). A settlement of one statement
+        in autocommit mode is its own transaction (no ``BEGIN`` and ``COMMIT`` around it);
+        inside the caller's transaction it is part of it."""
         connection = connections[self.db]
         quote = connection.ops.quote_name
         table = quote(self.model._meta.db_table)
-        with transaction.mark_for_rollback_on_error(self.db), connection.cursor() as cursor:
+        ids = list(ids)
+        together = record is None or connection.vendor == "postgresql"
+        alone = together and len(ids) <= INLINE_IDS and connection.get_autocommit()
+        with (
+            nullcontext() if alone else transaction.atomic(using=self.db, savepoint=False),
+            transaction.mark_for_rollback_on_error(self.db),
+            connection.cursor() as cursor,
+        ):
             for chunk in chunks(ids, INLINE_IDS):
                 where, params = id_list_sql(self.db, chunk)
                 sql = f"DELETE FROM {table} WHERE {quote('id')} {where}"  # noqa: S608 (ids: int())

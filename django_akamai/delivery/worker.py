@@ -271,7 +271,8 @@ def _settling(using: str, ids: list[int]) -> Iterator[None]:
     the HTTP answer: the receivers of ``request_accepted`` run, the purge history handing
     its row over (``history.handed_over``) instead of writing it; then the row and the
     deletion of the request's intents are one transaction, one commit: one statement on
-    PostgreSQL (``IntentQuerySet.settle``), the INSERT and the DELETE elsewhere. Should that
+    PostgreSQL, in autocommit mode (``IntentQuerySet.settle``), the INSERT and the DELETE
+    elsewhere. Should that
     fail, it is settled again, the row in a savepoint of its own (a failed INSERT rolled
     back alone, never undoing the deletion) and the DELETE; a DELETE that fails again
     raises, and the intents go back to pending (``_round``) to be sent again. History
@@ -283,14 +284,14 @@ def _settling(using: str, ids: list[int]) -> Iterator[None]:
         history.write(extra)
     if record is not None:
         try:
-            with transaction.atomic(using=using):
-                _intents(using).settle(ids, record)
+            _intents(using).settle(ids, record)
             return
         except DatabaseError:
             logger.debug("Settling with the history row failed; settling again", exc_info=True)
-    with transaction.atomic(using=using):
-        if record is not None:
+        with transaction.atomic(using=using):
             history.write(record)
+            _intents(using).settle(ids)
+    else:
         _intents(using).settle(ids)
 
 
