@@ -7,9 +7,11 @@ inside a transaction, so that a failure (no table yet) cannot break that transac
 
 The row is written at once, on the caller's connection: one INSERT per request sent (a
 request carries up to 50,000 bytes of objects), plus a commit in autocommit mode. The
-deliverer reports each accepted request inside the transaction that deletes its intents
-(``delivery.worker._settling``), so the row and the deletion share one commit; the savepoint
-keeps a failed INSERT from undoing that deletion. Why not a
+deliverer takes the row of each accepted request instead (``handed_over``) and writes it with
+the deletion of the request's intents (``delivery.worker._settling``): one statement on
+PostgreSQL, one transaction elsewhere, one commit either way; should that fail, it writes the
+row here (``write``, in a savepoint, so a failed INSERT never undoes the deletion) and deletes
+again. Why not a
 background thread: a second connection writing concurrently is what SQLite, the database of
 most development machines and test suites, handles worst ("database is locked"), and the
 caller's transaction semantics stay plain. What it costs is measured by
@@ -21,7 +23,9 @@ that matters (django-akamai's own signals and tasks send after the commit).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
@@ -63,7 +67,28 @@ def bounded_objects(objects: Sequence[Any], limit: int | None) -> tuple[str, boo
     return "\n".join(str(obj) for obj in kept), len(kept) < len(objects)
 
 
-def _write(fields: dict[str, Any]) -> None:
+# (database alias, rows): where ``handed_over`` is active in this thread, and what it took.
+_taker: ContextVar[tuple[str, list[dict[str, Any]]] | None] = ContextVar(
+    "django_akamai_history_taker", default=None
+)
+
+
+@contextmanager
+def handed_over(using: str) -> Iterator[list[dict[str, Any]]]:
+    """While active (in this thread), the row of an accepted request is appended to the list
+    given instead of written, when ``PurgeRecord`` is stored in database ``using``: the
+    caller writes it with its own statements (``write`` if they fail). History routed to
+    another database is written there at once, as always."""
+    rows: list[dict[str, Any]] = []
+    token = _taker.set((using, rows))
+    try:
+        yield rows
+    finally:
+        _taker.reset(token)
+
+
+def write(fields: dict[str, Any]) -> None:
+    """Write one ``PurgeRecord`` of these field values; never raises (logged instead)."""
     global _warned
     from .models import PurgeRecord
 
@@ -134,7 +159,14 @@ def record_accepted(
         rate_limited=max(0, int(rate_limited)),
         retries=max(0, int(retries)),
     )
-    _write(fields)
+    taker = _taker.get()
+    if taker is not None:
+        from .models import PurgeRecord
+
+        if router.db_for_write(PurgeRecord) == taker[0]:
+            taker[1].append(fields)
+            return
+    write(fields)
 
 
 @receiver(request_failed, dispatch_uid="django_akamai.history.failed")
@@ -164,7 +196,7 @@ def record_failed(
         rate_limited=max(0, int(rate_limited)),
         retries=max(0, int(retries)),
     )
-    _write(fields)
+    write(fields)
 
 
 def _int_or_none(value: Any) -> int | None:

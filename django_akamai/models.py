@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
 
 from django.db import IntegrityError, connections, models, transaction
 from django.db.models import Case, Count, ExpressionWrapper, F, Max, Min, Q, Value, When
 from django.db.models.functions import Now
-from django.db.models.sql import UpdateQuery
+from django.db.models.sql import InsertQuery, UpdateQuery
 
 
 class PurgeRecord(models.Model):
@@ -229,6 +230,16 @@ def update_returning(
     ]
 
 
+def _insert_sql(model: type[models.Model], values: dict[str, Any], using: str) -> tuple[str, Any]:
+    """The ``INSERT`` of one row of ``model`` with these field values (the others at their
+    defaults), as Django's compiler writes it for ``using``: SQL and parameters."""
+    query = InsertQuery(model)
+    fields = [f for f in model._meta.local_concrete_fields if not f.primary_key]
+    query.insert_values(fields, [model(**values)])
+    ((sql, params),) = query.get_compiler(using).as_sql()
+    return sql, params
+
+
 def _reason(error: Any, fallback: str, detail: str, status: int | None = None) -> dict[str, Any]:
     """The columns that say why an intent was backed off or failed (Akamai's answer, if any)."""
     return {
@@ -401,14 +412,14 @@ class IntentQuerySet(models.QuerySet):
         only its own deliverers ever return it as an orphan.
 
         Where ``UPDATE ... WHERE id IN (SELECT ... LIMIT n)`` is allowed (SQLite, PostgreSQL)
-        it is one statement; on PostgreSQL the subquery is ``FOR UPDATE SKIP LOCKED``: rows
-        another deliverer is claiming are passed over, never waited for. On SQLite a
+        it is one statement; on PostgreSQL the subquery locks the first ``limit`` due ids,
+        picked unlocked, ``FOR UPDATE SKIP LOCKED``: rows another transaction holds are
+        passed over, never waited for. On SQLite a
         statement that writes from its start waits for the write lock (the busy timeout);
         a SELECT followed by an UPDATE in one transaction fails at once with "database is
         locked" when another connection (a save) writes in between. MySQL and MariaDB
         refuse a LIMIT in an IN subquery (error 1235): there the ids are selected ``FOR
-        UPDATE SKIP LOCKED`` in a transaction, then updated by id. Either way the claim is
-        short: the lease holder sends nothing while it runs.
+        UPDATE SKIP LOCKED`` in a transaction, then updated by id.
         """
         using = self.db
         connection = connections[using]
@@ -428,7 +439,13 @@ class IntentQuerySet(models.QuerySet):
         if features.allow_sliced_subqueries_with_in and updates_return_rows(using):
             # One statement: the due ids (locked, skipping what another claim holds), marked,
             # and their columns returned.
-            picked, params = due.values("id")[:limit].query.get_compiler(using).as_sql()
+            first = due.values("id")[:limit]
+            if skip_locked:
+                # The first ``limit`` due ids picked unlocked (a bounded sort: a LIMIT above
+                # FOR UPDATE would sort every due row first), then locked, still pending.
+                table_rows = self.model._default_manager.using(using)
+                first = table_rows.filter(id__in=first, status=PurgeIntent.PENDING).values("id")
+            picked, params = first.query.get_compiler(using).as_sql()
             if skip_locked:
                 picked += " " + connection.ops.for_update_sql(skip_locked=True)
             # Quoted names and Django's compiled subquery; every value is a parameter.
@@ -472,22 +489,42 @@ class IntentQuerySet(models.QuerySet):
 
     # --- settling -----------------------------------------------------------------------
 
-    def settle(self, ids: Iterable[int]) -> int:
+    def settle(self, ids: Iterable[int], record: dict[str, Any] | None = None) -> None:
         """Accepted by Akamai: the intents ``ids`` are deleted (this queryset's filters do not
-        apply: the ids name them). One statement per ``INLINE_IDS`` ids, with no placeholder
-        per id (``id_list_sql``); the intent table has no relations and no signals, so this
-        is the whole of what the ORM's ``delete()`` would do."""
+        apply: the ids name them), in one transaction, one commit. One statement per
+        ``INLINE_IDS`` ids, with no placeholder per id (``id_list_sql``); the intent table
+        has no relations and no signals, so this is the whole of what the ORM's ``delete()``
+        would do.
+
+        ``record``: the request's history row (``PurgeRecord`` field values), written by the
+        same statement on PostgreSQL (the ``DELETE`` in a ``WITH``), by an ``INSERT`` just
+        before it elsewhere. A failure of either raises: the caller settles again with the
+        row written apart (``delivery.worker._settling``). A settlement of one statement
+        in autocommit mode is its own transaction (no ``BEGIN`` and ``COMMIT`` around it);
+        inside the caller's transaction it is part of it."""
         connection = connections[self.db]
         quote = connection.ops.quote_name
         table = quote(self.model._meta.db_table)
-        deleted = 0
-        with transaction.mark_for_rollback_on_error(self.db), connection.cursor() as cursor:
+        ids = list(ids)
+        together = record is None or connection.vendor == "postgresql"
+        alone = together and len(ids) <= INLINE_IDS and connection.get_autocommit()
+        with (
+            nullcontext() if alone else transaction.atomic(using=self.db, savepoint=False),
+            transaction.mark_for_rollback_on_error(self.db),
+            connection.cursor() as cursor,
+        ):
             for chunk in chunks(ids, INLINE_IDS):
                 where, params = id_list_sql(self.db, chunk)
                 sql = f"DELETE FROM {table} WHERE {quote('id')} {where}"  # noqa: S608 (ids: int())
+                if record is not None:
+                    insert, values = _insert_sql(PurgeRecord, record, self.db)
+                    record = None
+                    if connection.vendor == "postgresql":
+                        # A data-modifying WITH runs whether or not the INSERT reads it.
+                        sql, params = f"WITH settled AS ({sql}) {insert}", [*params, *values]
+                    else:
+                        cursor.execute(insert, values)
                 cursor.execute(sql, params)
-                deleted += cursor.rowcount
-        return deleted
 
     def back_to_pending(
         self, ids: Iterable[int], from_status: str = "claimed", **changes: Any

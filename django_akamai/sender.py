@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.dispatch import Signal
 
@@ -39,6 +39,7 @@ logger = logging.getLogger("django_akamai")
 
 __all__ = [
     "OBJECT_REFUSALS",
+    "Answer",
     "RequestCallback",
     "Sender",
     "default_retry",
@@ -96,6 +97,18 @@ def default_retry(deadline: float | None = None) -> RetryPolicy:
         backoff_max=conf.setting("AKAMAI_RETRY_BACKOFF_MAX"),
         deadline=(conf.setting("AKAMAI_RETRY_DEADLINE") if deadline is None else deadline),
     )
+
+
+class Answer(NamedTuple):
+    """One request as ``Sender.post`` sent it: Akamai's decoded answer or the failure, and
+    what the request met on its way (429s waited out, transient failures retried)."""
+
+    batch: list[Any]
+    options: PurgeOptions
+    result: dict[str, Any] | None
+    error: PurgeRequestFailed | None
+    rate_limited: int
+    retries: int
 
 
 class Sender:
@@ -182,20 +195,51 @@ class Sender:
         outlasted the retries) after reporting the request.
 
         ``settle``: once Akamai accepted, ``request_accepted`` is sent inside ``settle()``
-        (a context manager), entered after the HTTP request is answered: the deliverer's
-        transaction that removes the request's intents, so that they and the history row
-        the receivers write are committed together. An error it raises is the caller's.
+        (a context manager), entered after the HTTP request is answered: the deliverer's,
+        which removes the request's intents once the receivers have run, in the same commit
+        as the history row (``delivery.worker._settling``). An error it raises is the
+        caller's.
         """
+        return self.report(self.post(batch, options), settle=settle)
+
+    def post(self, batch: list[Any], options: PurgeOptions) -> Answer:
+        """The HTTP half of ``send``: the request and Akamai's answer (or the failure), not
+        yet reported. Touches no database: the deliverer runs it in a thread of its own
+        while it settles the request before (``report`` follows in the caller's thread)."""
         transport = self.transport
         # What this request met on its way, for the history (the transport counts in total).
         limited, retried = transport.rate_limited, transport.retries
+        result: dict[str, Any] | None = None
+        error: PurgeRequestFailed | None = None
         try:
             result = transport.send_purge(batch, options)
         except PurgeRequestFailed as exc:
-            self._report(request_failed, False, batch, options, exc, limited, retried)
-            raise
+            error = exc
+        return Answer(
+            batch,
+            options,
+            result,
+            error,
+            transport.rate_limited - limited,
+            transport.retries - retried,
+        )
+
+    def report(
+        self,
+        answer: Answer,
+        *,
+        settle: Callable[[], AbstractContextManager[Any]] | None = None,
+    ) -> dict[str, Any]:
+        """The reporting half of ``send``: ``request_failed`` and the failure raised, or
+        ``request_accepted`` (inside ``settle()``, see ``send``), the INFO line and the
+        answer returned."""
+        batch, options = answer.batch, answer.options
+        if answer.error is not None:
+            self._report(request_failed, False, batch, options, answer.error, answer)
+            raise answer.error
+        result = answer.result or {}
         with settle() if settle is not None else nullcontext():
-            self._report(request_accepted, True, batch, options, result, limited, retried)
+            self._report(request_accepted, True, batch, options, result, answer)
         logger.info(
             "Akamai %s accepted %d object(s) %s: action=%s type=%s network=%s purgeId=%s "
             "supportId=%s estimatedSeconds=%s",
@@ -277,8 +321,7 @@ class Sender:
         batch: list[Any],
         options: PurgeOptions,
         outcome: Any,
-        limited: int,
-        retried: int,
+        answer: Answer,
     ) -> None:
         outcome_name = "result" if accepted else "error"
         for receiver, response in signal.send_robust(
@@ -288,8 +331,8 @@ class Sender:
             options=options,
             objects=batch,
             actor=self.actor,
-            rate_limited=self.transport.rate_limited - limited,
-            retries=self.transport.retries - retried,
+            rate_limited=answer.rate_limited,
+            retries=answer.retries,
             account=self.account,
             **{outcome_name: outcome},
         ):

@@ -25,13 +25,16 @@ the lease), and settle each request:
 
 What a round asks of the database, for one intent: the lease (with the buckets its last holder
 left, in one statement where ``UPDATE ... RETURNING`` exists); the claim (one statement there);
-the history row and the DELETE (one transaction); the release (with the buckets, one UPDATE);
-and, once released, one look at what is pending (when the next intent is due, and whether one
-became due meanwhile): six statements on PostgreSQL and SQLite, eight on MariaDB, and two
-more and a commit per further request (``tests/test_delivery_statements.py``). The lease is
-renewed by time (``renew_every``), not before every request; the dead holder's claims are
-looked for only when the lease was taken from a holder that never released it; what is
-still claimed at the end is looked up only when the round broke off.
+the history row and the DELETE (one transaction; one statement on PostgreSQL); the release
+(with the buckets, one UPDATE); and, once released, one look at what is pending (when the
+next intent is due, and whether one became due meanwhile): five statements on PostgreSQL,
+six on SQLite, eight on MariaDB, and one statement (two elsewhere) and a commit per further
+request (``tests/test_delivery_statements.py``). The lease is renewed by time
+(``renew_every``), not before every request; the dead holder's claims are looked for only when
+the lease was taken from a holder that never released it; what is still claimed at the end is
+looked up only when the round broke off. The database's work overlaps Akamai's: the next
+request goes out (a thread that only speaks HTTP) while the one before is settled, and the
+next batch is claimed ahead on a connection of its own while one is sent (``_Claims``).
 
 Public functions: ``deliver_pending``, ``retry_failed``, ``discard_failed``, ``pending_summary``,
 ``intent_databases``, ``account_name``. Nothing here decides *when* to deliver: that is
@@ -44,15 +47,16 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
-from django.db import connections, router, transaction
+from django.db import DatabaseError, connections, router, transaction
 
-from .. import conf, switches
+from .. import conf, history, switches
 from ..exceptions import (
     AkamaiConfigurationError,
     InvalidPurgeObject,
@@ -62,7 +66,7 @@ from ..exceptions import (
     shown,
 )
 from ..options import PurgeOptions
-from ..sender import Sender, default_retry, refuses_objects
+from ..sender import Answer, Sender, default_retry, refuses_objects
 from .lease import Lease, account_name, process_holder_id
 
 logger = logging.getLogger("django_akamai")
@@ -263,15 +267,31 @@ def _return_orphans(using: str, account: _Account) -> int:
 
 @contextmanager
 def _settling(using: str, ids: list[int]) -> Iterator[None]:
-    """Where an accepted request is reported (``Sender.send``'s ``settle``): one transaction
-    on the intents' database, entered after the HTTP answer, in which the purge history
-    writes its row (in a savepoint of its own: a failed INSERT is rolled back alone) and the
-    request's intents are deleted last (their row locks held only until the commit just
-    after). One commit per request; a failed DELETE rolls the history row back with it, and
-    the intents go back to pending (``_round``) to be sent again. History routed to another
-    database is written there, outside this transaction."""
-    with transaction.atomic(using=using):
+    """Where an accepted request is reported (``Sender.send``'s ``settle``), entered after
+    the HTTP answer: the receivers of ``request_accepted`` run, the purge history handing
+    its row over (``history.handed_over``) instead of writing it; then the row and the
+    deletion of the request's intents are one transaction, one commit: one statement on
+    PostgreSQL, in autocommit mode (``IntentQuerySet.settle``), the INSERT and the DELETE
+    elsewhere. Should that
+    fail, it is settled again, the row in a savepoint of its own (a failed INSERT rolled
+    back alone, never undoing the deletion) and the DELETE; a DELETE that fails again
+    raises, and the intents go back to pending (``_round``) to be sent again. History
+    routed to another database is written there, in a transaction of its own."""
+    with history.handed_over(using) as rows:
         yield
+    record = rows[0] if rows else None
+    for extra in rows[1:]:  # another receiver of the same request: written apart
+        history.write(extra)
+    if record is not None:
+        try:
+            _intents(using).settle(ids, record)
+            return
+        except DatabaseError:
+            logger.debug("Settling with the history row failed; settling again", exc_info=True)
+        with transaction.atomic(using=using):
+            history.write(record)
+            _intents(using).settle(ids)
+    else:
         _intents(using).settle(ids)
 
 
@@ -330,13 +350,55 @@ def _new_sender(account: _Account, bucket_state: dict[str, Any]) -> Sender:
     return sender
 
 
+_T = TypeVar("_T")
+
+
+class _InThread(threading.Thread, Generic[_T]):
+    """One call run in a thread of its own, started at once; ``result()`` waits for it.
+    A daemon thread: a process that exits (after ``AKAMAI_DELIVERY_EXIT_WAIT``) never
+    waits for a request still retrying."""
+
+    def __init__(self, name: str, call: Callable[[], _T]):
+        super().__init__(name=name, daemon=True)
+        self.call = call
+        self.value: _T | None = None
+        self.error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.value = self.call()
+        except BaseException as exc:  # handed to the thread that waits for it
+            self.error = exc
+
+    def result(self) -> _T:
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return cast(_T, self.value)
+
+
 def _send_group(group: _Group, sender: Sender, lease: Lease, stop: threading.Event | None) -> None:
-    """Send every object of ``group``; raise ``_Stop`` when the round must end."""
+    """Send every object of ``group``; raise ``_Stop`` when the round must end.
+
+    One request at a time; once one is accepted, the next goes out (``Sender.post``, in a
+    thread that only speaks HTTP) before it is settled, so its transaction runs while the
+    next request is on its way, in this thread, on this thread's connection
+    (``unsettled``: at most one)."""
     options = group.options
     queue = list(group.ids)
     start = 0  # queue[:start] is answered
     sender.actor = group.actor
     every = renew_every(lease.seconds)
+    unsettled: list[tuple[Answer, list[int]]] = []  # accepted, its intents not yet deleted
+
+    def settle() -> None:
+        while unsettled:
+            answer, ids = unsettled.pop()
+            # Deleted with the history row, in one commit (``_settling``).
+            sender.report(answer, settle=partial(_settling, group.using, ids))
+            group.report.accepted += len(ids)
+            group.report.requests += 1
 
     def send(limit: int | None) -> None:
         nonlocal start
@@ -354,8 +416,25 @@ def _send_group(group: _Group, sender: Sender, lease: Lease, stop: threading.Eve
             return
         batch = queue[start : start + count]
         ids = group.all_ids(batch)
+        if unsettled:
+            on_its_way = _InThread("akamai-delivery-post", partial(sender.post, batch, options))
+            try:
+                settle()
+            except BaseException:
+                # This one was sent all the same: if accepted, it is settled on the way out
+                # when the database lets it (``_send_group``), else sent again.
+                if on_its_way.result().error is None:
+                    unsettled.append((on_its_way.result(), ids))
+                raise
+            answer = on_its_way.result()
+        else:
+            answer = sender.post(batch, options)
+        if answer.error is None:
+            start += count
+            unsettled.append((answer, ids))
+            return
         try:
-            sender.send(batch, options, settle=lambda: _settling(group.using, ids))
+            sender.report(answer)  # the failure: reported, then raised
         except PurgeRetriesExhausted as exc:
             _defer(group.using, ids, exc, exc.reason)
             group.report.deferred += len(ids)
@@ -390,16 +469,66 @@ def _send_group(group: _Group, sender: Sender, lease: Lease, stop: threading.Eve
                 for obj in batch
             )
             logger.error("Akamai refused %s; kept as a failed purge intent: %s", batch[0], exc)
-            return
-        start += count  # settled: deleted with the history row, in ``_settling``
-        group.report.accepted += len(ids)
-        group.report.requests += 1
 
-    while start < len(queue):
-        send(None)
+    try:
+        while start < len(queue):
+            send(None)
+    except BaseException:
+        # The round ends (a stop, Akamai unreachable, an error): what Akamai accepted is
+        # still settled if the database lets it; otherwise it is sent again.
+        try:
+            settle()
+        except Exception:
+            logger.warning("An accepted purge request could not be settled", exc_info=True)
+        raise
+    settle()
 
 
 # --- the job ----------------------------------------------------------------------------
+
+
+class _Claims:
+    """The claims of one round (``_claim``), in order. After a full batch (``CLAIM_BATCH``:
+    more may be due), the next is claimed ahead, in a thread of its own on a connection of
+    its own, while this one is sent: a claim of 10,000 rows takes as long as a dozen
+    requests. Not on SQLite (one writer at a time, and an in-memory database is this
+    connection's alone) nor inside the caller's transaction (another connection would not
+    see it)."""
+
+    def __init__(self, using: str, holder: str, burst: bool, account: _Account):
+        self.args = (using, holder, burst, account)
+        connection = connections[using]
+        self.ahead_allowed = connection.vendor != "sqlite" and not connection.in_atomic_block
+        self.ahead: _InThread[list[Claimed]] | None = None
+
+    def next(self) -> list[Claimed]:
+        """The next batch of claimed intents (empty: nothing more is due)."""
+        if self.ahead is not None:
+            ahead, self.ahead = self.ahead, None
+            claimed = ahead.result()
+        else:
+            claimed = _claim(*self.args)
+        if len(claimed) >= CLAIM_BATCH and self.ahead_allowed:
+            self.ahead = _InThread("akamai-delivery-claim", self._claim_apart)
+        return claimed
+
+    def _claim_apart(self) -> list[Claimed]:
+        try:
+            return _claim(*self.args)
+        finally:
+            connections.close_all()  # this thread's connection
+
+    def close(self) -> bool:
+        """Wait for a claim made ahead; whether it may have left intents claimed that this
+        round did not send."""
+        unsent = False
+        if self.ahead is not None:
+            try:
+                unsent = bool(self.ahead.result())
+            except Exception:  # the database failed it: the round looks for what is claimed
+                unsent = True
+            self.ahead = None
+        return unsent
 
 
 def _round(
@@ -413,6 +542,7 @@ def _round(
         report.busy = True
         return report, False
     sender: Sender | None = None
+    claims = _Claims(using, holder, burst, account)
     wait_until = None  # when Akamai was unreachable: the claimed rest waits as well
     finished = False  # no error: each intent claimed was settled, failed or backed off...
     cut_short = False  # ...unless the round stopped in the middle of its claims
@@ -423,7 +553,7 @@ def _round(
             _return_orphans(using, account)
         sender = _new_sender(account, lease.bucket_state())
         while not (stop is not None and stop.is_set()):
-            claimed = _claim(using, holder, burst, account)
+            claimed = claims.next()
             if not claimed:
                 break
             groups: dict[tuple[str, str, str], list[Any]] = {}
@@ -453,9 +583,13 @@ def _round(
                 break
         finished = not cut_short
     finally:
-        # Whatever this holder still has claimed (a stop, a lost lease, an error) is pending;
-        # a round that ended without either has nothing claimed left, and need not look.
-        left = [] if finished else _account_intents(using, account).claimed_by(holder)
+        # Whatever this holder still has claimed (a stop, a lost lease, an error, a claim made
+        # ahead and not sent) is pending; a round that ended without any of these has nothing
+        # claimed left, and need not look.
+        unsent = claims.close()
+        left = (
+            [] if finished and not unsent else _account_intents(using, account).claimed_by(holder)
+        )
         if left:
             if wait_until is not None:
                 _back_to_pending(using, left, next_attempt_at=wait_until)
