@@ -49,6 +49,7 @@ loading (``raw`` saves) is skipped on purpose.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -161,7 +162,12 @@ class ModelPurge:
 
     def plan_options(self, kind: str) -> dict[str, Any]:
         """The options a purge of ``kind`` ("url" or "tag") is planned with."""
-        return {**self.options, "type": kind}
+        return self._plan_options[kind]
+
+    @functools.cached_property
+    def _plan_options(self) -> dict[str, dict[str, Any]]:
+        # One dict per kind for the declaration's life: every save passes the same one.
+        return {kind: {**self.options, "type": kind} for kind in ("url", "tag")}
 
 
 def _values(instance: Model, spec: Spec) -> list[Any]:
@@ -286,11 +292,13 @@ def _pre_save(
     loaded = _loaded(instance, using)
     if loaded is not None:
         # What the row held is known from the instance (loaded or last saved as): no query.
-        if all(value == instance.__dict__.get(name, _DEFERRED) for name, value in loaded.items()):
-            instance.__dict__[_BEFORE_SAVE] = _UNCHANGED
-        else:
-            old = _as_loaded(sender, loaded, using)
-            instance.__dict__[_BEFORE_SAVE] = config.objects(old, using)
+        values = instance.__dict__
+        for name, value in loaded.items():  # a loop: all() of a generator costs more here
+            if values.get(name, _DEFERRED) != value:
+                old = _as_loaded(sender, loaded, using)
+                values[_BEFORE_SAVE] = config.objects(old, using)
+                return
+        values[_BEFORE_SAVE] = _UNCHANGED
         return
     before = None
     pk_field = sender._meta.pk

@@ -382,7 +382,8 @@ def record_each(entries: Iterable[Unplanned]) -> None:
     Inside a transaction on that database, or a ``suspend_purges()`` block, planning waits
     and is done once for all the purges waiting there: just before the transaction's
     intents are written (before it commits or takes a savepoint, or the table is read), or
-    when the block ends. Elsewhere (autocommit mode, purging off) it is done now."""
+    when the block ends. Elsewhere (autocommit mode, purging off) it is done now. The
+    entries are of one database (those of one change)."""
     entries = [entry for entry in entries if entry.values]
     if not entries:
         return
@@ -391,12 +392,11 @@ def record_each(entries: Iterable[Unplanned]) -> None:
         for entry in entries:
             switches.hold_unplanned(entry)
         return
-    if state is None and all(
-        intents.gather_later(entry, _rows_of, entry.using, size=len(entry.values))
-        for entry in entries
-    ):
-        return  # (one database for all of them: all kept, or none)
     first = entries[0]
+    if state is None and intents.gather_later(first, _rows_of, first.using, len(first.values)):
+        for entry in entries[1:]:  # the same database: kept there too
+            intents.gather_later(entry, _rows_of, entry.using, len(entry.values))
+        return
     record(plan_unplanned(entries), using=first.using, actor=first.actor)
 
 

@@ -316,24 +316,31 @@ def _wrap(connection: Any) -> None:
     connection.savepoint = savepoint_after_rows
 
 
-def _batch(alias: str, after_commit: Callable[[], None], size: int) -> _Batch:
+def _batch(
+    alias: str, after_commit: Callable[[], None], size: int, connection: Any = None
+) -> _Batch:
     """The batch of the savepoint level open on ``alias`` now, counting ``size`` more rows;
     what waits is written first if that makes ``GATHER_ROWS`` (bounded memory)."""
-    connection = connections[alias]
+    if connection is None:
+        connection = connections[alias]
     gathered = _gathered(connection)
     if gathered.count + size > GATHER_ROWS:
         flush(alias)
-    level = (connection.run_on_commit, list(connection.savepoint_ids))
     last = gathered.level
     # The same on-commit list (no rollback since) and the same savepoints open: the last
     # marker still stands for this level, so these rows join its batch.
-    if gathered.batches and last is not None and last[0] is level[0] and last[1] == level[1]:
+    if (
+        gathered.batches
+        and last is not None
+        and last[0] is connection.run_on_commit
+        and last[1] == connection.savepoint_ids
+    ):
         batch = gathered.batches[-1]
     else:
         batch = _Batch(_Marker(after_commit))
         transaction.on_commit(batch.marker, using=alias)
         gathered.batches.append(batch)
-        gathered.level = level
+        gathered.level = (connection.run_on_commit, list(connection.savepoint_ids))
     gathered.count += size
     return batch
 
@@ -351,14 +358,21 @@ def gather(rows: Sequence[Row], alias: str, after_commit: Callable[[], None]) ->
 
 
 def gather_later(
-    entry: Any, rows_of: RowsOf, alias: str, after_commit: Callable[[], None], size: int = 1
+    entry: Any,
+    rows_of: RowsOf,
+    alias: str,
+    after_commit: Callable[[], None],
+    size: int = 1,
+    *,
+    connection: Any = None,
 ) -> None:
     """``gather()`` of rows not made yet: when the transaction's rows are written,
     ``rows_of`` is called ONCE with every entry given to it since (in order, those of
     savepoints that rolled back left out) and returns their rows. A door whose rows cost a
     fixed price per call to make (planning, routing) pays it once per transaction. ``size``:
-    about how many rows ``entry`` makes."""
-    _batch(alias, after_commit, size).items.append((rows_of, entry))
+    about how many rows ``entry`` makes; ``connection``: ``connections[alias]``, where the
+    caller has it."""
+    _batch(alias, after_commit, size, connection).items.append((rows_of, entry))
 
 
 def flush(alias: str, *, commit: bool = False) -> None:

@@ -81,8 +81,7 @@ def in_transaction(using: str) -> bool:
 
 def rows(plans: Iterable[Plan], actor: str | None, account: str, delay: float = 0.0) -> list[Any]:
     """The intent rows (``intent_writes.Row``) of ``plans`` for ``account``, not written."""
-    from .intent_writes import Row
-
+    Row = _writes().Row  # noqa: N806 (the class)
     actor = (actor or "")[:MAX_ACTOR]
     rows = []
     for the_plan in plans:
@@ -142,9 +141,10 @@ def gather_later(entry: Any, rows_of: Any, alias: str, size: int = 1) -> bool:
     on ``alias``, when its rows are written (``intent_writes.gather_later``); delivery is
     kicked after the commit. False, and nothing kept, where that cannot be: outside a
     transaction, or where the intent table lives on another database."""
-    if not connections[alias].in_atomic_block or intents_alias(alias) != alias:
+    connection = connections[alias]
+    if not connection.in_atomic_block or intents_alias(alias) != alias:
         return False
-    _writes().gather_later(entry, rows_of, alias, _kicker(alias), size)
+    _writes().gather_later(entry, rows_of, alias, _kicker(alias), size, connection=connection)
     return True
 
 
