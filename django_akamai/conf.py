@@ -776,8 +776,7 @@ def accounts() -> dict[str, Account]:
     return dict(_accounts())
 
 
-@per_settings
-def _accounts() -> dict[str, Account]:
+def _read_accounts() -> dict[str, Account]:
     value = get_setting("AKAMAI_ACCOUNTS")
     if not value:
         return {}
@@ -839,6 +838,10 @@ def _accounts() -> dict[str, Account]:
     return found
 
 
+# Routing reads it at every save: once per process. The credentials read it afresh.
+_accounts = per_settings(_read_accounts)
+
+
 def account_names() -> list[str | None]:
     """Every configured account: ``None`` (the default) first, then each named one."""
     return [None, *accounts()]
@@ -883,8 +886,7 @@ def account_for_url(url: str, configured: dict[str, Account] | None = None) -> s
 def _account_credentials(name: str) -> EdgeGridCredentials:
     """The Fast Purge credentials of the named account ``name``: its host and tokens, or its
     edgerc file (default ``AKAMAI_EDGERC_FILENAME``) and section (default: its name)."""
-    # Read afresh: credentials are resolved once per sender, never per save.
-    config = _accounts.__wrapped__()[name].settings  # type: ignore[attr-defined]
+    config = _read_accounts()[name].settings  # afresh: once per sender, never per save
     names = {field: _where(name, key) for key, field in ACCOUNT_CREDENTIAL_KEYS.items()}
     values = {
         field: hide(config.get(key)) if field in _V3_SECRETS else config.get(key)

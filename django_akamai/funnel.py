@@ -282,17 +282,17 @@ def plan_each(
     return Plan(opts, tuple(dict.fromkeys(objects))), errors
 
 
-def plan_unplanned(entries: Iterable[Unplanned]) -> list[Plan]:
-    """Plan what doors deferred (``Unplanned``), as few plans as their options and accounts
-    allow: each group at once, and value by value only when a value in it is bad (each bad
-    one to its entry's ``on_error``). The plans name their entries' accounts."""
+def plan_unplanned(entries: Iterable[Unplanned]) -> dict[str | None, list[Plan]]:
+    """Plan what doors deferred (``Unplanned``), by actor, as few plans as their options and
+    accounts allow: each group at once, and value by value only when a value in it is bad
+    (each bad one to its entry's ``on_error``). The plans name their entries' accounts."""
     groups: dict[tuple[Any, ...], list[Unplanned]] = {}
     for entry in entries:
-        key = (tuple(entry.options.items()), entry.account)
+        key = (entry.actor, tuple(entry.options.items()), entry.account)
         groups.setdefault(key, []).append(entry)
-    plans = []
-    for group in groups.values():
-        opts, account = parse(group[0].options), group[0].account
+    by_actor: dict[str | None, list[Plan]] = {}
+    for (actor, _, account), group in groups.items():
+        opts = parse(group[0].options)
         values = [value for entry in group for value in entry.values]
         try:
             objects = plan(values, opts, account=account).objects
@@ -304,9 +304,10 @@ def plan_unplanned(entries: Iterable[Unplanned]) -> list[Plan]:
                 for value, exc in errors:
                     entry.on_error(value, exc)
             objects = tuple(dict.fromkeys(found))
+        plans = by_actor.setdefault(actor, [])
         if objects:
             plans.append(Plan(opts, objects, account))
-    return plans
+    return by_actor
 
 
 # --- routing --------------------------------------------------------------------------------
@@ -397,7 +398,8 @@ def record_each(entries: Iterable[Unplanned]) -> None:
         for entry in entries[1:]:  # the same database: kept there too
             intents.gather_later(entry, _rows_of, entry.using, len(entry.values))
         return
-    record(plan_unplanned(entries), using=first.using, actor=first.actor)
+    for actor, plans in plan_unplanned(entries).items():
+        record(plans, using=first.using, actor=actor)
 
 
 def _rows_of(entries: list[Unplanned]) -> list[Any]:
@@ -405,13 +407,10 @@ def _rows_of(entries: list[Unplanned]) -> list[Any]:
     before it writes them). A purge must never fail the transaction it belongs to: an
     error is logged, as a save's own would be."""
     try:
-        by_actor: dict[str | None, list[Unplanned]] = {}
-        for entry in entries:
-            by_actor.setdefault(entry.actor, []).append(entry)
         rows: list[Any] = []
         using = entries[0].using
-        for actor, group in by_actor.items():
-            plans = route(plan_unplanned(group))
+        for actor, unrouted in plan_unplanned(entries).items():
+            plans = route(unrouted)
             accounts = {name: (_identity(name), part) for name, part in _by_account(plans).items()}
             for identity, part in accounts.values():
                 rows.extend(intents.rows(part, actor, identity))
@@ -574,11 +573,8 @@ def _finish(held: SuspendedPurges) -> None:
     held.unplanned = []
     for alias, entries in by_database.items():
         # Planned all at once: what automatic purging asked for inside the block.
-        by_actor: dict[str | None, list[Unplanned]] = {}
-        for entry in entries:
-            by_actor.setdefault(entry.actor, []).append(entry)
-        for actor, group in by_actor.items():
-            held.requested.extend((alias, p, actor) for p in plan_unplanned(group))
+        for actor, plans in plan_unplanned(entries).items():
+            held.requested.extend((alias, p, actor) for p in plans)
     by_alias: dict[str, dict[Key, dict[Any, None]]] = {}
     actors: dict[str, dict[str, None]] = {}
     for alias, the_plan, actor in held.requested:

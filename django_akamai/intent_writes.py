@@ -26,6 +26,7 @@ one transaction cost a handful of INSERTs instead of ten thousand. They are writ
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -84,6 +85,14 @@ def _batches(rows: Sequence[Row]) -> Iterator[Sequence[Row]]:
         size += cost
     if start < len(rows):
         yield rows[start:]
+
+
+def _batches_then(rows: Sequence[Row], then: str) -> Iterator[tuple[Sequence[Row], str]]:
+    """``_batches(rows)``, each with the SQL that follows its statement: ``then`` after the
+    last one, nothing after the others."""
+    batches = list(_batches(rows))
+    for index, batch in enumerate(batches, 1):
+        yield batch, then if index == len(batches) else ""
 
 
 def _time_sql(connection: Any, seconds: float) -> tuple[str, list[Any]]:
@@ -158,29 +167,25 @@ def _write_columns(connection: Any, rows: Sequence[Row], seconds: float, then: s
     insert = _statement(connection, seconds, "columns")
     sql = insert.head + insert.row + insert.tail
     dumps = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
-    batches = list(_batches(rows))
     with connection.cursor() as cursor:
-        for index, batch in enumerate(batches, 1):
+        for batch, after in _batches_then(rows, then):
             columns = [dumps(column) for column in zip(*batch, strict=True)]
-            last = then if index == len(batches) else ""
             # The times come first in the SELECT.
-            cursor.execute(sql + last, [*insert.clock, *columns])
+            cursor.execute(sql + after, [*insert.clock, *columns])
 
 
 def _write_values(connection: Any, rows: Sequence[Row], seconds: float, then: str) -> None:
     """One multi-row ``VALUES`` statement per batch; ``then`` follows the last one."""
     insert = _statement(connection, seconds, "values")
-    batches = list(_batches(rows))
     with connection.cursor() as cursor:
-        for index, batch in enumerate(batches, 1):
+        for batch, after in _batches_then(rows, then):
             params: list[Any] = []
             for row in batch:
                 params += row
                 params.append(row.key)  # pending_key
                 params += insert.clock
             values = ", ".join([insert.row] * len(batch))
-            last = then if index == len(batches) else ""
-            cursor.execute(f"{insert.head}{values}{insert.tail}{last}", params)
+            cursor.execute(f"{insert.head}{values}{insert.tail}{after}", params)
 
 
 def _write_each(connection: Any, rows: Sequence[Row], seconds: float) -> None:
@@ -389,24 +394,18 @@ def flush(alias: str, *, commit: bool = False) -> None:
     # Emptied first: making rows may read the intent table, which flushes again.
     gathered.batches, gathered.count, gathered.level = [], 0, None
     rows: list[Row] = []
-    run: list[Any] = []  # consecutive entries of one rows_of: made at once, order kept
-    run_of: RowsOf | None = None
-    for item in items:
-        if type(item) is list:
-            if run_of is not None:
-                rows.extend(run_of(run))
-                run, run_of = [], None
-            rows.extend(item)
-            continue
-        rows_of, entry = item
-        if run_of is not None and rows_of is not run_of:
-            rows.extend(run_of(run))
-            run = []
-        run_of = rows_of
-        run.append(entry)
-    if run_of is not None:
-        rows.extend(run_of(run))
+    # Consecutive entries of one rows_of are made at once; the order of all is kept.
+    for rows_of, run in itertools.groupby(items, key=_rows_of_item):
+        if rows_of is None:
+            rows.extend(row for gathered_rows in run for row in gathered_rows)
+        else:
+            rows.extend(rows_of([entry for _, entry in run]))
     write(rows, alias, commit=commit)
+
+
+def _rows_of_item(item: Any) -> RowsOf | None:
+    """What makes a gathered item's rows: None for rows already made."""
+    return None if type(item) is list else item[0]
 
 
 before_intents_used.append(flush)

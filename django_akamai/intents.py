@@ -115,8 +115,6 @@ def record(
     before the transaction commits (``intent_writes.gather``). The funnel
     (``django_akamai.funnel.record``) asks the purge switches first; call that, not this.
     """
-    from . import intent_writes
-
     plans = [plans] if isinstance(plans, Plan) else list(plans)
     if account is None:
         account = leases.default_account()
@@ -132,7 +130,7 @@ def record(
     if delay > 0 or not connections[alias].in_atomic_block:
         _write_now(new_rows, alias, delay)
     else:
-        intent_writes.gather(new_rows, alias, after_commit=lambda: delivery.kick(alias))
+        _writes().gather(new_rows, alias, after_commit=_kicker(alias))
     return len(new_rows)
 
 
@@ -162,9 +160,7 @@ def _kicker(alias: str) -> Callable[[], None]:
 
 
 def _write_now(rows: list[Any], alias: str, delay: float) -> None:
-    from . import intent_writes
-
-    intent_writes.write(rows, alias, delay)
+    _writes().write(rows, alias, delay)
     if delay > 0:
         _push_later(rows, alias, delay)
     _kick_after_commit(alias)

@@ -15,24 +15,24 @@ def _changes_the_index(schema_editor: Any) -> bool:
     return bool(schema_editor.connection.features.supports_partial_indexes)
 
 
-class RemoveWherePartial(migrations.RemoveConstraint):
+class _OnPartialIndexesOnly:
+    """The operation's schema change, only where the database indexes part of a table."""
+
     def database_forwards(self, app_label: str, schema_editor: Any, *states: Any) -> None:
         if _changes_the_index(schema_editor):
-            super().database_forwards(app_label, schema_editor, *states)
+            super().database_forwards(app_label, schema_editor, *states)  # type: ignore[misc]
 
     def database_backwards(self, app_label: str, schema_editor: Any, *states: Any) -> None:
         if _changes_the_index(schema_editor):
-            super().database_backwards(app_label, schema_editor, *states)
+            super().database_backwards(app_label, schema_editor, *states)  # type: ignore[misc]
 
 
-class AddWherePartial(migrations.AddConstraint):
-    def database_forwards(self, app_label: str, schema_editor: Any, *states: Any) -> None:
-        if _changes_the_index(schema_editor):
-            super().database_forwards(app_label, schema_editor, *states)
+class RemoveWherePartial(_OnPartialIndexesOnly, migrations.RemoveConstraint):
+    pass
 
-    def database_backwards(self, app_label: str, schema_editor: Any, *states: Any) -> None:
-        if _changes_the_index(schema_editor):
-            super().database_backwards(app_label, schema_editor, *states)
+
+class AddWherePartial(_OnPartialIndexesOnly, migrations.AddConstraint):
+    pass
 
 
 class Migration(migrations.Migration):
