@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -295,7 +295,7 @@ def _pre_save(
         values = instance.__dict__
         for name, value in loaded.items():  # a loop: all() of a generator costs more here
             if values.get(name, _DEFERRED) != value:
-                old = _as_loaded(sender, loaded, using)
+                old = as_loaded(sender, loaded, using)
                 values[_BEFORE_SAVE] = config.objects(old, using)
                 return
         values[_BEFORE_SAVE] = _UNCHANGED
@@ -344,7 +344,8 @@ _DEFERRED = object()
 _concrete: dict[type[Model], tuple[str, ...]] = {}
 
 
-def _attnames(model: type[Model]) -> tuple[str, ...]:
+def attnames(model: type[Model]) -> tuple[str, ...]:
+    """The attnames of ``model``'s concrete fields, in order (kept per model)."""
     names = _concrete.get(model)
     if names is None:
         names = _concrete[model] = tuple(f.attname for f in model._meta.concrete_fields)
@@ -354,7 +355,7 @@ def _attnames(model: type[Model]) -> tuple[str, ...]:
 def _remember(instance: Model) -> None:
     values = instance.__dict__
     instance.__dict__[_LOADED] = {
-        name: values[name] for name in _attnames(type(instance)) if name in values
+        name: values[name] for name in attnames(type(instance)) if name in values
     }
 
 
@@ -370,15 +371,18 @@ def _loaded(instance: Model, using: str | None) -> dict[str, Any] | None:
         loaded is None
         or instance._state.adding  # built in memory (or not saved yet): no row it came from
         or instance._state.db != using
-        or len(loaded) != len(_attnames(type(instance)))  # deferred fields
+        or len(loaded) != len(attnames(type(instance)))  # deferred fields
         or loaded.get(instance._meta.pk.attname) != instance.pk
     ):
         return None
     return loaded
 
 
-def _as_loaded(model: type[Model], loaded: dict[str, Any], using: str | None) -> Model:
-    """An instance holding ``loaded``, as ``from_db`` would build it (no query, no signal)."""
+def as_loaded(
+    model: type[Model], loaded: Mapping[str, Any] | Iterable[tuple[str, Any]], using: str | None
+) -> Model:
+    """An instance holding ``loaded`` (field attnames and values), as ``from_db`` would build
+    it (no query, no signal); ``django_akamai.bulk`` builds the rows it reads with it too."""
     old = model.__new__(model)
     old.__dict__.update(loaded)
     old._state = ModelState()

@@ -36,7 +36,6 @@ from typing import Any, TypeVar
 
 from django.db import connections, transaction
 from django.db.models import F, Model, Q, QuerySet
-from django.db.models.base import ModelState
 from django.db.models.fields.files import FileDescriptor
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.lookups import Lookup
@@ -245,7 +244,7 @@ def _builder(model: type[Model], alias: str) -> Callable[[Sequence[Any]], Model]
     """How a row's values (every concrete field, in order) become the instance the ORM would
     make of them; None when only the ORM can make it (its own __init__ or from_db, an init
     receiver, a field whose descriptor transforms what is set)."""
-    names = _attnames(model)
+    names = autopurge.attnames(model)
     from_db = getattr(model.from_db, "__func__", None)
     if (
         model.__init__ is not Model.__init__
@@ -254,21 +253,11 @@ def _builder(model: type[Model], alias: str) -> Callable[[Sequence[Any]], Model]
         or not all(_plain_descriptor(model, name) for name in names)
     ):
         return None
-    new = model.__new__
 
     def build(values: Sequence[Any]) -> Model:
-        instance = new(model)
-        instance.__dict__.update(zip(names, values, strict=True))
-        state = instance._state = ModelState()
-        state.adding = False
-        state.db = alias
-        return instance
+        return autopurge.as_loaded(model, zip(names, values, strict=True), alias)
 
     return build
-
-
-def _attnames(model: type[Model]) -> list[str]:
-    return [field.attname for field in model._meta.concrete_fields]
 
 
 def _instances(qs: QuerySet[Any], alias: str, size: int | None = None) -> Iterator[Model]:
@@ -280,7 +269,7 @@ def _instances(qs: QuerySet[Any], alias: str, size: int | None = None) -> Iterat
         rows: Iterable[Model] = qs.iterator(chunk_size=size) if size else qs
         yield from rows
         return
-    values = qs.values_list(*_attnames(qs.model))
+    values = qs.values_list(*autopurge.attnames(qs.model))
     yield from map(build, values.iterator(chunk_size=size) if size else values)
 
 
